@@ -1,0 +1,56 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine import worktime
+from engine.database import configure_sqlite, engine_options
+
+from . import config, errors
+from .extensions import db
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask("kia", instance_path=os.environ.get("KIA_INSTANCE_PATH") or str(config.ROOT / "instance"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    app.config.update(
+        API_TITLE="Layanan KIA via WhatsApp – Disdukcapil Kota Pekanbaru",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides or {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    from . import applications, processes, status, tasks, tokens
+
+    for module in (tokens, applications, status, tasks, processes):
+        api.register_blueprint(module.blp)
+    errors.register(app)
+    worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
+
+    import tasks as service_handlers  # noqa: F401  registers the diagram's service-task handlers
+
+    from . import cli
+
+    cli.register(app)
+    return app

@@ -1,0 +1,126 @@
+"""Applications: submit (the applicant channel), read in full (staff), fetch documents."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, request, send_file, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+import forms
+from engine import applications, instances
+from engine.access import require_application
+from engine.applications import Upload
+from engine.documents import path_of
+from engine.errors import NotFound
+from engine.models import Document
+from engine.security import display_code
+
+from .auth import current_principal
+from .errors import ApiError
+from .extensions import db
+from .schemas import ApplicationCreated, ApplicationDetail, ErrorResponse
+from .views import history, task_dict
+
+blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
+                description="KIA applications")
+
+MULTIPART_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["data", "kk", "akta"],
+        "properties": {
+            "data": {"type": "string", "description": "JSON: {applicant: {...}, child: {...}}"},
+            "kk": {"type": "string", "format": "binary", "description": "family card (PDF/JPEG/PNG)"},
+            "akta": {"type": "string", "format": "binary", "description": "birth certificate"},
+            "photo": {"type": "string", "format": "binary", "description": "2x3 photo, child of 5 or more"},
+        },
+    }}},
+}
+
+
+@blp.route("")
+class ApplicationCollection(MethodView):
+    @blp.doc(requestBody=MULTIPART_BODY)
+    @blp.response(201, ApplicationCreated)
+    @blp.alt_response(400, schema=ErrorResponse)
+    @blp.alt_response(413, schema=ErrorResponse)
+    @blp.alt_response(415, schema=ErrorResponse)
+    @blp.alt_response(422, schema=ErrorResponse)
+    def post(self) -> dict:
+        """Submit an application: starts an instance and completes the applicant's submission step."""
+        if request.mimetype != "multipart/form-data":
+            raise ApiError(415, "unsupported_media_type", "Kirim sebagai multipart/form-data.")
+        try:
+            raw = json.loads(request.form.get("data", ""))
+        except ValueError:
+            raise ApiError(422, "invalid_data", "Data permohonan tidak sah.",
+                           {"data": ["Bagian 'data' harus berisi JSON."]}) from None
+        if not isinstance(raw, dict):
+            raise ApiError(422, "invalid_data", "Data permohonan tidak sah.",
+                           {"data": ["Bagian 'data' harus berupa objek JSON."]})
+        data = forms.validate_application(raw)
+        uploads = [Upload(kind, request.files[kind].read(current_app.config["MAX_UPLOAD_BYTES"] + 1))
+                   for kind in ("kk", "akta", "photo") if kind in request.files]
+        app, pin = applications.submit(
+            db.session, data, uploads, document_dir=current_app.config["DOCUMENT_DIR"],
+            max_bytes=current_app.config["MAX_UPLOAD_BYTES"], channel=request.args.get("channel", "web")[:16])
+        db.session.commit()
+        return {"code": app.code, "display_code": display_code(app.code), "pin": pin,
+                "status_url": status_url(app.code), "kia_kind": app.kia_kind,
+                "warnings": data.get("warnings", [])}
+
+
+def status_url(code: str) -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/status/{code}"
+
+
+@blp.route("/<code>")
+class ApplicationItem(MethodView):
+    @blp.response(200, ApplicationDetail)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    def get(self, code: str) -> dict:
+        """The full application with its documents and history (the control card), for staff."""
+        principal = current_principal()
+        app = applications.by_code(db.session, code)
+        require_application(principal, app)
+        instance = app.instance
+        return {
+            "code": app.code, "status": instance.status,
+            "status_label": applications.STATUS_LABELS.get(instance.status, instance.status),
+            "kia_kind": app.kia_kind, "channel": app.channel, "kecamatan": instance.kecamatan,
+            "process_version": instance.process_version.version,
+            "applicant": app.applicant, "child": app.child, "warnings": app.warnings,
+            "created_at": app.created_at, "completed_at": instance.completed_at,
+            "documents": [{"id": d.id, "kind": d.kind, "media_type": d.media_type, "sha256": d.sha256,
+                           "size": d.size, "uploaded_at": d.uploaded_at,
+                           "url": url_for("applications.document", code=app.code, document_id=d.id)}
+                          for d in app.documents],
+            "tasks": [task_dict(r, app.code, app.child.get("name"))
+                      for r in instances.open_tasks_of(db.session, instance.id)],
+            "history": history(db.session, instance.id),
+        }
+
+
+@blp.route("/<code>/documents/<int:document_id>", endpoint="document")
+@blp.response(200, content_type="application/octet-stream")
+@blp.alt_response(401, schema=ErrorResponse)
+@blp.alt_response(403, schema=ErrorResponse)
+@blp.alt_response(404, schema=ErrorResponse)
+def document(code: str, document_id: int):  # noqa: ANN201
+    """One uploaded document, for staff of the lanes (and kecamatan) that handle the application."""
+    principal = current_principal()
+    app = applications.by_code(db.session, code)
+    require_application(principal, app)
+    doc = db.session.get(Document, document_id)
+    if doc is None or doc.application_id != app.id:
+        raise NotFound("Dokumen tidak ditemukan.")
+    path = path_of(current_app.config["DOCUMENT_DIR"], doc.sha256)
+    if not path.exists():
+        raise NotFound("Berkas dokumen tidak ditemukan di penyimpanan.")
+    return send_file(path, mimetype=doc.media_type, download_name=f"{app.code}-{doc.kind}",
+                     max_age=0, conditional=False)

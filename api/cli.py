@@ -1,0 +1,129 @@
+"""The ``kia`` command: serve, scheduler, users, deploy, demo, init-db."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+import forms
+from engine import definitions
+from engine.errors import DiagramRejected, InvalidData
+
+from .extensions import db
+from .provisioning import add_user, init_database
+
+DEMO_USERS = [
+    ("admin", "Admin KIA WhatsApp", ["admin"], None),
+    ("operator", "Petugas Penerbitan KIA", ["operator"], None),
+    ("dafdud", "Staf Bidang Dafdud", ["dafdud"], None),
+    ("uptd.binawidya", "Ka. UPTD Binawidya", ["uptd"], "14.71.08"),
+    ("uptd.sukajadi", "Ka. UPTD Sukajadi", ["uptd"], "14.71.01"),
+    ("pemilik", "Pemilik Proses", ["owner"], None),
+    ("supervisor", "Supervisor Layanan", ["supervisor"], None),
+]
+DEMO_PASSWORD = "demo-kia-2026"
+
+
+def register(app: Flask) -> None:
+    for command in (init_db, serve, scheduler, deploy, demo, users):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the schema, seed reference data and deploy the bundled diagram."""
+    version = init_database(current_app.config["KIA_BUNDLED_DIAGRAM"])
+    click.echo(f"Basis data siap; proses {version.process_key} versi {version.version}." if version else "Siap.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--scheduler/--no-scheduler", "with_scheduler", default=True, show_default=True)
+@with_appcontext
+def serve(host: str, port: int, with_scheduler: bool) -> None:
+    """Run the service with its scheduler (for one process; see the README for gunicorn)."""
+    from werkzeug.serving import run_simple
+
+    from .scheduler import start_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    init_database(app.config["KIA_BUNDLED_DIAGRAM"])
+    if with_scheduler and app.config["KIA_SCHEDULER"]:
+        start_scheduler(app)
+    click.echo(f"Layanan KIA berjalan di http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Run only the scheduler (timers, deliveries), for deployments with several web workers."""
+    from .scheduler import run_forever
+
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.command("deploy")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def deploy(file: str) -> None:
+    """Lint and deploy a BPMN file as the next version."""
+    try:
+        version, created = definitions.deploy(db.session, Path(file).read_bytes(), forms.FORMS.keys(), "cli")
+    except DiagramRejected as exc:
+        for problem in exc.problems:
+            click.echo(f"  {problem.element_id or '-'}: {problem.message}", err=True)
+        raise click.ClickException("Diagram ditolak; versi yang berjalan tidak berubah.") from None
+    db.session.commit()
+    state = "di-deploy sebagai" if created else "sudah ada sebagai"
+    click.echo(f"{version.process_key} {state} versi {version.version} ({version.content_hash[:12]})")
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Create demo staff accounts for a local trial and print their credentials."""
+    init_database(current_app.config["KIA_BUNDLED_DIAGRAM"])
+    click.echo(f"Akun demo (kata sandi semuanya: {DEMO_PASSWORD}):")
+    for username, name, roles, kecamatan in DEMO_USERS:
+        add_user(username, DEMO_PASSWORD, roles, name, kecamatan)
+        click.echo(f"  {username:<16} {','.join(roles):<12} {kecamatan or ''}")
+
+
+@click.group("users")
+def users() -> None:
+    """Manage staff accounts."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="admin, operator, dafdud, uptd, owner, supervisor (repeatable)")
+@click.option("--kecamatan", default=None, help="Kemendagri code, required for uptd, e.g. 14.71.08")
+@click.option("--full-name", default="")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@with_appcontext
+def users_add(username: str, roles: tuple[str, ...], kecamatan: str | None, full_name: str,
+              password_stdin: bool) -> None:
+    """Add a staff user (or reset an existing one)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Kata sandi", hide_input=True, confirmation_prompt=True)
+    try:
+        user = add_user(username, password, list(roles), full_name, kecamatan)
+    except InvalidData as exc:
+        raise click.ClickException(f"{exc.message} {exc.fields}") from None
+    click.echo(f"Pengguna {user.username} ({user.roles}) disimpan.")
+
+
+def main() -> None:
+    from . import create_app
+
+    FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)(prog_name="kia")

@@ -1,0 +1,41 @@
+"""Configuration from the environment, with safe defaults for a local run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() not in {"0", "off", "false", "no"}
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """Flask config keys built from environment variables (documented in the README)."""
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'kia.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "DOCUMENT_DIR": env.get("KIA_DOCUMENT_DIR") or str(Path(instance_path) / "documents"),
+        "MAX_UPLOAD_BYTES": int(env.get("KIA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(env.get("KIA_MAX_REQUEST_BYTES", 20 * 1024 * 1024)),
+        "KIA_WORKING_TIME": _bool(env.get("KIA_WORKING_TIME"), True),
+        "KIA_SCHEDULER": _bool(env.get("KIA_SCHEDULER"), True),
+        "KIA_BUNDLED_DIAGRAM": str(ROOT / "bpmn" / "kia_whatsapp.bpmn"),
+        "PUBLIC_BASE_URL": env.get("KIA_PUBLIC_URL", "http://127.0.0.1:5000"),
+        "TOKEN_TTL_SECONDS": int(env.get("KIA_TOKEN_TTL", 8 * 3600)),
+        "STATUS_RATE_LIMIT": int(env.get("KIA_STATUS_RATE_LIMIT", 30)),  # lookups per client per minute
+        "LOGIN_RATE_LIMIT": int(env.get("KIA_LOGIN_RATE_LIMIT", 10)),
+        "TRUST_PROXY": _bool(env.get("KIA_TRUST_PROXY"), False),
+    }

@@ -1,0 +1,60 @@
+"""Bring a database to a usable state: schema, reference data, the bundled diagram, users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+import forms
+from engine import definitions
+from engine.access import ROLES
+from engine.errors import InvalidData
+from engine.models import Base, Kecamatan, ProcessVersion, User
+from engine.security import hash_secret
+
+from .extensions import db
+
+
+def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
+    """Create missing tables, seed reference data, deploy the bundled diagram if it changed."""
+    Base.metadata.create_all(db.engine)
+    seed_kecamatan()
+    db.session.commit()
+    version = None
+    if bundled_diagram:
+        version, _ = definitions.deploy(db.session, Path(bundled_diagram).read_bytes(), forms.FORMS.keys(),
+                                        "system")
+        db.session.commit()
+    return version
+
+
+def seed_kecamatan() -> None:
+    """Insert Pekanbaru's kecamatan and their UPTD where missing; never overwrite an edited row.
+    Three codes were reused in the 2020 split, so a kecamatan is never derived from a NIK."""
+    for code, name in forms.PEKANBARU_KECAMATAN.items():
+        if db.session.get(Kecamatan, code) is None:
+            db.session.add(Kecamatan(code=code, name=name, uptd_name=f"UPTD Disdukcapil Kecamatan {name}",
+                                     uptd_address=f"Kantor Camat {name}, Kota Pekanbaru", uptd_head=""))
+
+
+def add_user(username: str, password: str, roles: list[str], full_name: str = "",
+             kecamatan: str | None = None) -> User:
+    unknown = set(roles) - ROLES
+    if unknown or not roles:
+        raise InvalidData("Peran tidak dikenal.", {"role": [f"Peran tidak dikenal: {', '.join(sorted(unknown))}"]})
+    if "uptd" in roles and not kecamatan:
+        raise InvalidData("Kecamatan wajib.", {"kecamatan": ["Pengguna UPTD wajib memiliki kecamatan."]})
+    if len(password) < 8:
+        raise InvalidData("Kata sandi terlalu pendek.", {"password": ["Minimal 8 karakter."]})
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username)
+        db.session.add(user)
+    user.full_name = full_name or username
+    user.password_hash = hash_secret(password)
+    user.roles = ",".join(sorted(set(roles)))
+    user.kecamatan = kecamatan
+    user.active = True
+    db.session.commit()
+    return user

@@ -1,0 +1,190 @@
+"""Marshmallow schemas of the v1 API's requests and responses (they generate the OpenAPI document)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict()
+
+
+class ErrorResponse(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class TokenRequest(Schema):
+    username = fields.String(metadata={"description": "staff user name"})
+    password = fields.String(metadata={"description": "staff password"})
+    code = fields.String(metadata={"description": "application code (applicant)"})
+    pin = fields.String(metadata={"description": "application PIN (applicant)"})
+
+
+class TokenResponse(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+    roles = fields.List(fields.String())
+
+
+class ApplicationCreated(Schema):
+    code = fields.String(required=True)
+    display_code = fields.String(required=True)
+    pin = fields.String(required=True)
+    status_url = fields.String(required=True)
+    kia_kind = fields.String()
+    warnings = fields.List(fields.String())
+
+
+class StepSchema(Schema):
+    status = fields.String(allow_none=True)
+    label = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class CurrentStepSchema(Schema):
+    step = fields.String()
+    title = fields.String()
+    lane = fields.String()
+    ready_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+
+
+class PickupSchema(Schema):
+    kecamatan = fields.String()
+    uptd = fields.String()
+    address = fields.String()
+
+
+class NoteSchema(Schema):
+    step = fields.String(allow_none=True)
+    note = fields.String()
+    at = fields.DateTime()
+
+
+class ApplicantTaskSchema(Schema):
+    id = fields.String()
+    step = fields.String()
+    title = fields.String()
+    form_key = fields.String()
+
+
+class StatusSchema(Schema):
+    code = fields.String(required=True)
+    status = fields.String(required=True)
+    status_label = fields.String()
+    name = fields.String(metadata={"description": "the child's name, masked"})
+    kia_kind = fields.String()
+    submitted_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    steps = fields.List(fields.Nested(StepSchema))
+    current = fields.List(fields.Nested(CurrentStepSchema))
+    pickup = fields.Nested(PickupSchema, allow_none=True)
+    notes = fields.List(fields.Nested(NoteSchema))
+    tasks = fields.List(fields.Nested(ApplicantTaskSchema))
+
+
+class TaskSchema(Schema):
+    id = fields.String(required=True)
+    application_code = fields.String()
+    child_name = fields.String(allow_none=True)
+    step = fields.String()
+    title = fields.String()
+    lane = fields.String()
+    form_key = fields.String()
+    kecamatan = fields.String(allow_none=True)
+    state = fields.String()
+    time_standard = fields.String(allow_none=True)
+    time_basis = fields.String(allow_none=True)
+    ready_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    escalations = fields.Integer()
+    claimed_by = fields.String(allow_none=True)
+    claimed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class TaskListQuery(Schema):
+    lane = fields.String()
+    state = fields.String(load_default="open", metadata={"enum": ["open", "completed", "cancelled"]})
+    overdue = fields.Boolean()
+    kecamatan = fields.String()
+    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+    offset = fields.Integer(load_default=0, validate=lambda n: 0 <= n <= 10_000_000)
+
+
+class TaskList(Schema):
+    items = fields.List(fields.Nested(TaskSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class TaskDetail(TaskSchema):
+    form = fields.Dict(metadata={"description": "JSON Schema of the task's form"})
+    application = fields.Dict(metadata={"description": "the data the task shows"})
+    history = fields.List(fields.Dict())
+
+
+class CompleteResponse(Schema):
+    completed = fields.Nested(TaskSchema, required=True)
+    next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+    status = fields.String()
+
+
+class DocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    media_type = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    uploaded_at = fields.DateTime()
+    url = fields.String()
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    step = fields.String(allow_none=True)
+    lane = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    at = fields.DateTime()
+    detail = fields.Dict()
+
+
+class ApplicationDetail(Schema):
+    code = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    kia_kind = fields.String()
+    channel = fields.String()
+    kecamatan = fields.String(allow_none=True)
+    process_version = fields.Integer()
+    applicant = fields.Dict()
+    child = fields.Dict()
+    warnings = fields.Dict()
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    documents = fields.List(fields.Nested(DocumentSchema))
+    tasks = fields.List(fields.Nested(TaskSchema))
+    history = fields.List(fields.Nested(EventSchema))
+
+
+class ProcessVersionSchema(Schema):
+    process_key = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String(allow_none=True)
+    running_instances = fields.Integer()
+    created = fields.Boolean()
+
+
+class ProcessList(Schema):
+    items = fields.List(fields.Nested(ProcessVersionSchema), required=True)
+
+
+class VersionQuery(Schema):
+    version = fields.Integer(validate=lambda n: 1 <= n <= 1_000_000)

@@ -1,0 +1,152 @@
+"""The inbox: list, read, claim, unclaim and complete user tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, or_, select
+
+import forms
+from engine import applications, instances
+from engine.access import Principal, can_view_task, lanes_of, require_task_action
+from engine.errors import Forbidden
+from engine.models import Application, TaskRow
+
+from .auth import current_principal
+from .extensions import db
+from .http import json_object
+from .schemas import CompleteResponse, ErrorResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
+from .views import application_of, history, task_dict
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
+
+COMPLETE_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "the task's form data (see the form's JSON Schema in the task detail)",
+    "additionalProperties": True}}}}
+
+
+def inbox_query(principal: Principal, lane: str | None = None, state: str = "open",
+                overdue: bool | None = None, kecamatan: str | None = None) -> Any:
+    """Tasks the caller may see, newest deadline pressure first. Reads only projection tables."""
+    query = (select(TaskRow, Application.code, Application.child)
+             .join(Application, Application.instance_id == TaskRow.instance_id)
+             .where(TaskRow.state == state))
+    if principal.user is None:
+        query = query.where(TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant")
+    elif "supervisor" not in principal.roles:
+        lanes = lanes_of(principal)
+        query = query.where(TaskRow.lane.in_(lanes),
+                            or_(TaskRow.lane != "uptd", TaskRow.kecamatan == principal.user.kecamatan))
+    if lane:
+        query = query.where(TaskRow.lane == lane)
+    if overdue is not None:
+        query = query.where(TaskRow.overdue.is_(overdue))
+    if kecamatan:
+        query = query.where(TaskRow.kecamatan == kecamatan)
+    return query
+
+
+@blp.route("")
+class TaskCollection(MethodView):
+    @blp.arguments(TaskListQuery, location="query")
+    @blp.response(200, TaskList)
+    @blp.alt_response(401, schema=ErrorResponse)
+    def get(self, args: dict) -> dict:
+        """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only)."""
+        principal = current_principal()
+        query = inbox_query(principal, args.get("lane"), args["state"], args.get("overdue"),
+                            args.get("kecamatan"))
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = db.session.execute(
+            query.order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at)
+            .limit(args["limit"]).offset(args["offset"]))
+        return {"items": [task_dict(row, code, child.get("name")) for row, code, child in rows],
+                "total": total}
+
+
+def _visible_task(task_id: str) -> tuple[Principal, TaskRow]:
+    principal = current_principal()
+    row = instances.get_task(db.session, task_id)
+    if not can_view_task(principal, row):
+        raise Forbidden("Tugas ini bukan untuk lane Anda.")
+    return principal, row
+
+
+@blp.route("/<task_id>")
+class TaskItem(MethodView):
+    @blp.response(200, TaskDetail)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    def get(self, task_id: str) -> dict:
+        """One task with its form's JSON Schema and the application data it shows."""
+        principal, row = _visible_task(task_id)
+        app = application_of(db.session, row.instance_id)
+        shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
+        if principal.is_staff:
+            shown.update(applicant=app.applicant, child=app.child, warnings=app.warnings,
+                         documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type}
+                                    for d in app.documents])
+        return {**task_dict(row, app.code, app.child.get("name")), "form": forms.form_json_schema(row.form_key),
+                "application": shown,
+                "history": [{"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
+                            for e in history(db.session, row.instance_id)]}
+
+
+@blp.route("/<task_id>/claim")
+class Claim(MethodView):
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.alt_response(409, schema=ErrorResponse)
+    def post(self, task_id: str) -> dict:
+        """Claim an open task of one's lane."""
+        principal, row = _visible_task(task_id)
+        require_task_action(principal, row)
+        row = instances.claim(db.session, task_id, principal.name)
+        db.session.commit()
+        return task_dict(row)
+
+
+@blp.route("/<task_id>/unclaim")
+class Unclaim(MethodView):
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.alt_response(409, schema=ErrorResponse)
+    def post(self, task_id: str) -> dict:
+        """Release a claimed task (the claimant, or a supervisor)."""
+        principal, row = _visible_task(task_id)
+        force = "supervisor" in principal.roles
+        if not force:
+            require_task_action(principal, row)
+        row = instances.unclaim(db.session, task_id, principal.name, force=force)
+        db.session.commit()
+        return task_dict(row)
+
+
+@blp.route("/<task_id>/complete")
+class Complete(MethodView):
+    @blp.doc(requestBody=COMPLETE_BODY)
+    @blp.response(200, CompleteResponse)
+    @blp.alt_response(400, schema=ErrorResponse)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.alt_response(409, schema=ErrorResponse)
+    @blp.alt_response(415, schema=ErrorResponse)
+    @blp.alt_response(422, schema=ErrorResponse)
+    def post(self, task_id: str) -> dict:
+        """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
+        principal, row = _visible_task(task_id)
+        require_task_action(principal, row)
+        instances.require_open(row)
+        data = forms.load_form(row.form_key, json_object())
+        next_rows = applications.complete_task(db.session, task_id, data, principal.name)
+        db.session.commit()
+        return {"completed": task_dict(row), "next_tasks": [task_dict(r) for r in next_rows],
+                "status": row.instance.status}

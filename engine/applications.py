@@ -1,0 +1,132 @@
+"""KIA applications: the domain around the process instance (personal data, code, PIN, documents)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import documents, instances
+from .clock import clock
+from .errors import InvalidData, NotFound
+from .models import Application, Document, Event, Instance, Kecamatan, TaskRow
+from .security import hash_secret, new_code, new_pin, normalize_code
+
+PROCESS_KEY = "kia_whatsapp"
+REQUIRED_DOCUMENTS = ("kk", "akta")
+PERSONAL_SECTIONS = ("applicant", "child")
+
+STATUS_LABELS = {
+    "baru": "Baru",
+    "diajukan": "Diajukan",
+    "diverifikasi": "Diverifikasi",
+    "perlu_perbaikan": "Perlu perbaikan",
+    "dicetak": "Dicetak",
+    "siap_diambil": "Siap diambil di UPTD",
+    "selesai": "Selesai",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    kind: str  # kk | akta | photo
+    content: bytes
+
+
+def submit(session: Session, data: dict[str, Any], uploads: Iterable[Upload], *, document_dir: str,
+           max_bytes: int = documents.DEFAULT_MAX_BYTES, channel: str = "web",
+           process_key: str = PROCESS_KEY) -> tuple[Application, str]:
+    """Start an application and complete the applicant's submission step.
+
+    ``data`` is a validated application (``forms.validate_application``). Returns the application and
+    its PIN in clear text (shown once; only its hash is stored)."""
+    files = {u.kind: u for u in uploads}
+    needed = list(REQUIRED_DOCUMENTS) + (["photo"] if data["kia_kind"] == "5_to_17" else [])
+    missing = {kind: ["Dokumen wajib diunggah."] for kind in needed if kind not in files}
+    if missing:
+        raise InvalidData("Dokumen belum lengkap.", missing)
+    checked = {kind: (u, documents.check(u.content, kind, max_bytes)) for kind, u in files.items()}
+    if session.get(Kecamatan, data["child"]["kecamatan"]) is None:
+        raise InvalidData("Data tidak sah.", {"child": {"kecamatan": ["Kecamatan tidak dikenal."]}})
+
+    code = new_code()
+    while session.scalar(select(Application.id).where(Application.code == code)) is not None:
+        code = new_code()
+    pin = new_pin()
+    instance = instances.start(session, process_key, business_key=code, kecamatan=data["child"]["kecamatan"],
+                               data={"kia_kind": data["kia_kind"]}, actor="pemohon")
+    app = Application(instance_id=instance.id, code=code, pin_hash=hash_secret(pin), channel=channel,
+                      kia_kind=data["kia_kind"], applicant=data["applicant"], child=data["child"],
+                      warnings={"nik": data.get("warnings", [])}, created_at=clock.now())
+    session.add(app)
+    session.flush()
+    for kind, (upload, media_type) in checked.items():
+        stored = documents.store(document_dir, upload.content, media_type)
+        session.add(Document(application_id=app.id, kind=kind, media_type=media_type, sha256=stored.sha256,
+                             size=stored.size, uploaded_at=clock.now()))
+    submission = next((r for r in instances.open_tasks_of(session, instance.id) if r.form_key == "submission"),
+                      None)
+    if submission is not None:
+        instances.complete(session, submission.id, {"confirm": True}, actor="pemohon")
+    return app, pin
+
+
+def complete_task(session: Session, task_id: str, form_data: dict[str, Any], actor: str) -> list[TaskRow]:
+    """Complete a task; a correction's changed personal fields go to the application, not the workflow."""
+    row = instances.get_task(session, task_id)
+    workflow_data = dict(form_data)
+    if row.form_key == "correction":
+        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+        for section in PERSONAL_SECTIONS:
+            changes = workflow_data.pop(section, None) or {}
+            if changes:
+                setattr(app, section, {**getattr(app, section), **changes})
+        if "kecamatan" in (form_data.get("child") or {}):
+            row.instance.kecamatan = form_data["child"]["kecamatan"]
+    return instances.complete(session, task_id, workflow_data, actor)
+
+
+def by_code(session: Session, raw_code: str) -> Application:
+    code = normalize_code(raw_code)
+    app = session.scalar(select(Application).where(Application.code == code)) if code else None
+    if app is None:
+        raise NotFound("Kode permohonan tidak ditemukan.")
+    return app
+
+
+def mask_name(name: str) -> str:
+    return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split() if part)
+
+
+def status_view(session: Session, app: Application, full: bool = False) -> dict[str, Any]:
+    """What the applicant sees: milestones with times, the current step, where to collect.
+
+    Only a masked name; ``full`` (applicant signed in with the PIN) adds the officers' notes and the
+    applicant's own open tasks."""
+    instance: Instance = app.instance
+    events = list(session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id)))
+    open_rows = instances.open_tasks_of(session, instance.id)
+    kec = session.get(Kecamatan, instance.kecamatan or "")
+    view: dict[str, Any] = {
+        "code": app.code,
+        "status": instance.status,
+        "status_label": STATUS_LABELS.get(instance.status, instance.status),
+        "name": mask_name(app.child.get("name", "")),
+        "kia_kind": app.kia_kind,
+        "submitted_at": app.created_at,
+        "completed_at": instance.completed_at,
+        "steps": [{"status": e.detail.get("milestone"), "label": e.detail.get("name"), "at": e.at}
+                  for e in events if e.kind == "milestone"],
+        "current": [{"step": r.step, "title": r.title, "lane": r.lane, "ready_at": r.ready_at,
+                     "due_at": r.due_at} for r in open_rows],
+        "pickup": {"kecamatan": kec.name, "uptd": kec.uptd_name, "address": kec.uptd_address} if kec else None,
+    }
+    if full:
+        view["notes"] = [{"step": e.step, "note": e.detail["note"], "at": e.at}
+                         for e in events if e.kind == "completed" and e.detail.get("note")]
+        view["tasks"] = [{"id": r.id, "step": r.step, "title": r.title, "form_key": r.form_key}
+                         for r in open_rows if r.lane == "applicant"]
+    return view

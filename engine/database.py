@@ -1,0 +1,56 @@
+"""Database connections for the engine when it runs without Flask (scripts, the scheduler, tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Options that make each database behave: SQLite waits for locks instead of failing at once."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL journal, foreign keys and a busy timeout on every SQLite connection.
+
+    Transactions start with ``BEGIN IMMEDIATE``: SQLite allows one writer at a time, and a transaction
+    that read first and writes later would otherwise fail at once ("database is locked") whenever another
+    writer committed in between, even on an unrelated application. Readers are never blocked (WAL)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, **engine_options(url))
+    configure_sqlite(engine)
+    return engine
+
+
+def make_session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=make_engine(url), expire_on_commit=False)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)

@@ -1,0 +1,65 @@
+"""Uploaded documents: type checked by content, size-limited, stored content-addressed on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import EngineError
+
+SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+class UnsupportedMediaType(EngineError):
+    code = "unsupported_media_type"
+
+
+class TooLarge(EngineError):
+    code = "too_large"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    media_type: str
+    size: int
+
+
+def sniff(content: bytes) -> str | None:
+    """The media type from the file's first bytes, whatever its name says."""
+    for magic, media_type in SIGNATURES:
+        if content.startswith(magic):
+            return media_type
+    return None
+
+
+def check(content: bytes, field: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    if len(content) > max_bytes:
+        raise TooLarge(f"Berkas '{field}' lebih dari {max_bytes // (1024 * 1024)} MB.")
+    media_type = sniff(content)
+    if media_type is None:
+        raise UnsupportedMediaType(f"Berkas '{field}' harus berupa PDF, JPEG atau PNG.")
+    return media_type
+
+
+def store(directory: str | os.PathLike, content: bytes, media_type: str) -> StoredFile:
+    """Write ``content`` under ``directory/ab/abcdef...`` (idempotent)."""
+    digest = hashlib.sha256(content).hexdigest()
+    path = path_of(directory, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    return StoredFile(digest, media_type, len(content))
+
+
+def path_of(directory: str | os.PathLike, sha256: str) -> Path:
+    return Path(directory) / sha256[:2] / sha256

@@ -1,0 +1,292 @@
+"""Database tables of the engine and the domain.
+
+Three groups, kept apart on purpose:
+
+* definitions: ``ProcessVersion`` (immutable diagrams keyed by content hash);
+* instances: ``Instance`` (the serialized SpiffWorkflow state, the source of truth) and ``Application``
+  (the applicant's personal data, one per instance);
+* projections: ``TaskRow``, ``Event``, ``Timer`` and ``Outbox``, written in the same transaction as the
+  state so that queries never deserialize a workflow.
+
+The models use plain SQLAlchemy so that the engine runs without Flask; the Flask app hands the same
+``Base`` to Flask-SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from .clock import clock
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+# --- definitions -------------------------------------------------------------------------------------
+
+
+class ProcessVersion(Base):
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("process_key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(default=_now)
+    deployed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# --- instances ---------------------------------------------------------------------------------------
+
+
+class Instance(Base):
+    """One running (or finished) process instance. ``lock_version`` guards against lost updates."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
+    business_key: Mapped[str] = mapped_column(String(32), unique=True)
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), default="baru")
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+    completed_at: Mapped[datetime | None]
+
+    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Application(Base):
+    """The applicant's personal data. Never logged, never on a public endpoint."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    kia_kind: Mapped[str] = mapped_column(String(16))
+    applicant: Mapped[dict[str, Any]]
+    child: Mapped[dict[str, Any]]
+    warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    instance: Mapped[Instance] = relationship(lazy="joined")
+    documents: Mapped[list[Document]] = relationship(back_populates="application", order_by="Document.id")
+
+
+class Document(Base):
+    """An uploaded file. The bytes live on disk, content-addressed by sha256."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    uploaded_at: Mapped[datetime] = mapped_column(default=_now)
+
+    application: Mapped[Application] = relationship(back_populates="documents")
+
+
+# --- projections -------------------------------------------------------------------------------------
+
+
+class TaskRow(Base):
+    """One human task as the inboxes see it."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_inbox", "state", "lane", "kecamatan", "due_at"),
+        Index("ix_tasks_instance", "instance_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    step: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(50))
+    form_key: Mapped[str] = mapped_column(String(50))
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    time_standard: Mapped[str | None] = mapped_column(String(32))
+    time_basis: Mapped[str | None] = mapped_column(String(16))
+    ready_at: Mapped[datetime] = mapped_column(default=_now)
+    due_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[datetime | None]
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+
+    instance: Mapped[Instance] = relationship(lazy="joined")
+
+
+class Event(Base):
+    """The append-only history of an instance: the control card and the audit trail."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(100))
+    lane: Mapped[str | None] = mapped_column(String(50))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Timer(Base):
+    """A waiting boundary timer, so that sweeps find due timers without loading any workflow."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    step: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | fired | cancelled
+    fired_at: Mapped[datetime | None]
+
+
+class Outbox(Base):
+    """A message to deliver (WhatsApp, e-mail, staff notification), written with the state change."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | email | staff
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    sent_at: Mapped[datetime | None]
+
+
+# --- people and reference data ----------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(200))  # comma-separated: admin,operator,dafdud,uptd,owner,supervisor
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    @property
+    def role_set(self) -> set[str]:
+        return {r for r in self.roles.split(",") if r}
+
+    @property
+    def initials(self) -> str:
+        return "".join(part[0] for part in self.full_name.split() if part)[:3].upper()
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its sha256 so a database leak reveals no usable token."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Kecamatan(Base):
+    """A district of Pekanbaru and its UPTD (editable reference data)."""
+
+    __tablename__ = "kecamatan"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    uptd_name: Mapped[str] = mapped_column(String(200))
+    uptd_address: Mapped[str] = mapped_column(String(300), default="")
+    uptd_head: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RateLimit(Base):
+    """Fixed-window counters shared by every worker."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)

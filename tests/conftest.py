@@ -1,0 +1,186 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is reached at ``KIA_TEST_PG_URL`` (default: the local server, trust auth). Without it the
+PostgreSQL half is skipped with a reason, except in CI (``CI`` set), where it fails.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import delete
+
+from api import create_app
+from api.extensions import db
+from api.provisioning import add_user, init_database
+from engine import models
+from engine.clock import clock
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "rahasia-uji-123"
+
+STAFF = [
+    ("admin1", ["admin"], None),
+    ("admin2", ["admin"], None),
+    ("operator1", ["operator"], None),
+    ("dafdud1", ["dafdud"], None),
+    ("uptd_binawidya", ["uptd"], "14.71.08"),
+    ("uptd_sukajadi", ["uptd"], "14.71.01"),
+    ("owner1", ["owner"], None),
+    ("supervisor1", ["supervisor"], None),
+]
+
+# Transactional tables, children first; users, kecamatan and the bundled version survive between tests.
+_PER_TEST_TABLES = [models.ApiToken, models.Outbox, models.Event, models.Timer, models.TaskRow,
+                    models.Document, models.Application, models.Instance, models.RateLimit]
+
+
+def _pg_reachable() -> str | None:
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+    except Exception as exc:  # any failure means "not here"
+        return f"{type(exc).__name__}: {exc}".strip()
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    problem = _pg_reachable()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_ADMIN_URL}: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); PostgreSQL half skipped")
+    name = f"kia_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/kia.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def app_factory(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """Build an app for a database URL with test settings (working time off unless asked)."""
+
+    def build(url: str, **overrides: Any) -> Flask:
+        config = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DOCUMENT_DIR": str(tmp_path_factory.mktemp("documents")),
+            "KIA_WORKING_TIME": False,
+            "KIA_SCHEDULER": False,
+            "SECRET_KEY": "test-secret",
+            "STATUS_RATE_LIMIT": 1000,
+            "LOGIN_RATE_LIMIT": 1000,
+            "PUBLIC_BASE_URL": "http://kia.test",
+        }
+        config.update(overrides)
+        return create_app(config)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def _provisioned_app(database_url: str, app_factory) -> Flask:  # noqa: ANN001
+    app = app_factory(database_url)
+    with app.app_context():
+        init_database(app.config["KIA_BUNDLED_DIAGRAM"])
+        for username, roles, kecamatan in STAFF:
+            add_user(username, PASSWORD, roles, username.replace("_", " ").title(), kecamatan)
+    return app
+
+
+@pytest.fixture
+def app(_provisioned_app: Flask) -> Iterator[Flask]:
+    """A provisioned app on a clean database (per test), with the real clock."""
+    clock.reset()
+    with _provisioned_app.app_context():
+        for table in _PER_TEST_TABLES:
+            db.session.execute(delete(table))
+        bundled = db.session.query(models.ProcessVersion).order_by(models.ProcessVersion.id).first()
+        db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
+        db.session.commit()
+    yield _provisioned_app
+    clock.reset()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Any]:
+    with app.app_context():
+        yield db.session
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def application_data(**child_overrides: Any) -> dict[str, Any]:
+    """A valid application for a child under five in Binawidya."""
+    child = {
+        "name": "Aisyah Putri Ramadhani",
+        "nik": "1471085005230001",  # girl (day 10 + 40), born 2023-05-10
+        "birth_date": "2023-05-10",
+        "birth_place": "Pekanbaru",
+        "sex": "P",
+        "kk_number": "1471081506230002",
+        "akta_number": "1471-LT-15062023-0001",
+        "address": "Jl. Garuda Sakti Km 3 No. 12",
+        "kecamatan": "14.71.08",
+    }
+    child.update(child_overrides)
+    return {
+        "applicant": {"name": "Siti Rahmawati", "phone": "081234567890", "email": "siti@example.com",
+                      "relationship": "ibu"},
+        "child": child,
+    }
+
+
+def submit(client: FlaskClient, data: dict | None = None, files: dict[str, bytes] | None = None):  # noqa: ANN201
+    import json
+
+    payload = {"data": json.dumps(data or application_data())}
+    for name, content in (files if files is not None else {"kk": PDF_BYTES, "akta": PNG_BYTES}).items():
+        payload[name] = (io.BytesIO(content), f"{name}.bin")
+    return client.post("/api/v1/applications", data=payload, content_type="multipart/form-data")
+
+
+def token(client: FlaskClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def inbox(client: FlaskClient, headers: dict[str, str], **params: str) -> list[dict]:
+    response = client.get("/api/v1/tasks", headers=headers, query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def today() -> date:
+    return date.today()
