@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from engine import documents
@@ -99,6 +100,11 @@ def register(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         message = HTTP_MESSAGES.get(status, exc.description or "Terjadi kesalahan.")
         return error_response(status, code, message, fields)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):  # noqa: ANN202
+        _rollback_quietly(db)
+        return error_response(409, "conflict", "Data ini baru saja diubah oleh orang lain; muat ulang dan coba lagi.")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

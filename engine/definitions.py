@@ -114,13 +114,17 @@ def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Pr
         if local in FORBIDDEN_ELEMENTS and etree.QName(node).namespace == NS["bpmn"]:
             problems.append(Problem(node_id, FORBIDDEN_ELEMENTS[local]))
         if etree.QName(node).namespace == NS["spiffworkflow"] and local in {"preScript", "postScript"}:
-            owner = node.getparent().getparent()
-            problems.append(Problem(owner.get("id", ""), f"{local} tidak diizinkan"))
+            problems.append(Problem(_flow_element(node).get("id", ""), f"{local} tidak diizinkan"))
         if local in _EXPRESSION_TAGS and (node.text or "").strip():
-            problems += _check_expression(node.getparent(), node.text)
+            problems += _check_expression(_flow_element(node), node.text)
         if local == "parameter" and etree.QName(node).namespace == NS["spiffworkflow"]:
-            owner = node.getparent().getparent().getparent().getparent()
-            problems += _check_expression(owner, node.get("value", ""))
+            problems += _check_expression(_flow_element(node), node.get("value", ""))
+
+    bpmn_ids = {n.get("id") for n in root.iter(f"{{{NS['bpmn']}}}*") if n.get("id")}
+    for node in root.iter(f"{{{NS['spiffworkflow']}}}*"):
+        if node.get("id") in bpmn_ids:
+            problems.append(Problem(node.get("id"), "id elemen BPMN dipakai lagi oleh elemen ekstensi "
+                                                    "(mis. nama handler); gunakan id lain untuk elemennya"))
 
     lanes: dict[str, str] = {}
     for lane in process.iterfind(".//bpmn:lane", NS):
@@ -151,6 +155,14 @@ def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Pr
         if name not in handlers:
             problems.append(Problem(task.get("id", ""), f"handler service task '{name}' tidak dikenal"))
     return process.get("id", ""), problems
+
+
+def _flow_element(node: etree._Element) -> etree._Element:
+    """The flow node or sequence flow a nested element belongs to (its ancestor directly in a process)."""
+    while node.getparent() is not None and etree.QName(node.getparent()).localname not in {"process",
+                                                                                           "subProcess"}:
+        node = node.getparent()
+    return node
 
 
 def _check_expression(owner: etree._Element, source: str) -> list[Problem]:

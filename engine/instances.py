@@ -7,6 +7,8 @@ end with exactly one winner: the loser's flush fails and it gets ``Conflict`` wi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -108,16 +110,23 @@ def advance(loaded: Loaded) -> list[TaskRow]:
     return opened
 
 
-def flush(session: Session) -> None:
-    """Flush, turning a lost optimistic-lock race or a busy database into ``Conflict``."""
+@contextmanager
+def conflicts_as_409() -> Iterator[None]:
+    """Turn a lost optimistic-lock race or a busy database into ``Conflict``, wherever SQLAlchemy
+    flushes (explicitly or by autoflush before a query)."""
     try:
-        session.flush()
+        yield
     except StaleDataError:
         raise Conflict("Permohonan ini baru saja diubah oleh orang lain; muat ulang dan coba lagi.") from None
     except OperationalError as exc:
         if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
             raise Conflict("Basis data sedang sibuk; coba lagi.") from None
         raise
+
+
+def flush(session: Session) -> None:
+    with conflicts_as_409():
+        session.flush()
 
 
 def get_task(session: Session, task_id: str) -> TaskRow:
@@ -134,6 +143,11 @@ def require_open(row: TaskRow) -> None:
 
 def complete(session: Session, task_id: str, data: dict[str, Any], actor: str) -> list[TaskRow]:
     """Complete an open user task with validated form data; returns the tasks it opened."""
+    with conflicts_as_409():
+        return _complete(session, task_id, data, actor)
+
+
+def _complete(session: Session, task_id: str, data: dict[str, Any], actor: str) -> list[TaskRow]:
     row = get_task(session, task_id)
     require_open(row)
     if row.claimed_by not in (None, actor):
@@ -201,6 +215,11 @@ def unclaim(session: Session, task_id: str, actor: str, force: bool = False) -> 
 
 def fire_timer(session: Session, timer: Timer) -> None:
     """Fire one due timer: mark it fired in the workflow and advance (runs the escalation path)."""
+    with conflicts_as_409():
+        _fire_timer(session, timer)
+
+
+def _fire_timer(session: Session, timer: Timer) -> None:
     loaded = load(session, session.get(Instance, timer.instance_id), "system")
     task = loaded.workflow.get_task_from_id(UUID(timer.id))
     if task is None or task.state != TaskState.WAITING:
