@@ -12,7 +12,7 @@ from engine import definitions
 from engine.access import require_role
 from engine.models import Instance, ProcessVersion
 
-from .auth import current_principal
+from .auth import current_principal, staff_principal
 from .errors import ApiError
 from .extensions import db
 from .schemas import ErrorResponse, ProcessList, ProcessVersionSchema, VersionQuery
@@ -39,9 +39,10 @@ def version_dict(version: ProcessVersion, running: int = 0, created: bool | None
 class ProcessCollection(MethodView):
     @blp.response(200, ProcessList)
     @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
     def get(self) -> dict:
-        """Every deployed version with the number of applications still running on it."""
-        current_principal()
+        """Every deployed version with the number of applications still running on it (staff)."""
+        staff_principal()
         running = dict(db.session.execute(
             select(Instance.process_version_id, func.count())
             .where(Instance.completed_at.is_(None)).group_by(Instance.process_version_id)).all())
@@ -87,9 +88,10 @@ class ProcessDiagram(MethodView):
     @blp.arguments(VersionQuery, location="query")
     @blp.response(200, content_type="application/xml")
     @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
     @blp.alt_response(404, schema=ErrorResponse)
     def get(self, args: dict, key: str) -> Response:
-        """The diagram of one version (the latest without ``version``)."""
-        current_principal()
+        """The diagram of one version (the latest without ``version``), for staff."""
+        staff_principal()
         version = definitions.get_version(db.session, key, args.get("version"))
         return Response(version.bpmn_xml, mimetype="application/xml")
