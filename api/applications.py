@@ -12,6 +12,7 @@ import forms
 from engine import applications, instances
 from engine.access import require_application
 from engine.applications import Upload
+from engine.control_card import control_card
 from engine.documents import path_of
 from engine.errors import NotFound
 from engine.models import Document
@@ -20,7 +21,7 @@ from engine.security import display_code
 from .auth import current_principal
 from .errors import ApiError
 from .extensions import db
-from .schemas import ApplicationCreated, ApplicationDetail, ErrorResponse
+from .schemas import ApplicationCreated, ApplicationDetail, ControlCard, ErrorResponse
 from .views import history, task_dict
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
@@ -104,6 +105,22 @@ class ApplicationItem(MethodView):
                       for r in instances.open_tasks_of(db.session, instance.id)],
             "history": history(db.session, instance.id),
         }
+
+
+@blp.route("/<code>/control-card")
+class ControlCardItem(MethodView):
+    @blp.response(200, ControlCard)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    def get(self, code: str) -> dict:
+        """The control card: every hand-over in order with its standard, deadline, time taken and
+        escalations (same access as the application itself)."""
+        principal = current_principal()
+        app = applications.by_code(db.session, code)
+        require_application(principal, app)
+        return {"code": app.code, "status": app.instance.status,
+                "items": control_card(db.session, app.instance)}
 
 
 @blp.route("/<code>/documents/<int:document_id>", endpoint="document")

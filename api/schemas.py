@@ -172,6 +172,46 @@ class ApplicationDetail(Schema):
     history = fields.List(fields.Nested(EventSchema))
 
 
+class EscalationSchema(Schema):
+    level = fields.Integer(allow_none=True)
+    at = fields.DateTime()
+
+
+class ControlCardEntry(Schema):
+    """One hand-over on the control card (see ``engine.control_card``)."""
+
+    seq = fields.Integer(required=True)
+    task_id = fields.String(required=True)
+    step = fields.String(required=True)
+    title = fields.String()
+    lane = fields.String()
+    state = fields.String(metadata={"enum": ["open", "completed", "cancelled"]})
+    ready_at = fields.DateTime()
+    received_by = fields.String(allow_none=True, metadata={"description": "who claimed the step"})
+    received_by_name = fields.String(allow_none=True)
+    received_by_initials = fields.String(allow_none=True)
+    received_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    completed_by_name = fields.String(allow_none=True)
+    completed_by_initials = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    time_standard = fields.String(allow_none=True)
+    time_basis = fields.String(allow_none=True)
+    deadline = fields.DateTime(allow_none=True)
+    working_time_seconds = fields.Integer(allow_none=True, metadata={
+        "description": "time taken, in the step's basis (working or calendar time)"})
+    working_time_label = fields.String(allow_none=True)
+    met = fields.Boolean(allow_none=True)
+    outcome = fields.String(metadata={"enum": ["met", "overrun", "pending", "cancelled"]})
+    escalations = fields.List(fields.Nested(EscalationSchema))
+
+
+class ControlCard(Schema):
+    code = fields.String(required=True)
+    status = fields.String()
+    items = fields.List(fields.Nested(ControlCardEntry), required=True)
+
+
 class ProcessVersionSchema(Schema):
     process_key = fields.String()
     version = fields.Integer()

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from api import create_app
 from api.extensions import db
 from api.provisioning import add_user, init_database
-from engine import models
+from engine import models, worktime
 from engine.clock import clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +121,14 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
         db.session.commit()
     yield _provisioned_app
     clock.reset()
+
+
+@pytest.fixture
+def working_time() -> Iterator[None]:
+    """Working time on (Asia/Jakarta office hours and Indonesian holidays) for one test."""
+    worktime.configure(enabled=True)
+    yield
+    worktime.configure(enabled=False)
 
 
 @pytest.fixture

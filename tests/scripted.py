@@ -1,0 +1,81 @@
+"""A scripted history on a controllable clock: helpers shared by the control-card, SLA and escalation tests.
+
+Dates are in 2027 (after the real now), so that SpiffWorkflow, which compares timers with the real clock,
+never fires a timer on its own: only our sweep at the engine clock does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import sessionmaker
+
+from api.extensions import db
+from engine import timers
+from engine.clock import clock
+
+from .conftest import inbox, submit, token
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def wib(text: str) -> datetime:
+    """An instant from a Jakarta wall-clock time 'YYYY-MM-DD HH:MM[:SS]'."""
+    return datetime.fromisoformat(text).replace(tzinfo=WIB)
+
+
+def at(text: str) -> None:
+    clock.freeze(wib(text))
+
+
+def sweep(app: Flask) -> int:
+    """Fire every timer due at the engine clock, as the scheduler does."""
+    with app.app_context():
+        return timers.fire_due(sessionmaker(bind=db.engine, expire_on_commit=False))
+
+
+def new_application(client: FlaskClient) -> str:
+    response = submit(client)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["code"]
+
+
+def task_of(client: FlaskClient, headers: dict, code: str) -> dict:
+    items = [t for t in inbox(client, headers) if t["application_code"] == code]
+    assert len(items) == 1, items
+    return items[0]
+
+
+def claim(client: FlaskClient, user: str, code: str) -> dict:
+    headers = token(client, user)
+    task = task_of(client, headers, code)
+    response = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return task
+
+
+def finish(client: FlaskClient, user: str, code: str, data: dict) -> dict:
+    headers = token(client, user)
+    task = task_of(client, headers, code)
+    response = client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return task
+
+
+STEP_DATA = {
+    "admin1": {"decision": "complete"},
+    "operator1": {"decision": "issued"},
+    "dafdud1": {"batch": "2027-09-03"},
+    "uptd_binawidya": {"recipient_name": "Siti Rahmawati"},
+}
+
+
+def utc(text: str) -> str:
+    """The JSON form of a Jakarta wall-clock time, as the API renders it (UTC, ISO 8601)."""
+    return wib(text).astimezone(ZoneInfo("UTC")).isoformat()
+
+
+ONE_MINUTE = timedelta(minutes=1)
