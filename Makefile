@@ -21,6 +21,11 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The benchmark suite (docs/performance.md): one table on stdout, JSON under bench/results/.
+# BENCH_ARGS=--quick checks the suite in about two minutes; the full run takes longer (see the doc).
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 

@@ -1,0 +1,165 @@
+"""(2, 3, 6) The service through HTTP: throughput with concurrent clients, latencies, worker memory.
+
+Each client plays one kecamatan's whole desk chain, every step a request as real clients make it:
+submit the application (multipart with the documents), then for each of the four staff steps list the
+inbox (``GET /api/v1/tasks?lane=&kecamatan=``), claim the application's task and complete it. Staff
+sign in once per client (a token is per sign-in, not per request). Clients work on different kecamatan,
+so they never race for one task; the workers and the database are shared, as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from .common import (
+    KECAMATAN,
+    PASSWORD,
+    PDF_BYTES,
+    PNG_BYTES,
+    STEPS,
+    Database,
+    application,
+    latency_summary,
+    rss_kib,
+    uptd_user,
+)
+from .server import Server, gunicorn, json_request, multipart, request
+
+
+class Client:
+    """One kecamatan's desks; records the latency of every request by kind."""
+
+    def __init__(self, port: int, kecamatan: str) -> None:
+        self.port, self.kecamatan = port, kecamatan
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.tokens = {user: self._token(user) for user in
+                       [u for _, u, _ in STEPS if u] + [uptd_user(kecamatan)]}
+        self.body, self.ctype = multipart({"data": json.dumps(application(kecamatan))},
+                                          {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)})
+
+    def _token(self, user: str) -> dict[str, str]:
+        status, body = json_request(self.port, "POST", "/api/v1/auth/token",
+                                    {"username": user, "password": PASSWORD})
+        if status != 200:
+            raise RuntimeError(f"sign-in of {user} failed: {status} {body}")
+        return {"Authorization": f"Bearer {body['access_token']}"}
+
+    def _timed(self, kind: str, call: Any, *args: Any, **kwargs: Any) -> tuple[int, Any]:
+        started = time.perf_counter()
+        status, body = call(self.port, *args, **kwargs)
+        self.latencies[kind].append(time.perf_counter() - started)
+        if status >= 400:
+            self.errors[f"{kind}:{status}"] += 1
+        return status, body
+
+    def case(self) -> bool:
+        """One application from submission to hand-over; True when it finished."""
+        status, body = self._timed("submit", request, "POST", "/api/v1/applications", self.body,
+                                   {"Content-Type": self.ctype})
+        if status != 201:
+            return False
+        code = body["code"]
+        for lane, user, form in STEPS:
+            headers = self.tokens[user or uptd_user(self.kecamatan)]
+            status, inbox = self._timed("inbox", request, "GET",
+                                        f"/api/v1/tasks?lane={lane}&kecamatan={self.kecamatan}&limit=20",
+                                        headers=headers)
+            task = next((t for t in inbox.get("items", []) if t["application_code"] == code), None) \
+                if status == 200 else None
+            if task is None:
+                return False
+            status, _ = self._timed("claim", json_request, "POST", f"/api/v1/tasks/{task['id']}/claim",
+                                    headers=headers)
+            if status != 200:
+                return False
+            status, done = self._timed("complete", json_request, "POST",
+                                       f"/api/v1/tasks/{task['id']}/complete", form, headers=headers)
+            if status != 200:
+                return False
+        return done.get("status") == "selesai"
+
+
+def measure(db: Database, clients: int = 4, cases: int = 200, workers: int = 2) -> dict[str, Any]:
+    """Run ``cases`` cases in total over ``clients`` concurrent clients against gunicorn."""
+    with gunicorn(db, workers) as server:
+        desks = [Client(server.port, KECAMATAN[i % len(KECAMATAN)]) for i in range(clients)]
+        return run(server, desks, cases)
+
+
+def run(server: Server, desks: list[Client], cases: int) -> dict[str, Any]:
+    finished = [0] * len(desks)
+    failed = [0] * len(desks)
+    remaining = [cases]
+    lock = threading.Lock()
+    memory = _MemorySampler(server, warm_after=max(len(desks), cases // 10))
+
+    def work(i: int) -> None:
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            if desks[i].case():
+                finished[i] += 1
+            else:
+                failed[i] += 1
+            memory.case_done()
+
+    # warm-up: one case per client (imports, definition cache, connection pools) outside the clock
+    for desk in desks:
+        desk.case()
+    for desk in desks:
+        desk.latencies.clear()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(desks))]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    for desk in desks:
+        for kind, values in desk.latencies.items():
+            latencies[kind] += values
+        for kind, count in desk.errors.items():
+            errors[kind] += count
+    requests = sum(len(v) for v in latencies.values())
+    return {
+        "clients": len(desks), "workers": len(server.worker_pids()), "cases": sum(finished),
+        "failed_cases": sum(failed), "seconds": round(elapsed, 1),
+        "cases_per_s": round(sum(finished) / elapsed, 1), "requests_per_s": round(requests / elapsed, 1),
+        "latency": {kind: latency_summary(values) for kind, values in sorted(latencies.items())},
+        "errors": dict(errors), "memory": memory.summary(),
+    }
+
+
+class _MemorySampler:
+    """RSS of each worker after the warm-up cases and at the end; peak RSS (VmHWM) at the end."""
+
+    def __init__(self, server: Server, warm_after: int) -> None:
+        self.server, self.warm_after = server, warm_after
+        self.done = 0
+        self.lock = threading.Lock()
+        self.baseline: dict[int, int] = {}
+
+    def case_done(self) -> None:
+        with self.lock:
+            self.done += 1
+            if self.done == self.warm_after:
+                self.baseline = {pid: rss_kib(pid)[0] for pid in self.server.worker_pids()}
+
+    def summary(self) -> dict[str, Any]:
+        workers = []
+        for pid in self.server.worker_pids():
+            rss, peak = rss_kib(pid)
+            base = self.baseline.get(pid)
+            workers.append({"pid": pid, "rss_after_warmup_mib": round(base / 1024, 1) if base else None,
+                            "rss_end_mib": round(rss / 1024, 1), "peak_rss_mib": round(peak / 1024, 1),
+                            "growth_pct": round(100 * (rss - base) / base, 1) if base else None})
+        return {"measured_after_cases": self.warm_after, "cases": self.done, "workers": workers}
