@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: install
 # BENCH_ARGS=--quick checks the suite in about two minutes; the full run takes longer (see the doc).
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+
+# A longer property-based run of the API (schemathesis); `make test` runs the same with few examples.
+fuzz: install
+	KIA_FUZZ_EXAMPLES=$${KIA_FUZZ_EXAMPLES:-300} KIA_FUZZ_RANDOM=1 $(PY) -m pytest tests/test_fuzz_api.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -13,8 +13,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import worktime
 from engine.database import configure_sqlite, engine_options
 
-from . import config, errors
+from . import audit, config, errors, headers, http
 from .extensions import db
+from .schemas import ErrorResponse
+
+
+class KiaApi(Api):
+    """flask-smorest's Api, documenting our error body for every error response (422 and default)."""
+
+    ERROR_SCHEMA = ErrorResponse
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -40,13 +47,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine)
 
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = KiaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     from . import applications, processes, status, tasks, tokens
 
-    for module in (tokens, applications, status, tasks, processes):
+    for module in (tokens, applications, status, tasks, processes, audit):
         api.register_blueprint(module.blp)
     errors.register(app)
+    audit.register(app)
+    headers.register(app)
+    http.register(app)
     worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
 
     import tasks as service_handlers  # noqa: F401  registers the diagram's service-task handlers

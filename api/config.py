@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .headers import PAGE_CSP
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,4 +40,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "STATUS_RATE_LIMIT": int(env.get("KIA_STATUS_RATE_LIMIT", 30)),  # lookups per client per minute
         "LOGIN_RATE_LIMIT": int(env.get("KIA_LOGIN_RATE_LIMIT", 10)),
         "TRUST_PROXY": _bool(env.get("KIA_TRUST_PROXY"), False),
+        "HSTS_SECONDS": int(env.get("KIA_HSTS_SECONDS", 0)),
+        "CONTENT_SECURITY_POLICY": env.get("KIA_CSP") or PAGE_CSP,
     }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import traceback
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -97,6 +98,8 @@ def register(app: Flask) -> None:
             messages = data["messages"]
             fields = next(iter(messages.values())) if len(messages) == 1 else messages
             status = 422
+            if not isinstance(fields, dict):  # the body itself was unreadable (malformed JSON)
+                return error_response(400, "bad_request", "JSON tidak sah.")
         code = (exc.name or "error").lower().replace(" ", "_")
         message = HTTP_MESSAGES.get(status, exc.description or "Terjadi kesalahan.")
         return error_response(status, code, message, fields)
@@ -105,6 +108,13 @@ def register(app: Flask) -> None:
     def _stale(exc: StaleDataError):  # noqa: ANN202
         _rollback_quietly(db)
         return error_response(409, "conflict", "Data ini baru saja diubah oleh orang lain; muat ulang dan coba lagi.")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)  # SQLite: an integer from the URL beyond 64 bits
+    def _data(exc: Exception):  # noqa: ANN202
+        # a value the database cannot hold (a NUL character, a number out of range): the request's fault
+        _rollback_quietly(db)
+        return error_response(400, "bad_request", "Data berisi nilai yang tidak dapat disimpan.")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
@@ -118,7 +128,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202
         _rollback_quietly(db)
-        log.exception("unhandled error (%s)", type(exc).__name__)
+        # frames only: an exception's message may quote request data (personal data never goes to logs)
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unhandled error %s at\n%s", type(exc).__name__, frames)
         return error_response(500, "internal_error", "Terjadi kesalahan pada server.")
 
 

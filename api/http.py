@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import unquote
 
-from flask import request
+from flask import Flask, request
 
 from .errors import ApiError
 
@@ -21,3 +23,18 @@ def json_object() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "Data harus berupa objek JSON.")
     return body
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters() -> None:
+    """400 for a URL (path or query) holding control characters: no handler has a use for them, and
+    some databases cannot even compare them."""
+    raw = request.query_string.decode("latin-1")
+    if _CONTROL.search(request.path) or _CONTROL.search(unquote(raw)):
+        raise ApiError(400, "bad_request", "Alamat permintaan berisi karakter yang tidak diizinkan.")
+
+
+def register(app: Flask) -> None:
+    app.before_request(refuse_control_characters)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from forms.fields import String as Text  # stripped, length-limited, no control characters
 
 
 class ErrorBody(Schema):
@@ -16,10 +18,10 @@ class ErrorResponse(Schema):
 
 
 class TokenRequest(Schema):
-    username = fields.String(metadata={"description": "staff user name"})
-    password = fields.String(metadata={"description": "staff password"})
-    code = fields.String(metadata={"description": "application code (applicant)"})
-    pin = fields.String(metadata={"description": "application PIN (applicant)"})
+    username = Text(max_length=64, metadata={"description": "staff user name"})
+    password = fields.String(validate=validate.Length(max=200), metadata={"description": "staff password"})
+    code = Text(max_length=40, metadata={"description": "application code (applicant)"})
+    pin = Text(max_length=12, metadata={"description": "application PIN (applicant)"})
 
 
 class TokenResponse(Schema):
@@ -109,12 +111,12 @@ class TaskSchema(Schema):
 
 
 class TaskListQuery(Schema):
-    lane = fields.String()
-    state = fields.String(load_default="open", metadata={"enum": ["open", "completed", "cancelled"]})
+    lane = Text(max_length=50)
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
     overdue = fields.Boolean()
-    kecamatan = fields.String()
-    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
-    offset = fields.Integer(load_default=0, validate=lambda n: 0 <= n <= 10_000_000)
+    kecamatan = Text(max_length=16)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
 class TaskList(Schema):
@@ -227,4 +229,30 @@ class ProcessList(Schema):
 
 
 class VersionQuery(Schema):
-    version = fields.Integer(validate=lambda n: 1 <= n <= 1_000_000)
+    version = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+
+
+class AuditQuery(Schema):
+    since = fields.AwareDateTime(data_key="from",
+                                 metadata={"description": "ISO 8601 with offset, inclusive"})
+    until = fields.AwareDateTime(data_key="to", metadata={"description": "ISO 8601 with offset, exclusive"})
+    actor = Text(max_length=100)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    method = fields.String(required=True)
+    path = fields.String(required=True)
+    target = fields.String(allow_none=True)
+    status = fields.Integer(required=True)
+    client_ip = fields.String(allow_none=True)
+
+
+class AuditList(Schema):
+    items = fields.List(fields.Nested(AuditEntrySchema), required=True)
+    total = fields.Integer(required=True)
