@@ -10,7 +10,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import worktime
+from engine import escalation, worktime
 from engine.database import configure_sqlite, engine_options
 
 from . import audit, config, errors, headers, http
@@ -49,15 +49,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     api = KiaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from . import applications, processes, status, tasks, tokens
+    from . import applications, calendar, processes, sla, status, tasks, tokens
 
-    for module in (tokens, applications, status, tasks, processes, audit):
+    for module in (tokens, applications, status, tasks, processes, audit, calendar, sla):
         api.register_blueprint(module.blp)
     errors.register(app)
     audit.register(app)
     headers.register(app)
     http.register(app)
     worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
+    escalation.configure(app.config["KIA_ESCALATION_CAP"])
 
     import tasks as service_handlers  # noqa: F401  registers the diagram's service-task handlers
 

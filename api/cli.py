@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -10,8 +11,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 import forms
-from engine import definitions
-from engine.errors import DiagramRejected, InvalidData
+from engine import definitions, worktime
+from engine.errors import DiagramRejected, InvalidData, NotFound
 
 from .extensions import db
 from .provisioning import add_user, init_database
@@ -29,7 +30,7 @@ DEMO_PASSWORD = "demo-kia-2026"
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, serve, scheduler, deploy, demo, users):
+    for command in (init_db, serve, scheduler, deploy, demo, users, calendar):
         app.cli.add_command(command)
 
 
@@ -121,6 +122,60 @@ def users_add(username: str, roles: tuple[str, ...], kecamatan: str | None, full
     except InvalidData as exc:
         raise click.ClickException(f"{exc.message} {exc.fields}") from None
     click.echo(f"Pengguna {user.username} ({user.roles}) disimpan.")
+
+
+@click.group("calendar")
+def calendar() -> None:
+    """Working-time calendar overrides: extra closing days and weekend service days."""
+
+
+@calendar.command("list")
+@with_appcontext
+def calendar_list() -> None:
+    """List every override."""
+    for row in worktime.list_overrides(db.session):
+        state = "buka" if row.open else "tutup"
+        click.echo(f"{row.day.isoformat()}  {state:<5}  {row.reason}")
+
+
+def _set_day(day: datetime, open_: bool, reason: str) -> None:
+    try:
+        worktime.set_override(db.session, day.date(), open_, reason, "cli")
+    except InvalidData as exc:
+        raise click.ClickException(f"{exc.message} {exc.fields}") from None
+    db.session.commit()
+    click.echo(f"{day.date().isoformat()}: kantor {'buka' if open_ else 'tutup'}.")
+
+
+@calendar.command("close")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--reason", default="", help="why the office is closed (shown to supervisors)")
+@with_appcontext
+def calendar_close(day: datetime, reason: str) -> None:
+    """Close the office on DAY (YYYY-MM-DD), e.g. an extra closing day."""
+    _set_day(day, False, reason)
+
+
+@calendar.command("open")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--reason", default="", help="why the office is open (shown to supervisors)")
+@with_appcontext
+def calendar_open(day: datetime, reason: str) -> None:
+    """Open the office on DAY (YYYY-MM-DD), e.g. a weekend service day."""
+    _set_day(day, True, reason)
+
+
+@calendar.command("remove")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@with_appcontext
+def calendar_remove(day: datetime) -> None:
+    """Return DAY to the regular calendar."""
+    try:
+        worktime.remove_override(db.session, day.date(), "cli")
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{day.date().isoformat()}: kembali ke kalender biasa.")
 
 
 def main() -> None:

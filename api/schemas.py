@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from forms.fields import String as Text  # stripped, length-limited, no control characters
 
@@ -256,3 +256,47 @@ class AuditEntrySchema(Schema):
 class AuditList(Schema):
     items = fields.List(fields.Nested(AuditEntrySchema), required=True)
     total = fields.Integer(required=True)
+
+
+class CalendarOverrideSchema(Schema):
+    date = fields.Date(required=True, metadata={"description": "the day, YYYY-MM-DD (Asia/Jakarta)"})
+    open = fields.Boolean(required=True, metadata={
+        "description": "true: office open (weekend service day); false: office closed (extra closing day)"})
+    reason = fields.String(load_default="", validate=validate.Length(max=200))
+    changed_by = fields.String(dump_only=True, allow_none=True)
+    changed_at = fields.DateTime(dump_only=True)
+
+
+class CalendarOverrideList(Schema):
+    items = fields.List(fields.Nested(CalendarOverrideSchema), required=True)
+
+
+class DateRangeQuery(Schema):
+    """An inclusive range of days in Asia/Jakarta time; ``from`` must not be after ``to``."""
+
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+    @validates_schema
+    def _ordered(self, data: dict, **kwargs: object) -> None:
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("'from' tidak boleh setelah 'to'.", field_name="from")
+
+
+class SlaStepSchema(Schema):
+    step = fields.String(required=True)
+    title = fields.String()
+    lane = fields.String()
+    time_standard = fields.String(allow_none=True)
+    time_basis = fields.String(allow_none=True)
+    count = fields.Integer(required=True)
+    median_seconds = fields.Float(required=True)
+    p90_seconds = fields.Float(required=True, metadata={"description": "nearest-rank 90th percentile"})
+    within_standard = fields.Integer(required=True)
+    within_standard_share = fields.Float(required=True)
+
+
+class SlaReport(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    items = fields.List(fields.Nested(SlaStepSchema), required=True)

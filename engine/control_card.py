@@ -66,6 +66,7 @@ def duration_label(value: timedelta | None) -> str | None:
 
 def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
     """Every hand-over of ``instance`` in the order the steps became ready (see the module doc)."""
+    worktime.refresh(session)
     rows = list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)))
     events = list(session.scalars(
         select(Event).where(Event.instance_id == instance.id, Event.kind.in_(("created", "escalated")))

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import serialization
+from . import escalation, serialization, worktime
 from .clock import clock
 from .definitions import Definition, definition_of, latest_version
 from .errors import Conflict, EngineError, NotFound
@@ -48,6 +48,7 @@ class Loaded:
 
 
 def _attach(workflow: BpmnWorkflow, session: Session, instance: Instance, actor: str) -> ServiceContext:
+    worktime.refresh(session)  # deadlines use the overrides as last committed by any process
     context = ServiceContext(session=session, instance=instance, now=clock.now(), actor=actor)
     workflow.script_engine = SandboxScriptEngine(context)
     return context
@@ -220,6 +221,10 @@ def fire_timer(session: Session, timer: Timer) -> None:
 
 
 def _fire_timer(session: Session, timer: Timer) -> None:
+    if timer.kind == "repeat":
+        escalation.fire_repeat(session, timer, clock.now())
+        flush(session)
+        return
     loaded = load(session, session.get(Instance, timer.instance_id), "system")
     task = loaded.workflow.get_task_from_id(UUID(timer.id))
     if task is None or task.state != TaskState.WAITING:

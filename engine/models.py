@@ -14,13 +14,14 @@ The models use plain SQLAlchemy so that the engine runs without Flask; the Flask
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     DDL,
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -197,7 +198,12 @@ class Event(Base):
 
 
 class Timer(Base):
-    """A waiting boundary timer, so that sweeps find due timers without loading any workflow."""
+    """A waiting timer, so that sweeps find due timers without loading any workflow.
+
+    ``kind="diagram"``: a boundary timer of the workflow (``id`` is its SpiffWorkflow task id, level 1).
+    ``kind="repeat"``: a further escalation of a still-open step (level 2, 3, ...): when due, the
+    diagram's escalation service ``handler`` is called again with ``params``; no workflow step runs.
+    """
 
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
@@ -209,6 +215,10 @@ class Timer(Base):
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | fired | cancelled
     fired_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(16), default="diagram")  # diagram | repeat
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    handler: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Outbox(Base):
@@ -229,6 +239,32 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     sent_at: Mapped[datetime | None]
+
+
+# --- the working-time calendar ----------------------------------------------------------------------
+
+
+class CalendarOverride(Base):
+    """A supervisor's exception to the calendar: ``open=False`` closes a working day, ``open=True``
+    opens a closed one (a weekend service day, or a holiday)."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Revision(Base):
+    """A stamp that changes with every change of some shared setting (``key="calendar"``), so that
+    every process notices with one primary-key read and reloads only then."""
+
+    __tablename__ = "revisions"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
 
 
 # --- people and reference data ----------------------------------------------------------------------

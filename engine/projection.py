@@ -10,7 +10,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .definitions import Definition
@@ -42,6 +42,9 @@ def sync_tasks(session: Session, instance: Instance, definition: Definition, wor
         task = workflow.get_task_from_id(_uuid(row_id))
         row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
         row.completed_at = now
+        session.execute(update(Timer).where(Timer.task_id == row_id, Timer.kind == "repeat",
+                                            Timer.state == "waiting").values(state="cancelled")
+                        .execution_options(synchronize_session=False))  # further escalations are void
         if row.state == "completed":
             row.completed_by = row.completed_by or actor
         else:
@@ -70,7 +73,7 @@ def sync_timers(session: Session, instance: Instance, workflow: Any, now: dateti
         if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
     }
     rows = {r.id: r for r in session.scalars(
-        select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting"))}
+        select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting", Timer.kind == "diagram"))}
     for timer_id, row in rows.items():
         if timer_id not in waiting:
             task = workflow.get_task_from_id(_uuid(timer_id))

@@ -11,9 +11,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import WorkflowException
 
-from . import expressions
+from . import expressions, worktime
 from .services import ServiceContext, get_handler
-from .worktime import deadline_for
 
 
 class ScriptsForbidden(WorkflowException):
@@ -56,7 +55,8 @@ class SandboxScriptEngine(PythonScriptEngine):
         if attached is None:
             raise WorkflowException("deadline() is only valid on a timer attached to a user task")
         props = attached.task_spec.extensions.get("properties", {})
-        due = deadline_for(self.context.now, props.get("time_standard", ""), props.get("time_basis", "working"))
+        due = worktime.deadline_for(self.context.now, props.get("time_standard", ""),
+                                    props.get("time_basis", "working"))
         return due.isoformat()
 
 

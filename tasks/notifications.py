@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine import escalation
 from engine.models import Application, Kecamatan, Outbox, TaskRow, User
 from engine.projection import record
 from engine.services import ServiceContext, handler
@@ -91,25 +92,26 @@ def apply_correction(ctx: ServiceContext) -> dict:
 
 @handler("escalate")
 def escalate(ctx: ServiceContext, step: str = "") -> dict:
-    """A step overran its time standard: flag it, record it, tell whoever must act."""
+    """A step overran its time standard: flag it, record the level, tell whoever must act, and plan the
+    next level (``engine.escalation``). The applicant's own step gets a reminder to the applicant."""
     row = ctx.session.scalar(select(TaskRow).where(TaskRow.instance_id == ctx.instance.id,
                                                    TaskRow.step == step, TaskRow.state == "open"))
     if row is None:
         return {"escalated": False}
-    row.overdue = True
-    row.escalations += 1
-    record(ctx.session, ctx.instance, "escalated", actor="system", at=ctx.now, task_id=row.id, step=step,
-           lane=row.lane, level=row.escalations, due_at=row.due_at.isoformat() if row.due_at else None)
+    level = escalation.escalate_row(ctx, row)
+    if level is None:
+        return {"escalated": False}
+    escalation.schedule_next(ctx, row, "escalate", {"step": step})
     if row.lane == "applicant":
         _to_applicant(ctx, "reminder", "Pengingat: permohonan KIA Anda menunggu tindakan Anda "
-                      f"({row.title}). Balas pesan ini untuk melanjutkan.")
+                      f"({row.title}). Balas pesan ini untuk melanjutkan.", level=level)
         return {"escalated": True}
     for user in ctx.session.scalars(select(User).where(User.active.is_(True))):
         if "supervisor" in user.role_set:
             ctx.session.add(Outbox(
                 instance_id=ctx.instance.id, channel="staff", kind="escalation", recipient=user.username,
                 next_attempt_at=ctx.now, created_at=ctx.now,
-                payload={"text": f"Eskalasi: langkah '{row.title}' ({row.lane}) melewati standar waktu "
-                                 f"{row.time_standard}.", "task_id": row.id, "step": step,
-                         "level": row.escalations}))
+                payload={"text": f"Eskalasi tingkat {level}: langkah '{row.title}' ({row.lane}) melewati "
+                                 f"standar waktu {row.time_standard}.", "task_id": row.id, "step": step,
+                         "level": level}))
     return {"escalated": True}

@@ -1,0 +1,87 @@
+"""The working-time calendar's overrides: extra closing days and weekend service days (supervisors)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from engine import worktime
+from engine.access import require_role
+from engine.models import CalendarOverride
+
+from .auth import staff_principal
+from .errors import ApiError
+from .extensions import db
+from .http import json_object
+from .schemas import CalendarOverrideList, CalendarOverrideSchema, DateRangeQuery, ErrorResponse
+
+blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
+                description="Working-time calendar overrides")
+
+
+def override_dict(row: CalendarOverride) -> dict:
+    return {"date": row.day, "open": row.open, "reason": row.reason, "changed_by": row.changed_by,
+            "changed_at": row.changed_at}
+
+
+def _supervisor() -> str:
+    principal = staff_principal()
+    require_role(principal, "supervisor")
+    return principal.name
+
+
+@blp.route("/overrides")
+class OverrideCollection(MethodView):
+    @blp.arguments(DateRangeQuery, location="query")
+    @blp.response(200, CalendarOverrideList)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(422, schema=ErrorResponse)
+    def get(self, args: dict) -> dict:
+        """Every override, optionally within ``from``..``to`` (staff)."""
+        staff_principal()
+        rows = worktime.list_overrides(db.session, args.get("from_"), args.get("to"))
+        return {"items": [override_dict(r) for r in rows]}
+
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": CalendarOverrideSchema}}})
+    @blp.response(201, CalendarOverrideSchema)
+    @blp.alt_response(400, schema=ErrorResponse)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(415, schema=ErrorResponse)
+    @blp.alt_response(422, schema=ErrorResponse)
+    def post(self) -> dict:
+        """Open or close one day (replaces an earlier override of that day); applies to every deadline
+        computed from now on, in every process (supervisor)."""
+        actor = _supervisor()
+        try:
+            data = CalendarOverrideSchema().load(json_object())
+        except ValidationError as exc:
+            raise ApiError(422, "invalid_data", "Data tidak sah.", exc.normalized_messages()) from None
+        row = worktime.set_override(db.session, data["date"], data["open"], data["reason"], actor)
+        db.session.commit()
+        return override_dict(row)
+
+
+@blp.route("/overrides/<day>")
+class OverrideItem(MethodView):
+    @blp.response(204)
+    @blp.alt_response(400, schema=ErrorResponse)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(404, schema=ErrorResponse)
+    def delete(self, day: str) -> None:
+        """Return a day to the regular calendar (supervisor)."""
+        actor = _supervisor()
+        worktime.remove_override(db.session, parse_day(day), actor)
+        db.session.commit()
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, "invalid_date", "Tanggal tidak sah.", {"date": ["Format tanggal: YYYY-MM-DD."]}) from None

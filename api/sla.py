@@ -1,0 +1,38 @@
+"""GET /api/v1/reports/sla: per step, count, median and 90th percentile duration, share within standard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from engine import sla
+from engine.access import require_role
+from engine.clock import clock
+from engine.worktime import calendar
+
+from .auth import staff_principal
+from .extensions import db
+from .schemas import DateRangeQuery, ErrorResponse, SlaReport
+
+blp = Blueprint("sla", __name__, url_prefix="/api/v1/reports", description="Supervisor reports")
+
+DEFAULT_DAYS = 30
+
+
+@blp.route("/sla")
+class SlaReportView(MethodView):
+    @blp.arguments(DateRangeQuery, location="query")
+    @blp.response(200, SlaReport)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(422, schema=ErrorResponse)
+    def get(self, args: dict) -> dict:
+        """Steps completed from ``from`` to ``to`` (inclusive days, Asia/Jakarta; default the last 30
+        days): count, median and 90th percentile (nearest rank) duration in the step's basis, and the
+        share completed within the standard (supervisor)."""
+        require_role(staff_principal(), "supervisor")
+        end = args.get("to") or clock.now().astimezone(calendar().tz).date()
+        start = args.get("from_") or end - timedelta(days=DEFAULT_DAYS - 1)
+        return {"from_": start, "to": end, "items": sla.sla_report(db.session, start, end)}
