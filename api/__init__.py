@@ -43,6 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per second otherwise
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # about 80 lines per case (every task state change)
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)

@@ -7,6 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import lazyload
 
 import forms
 from engine import applications, instances
@@ -32,7 +33,8 @@ def inbox_query(principal: Principal, lane: str | None = None, state: str = "ope
     """Tasks the caller may see, newest deadline pressure first. Reads only projection tables."""
     query = (select(TaskRow, Application.code, Application.child)
              .join(Application, Application.instance_id == TaskRow.instance_id)
-             .where(TaskRow.state == state))
+             .where(TaskRow.state == state)
+             .options(lazyload(TaskRow.instance)))  # the page needs no instance (nor its state) per row
     if principal.user is None:
         query = query.where(TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant")
     elif "supervisor" not in principal.roles:

@@ -26,14 +26,17 @@ def _register_handlers() -> None:
     import tasks  # noqa: F401  registers the diagram's service-task handlers
 
 
-def run_case(sessions: Any, document_dir: str, kecamatan: str) -> str:
-    """One application from submission to hand-over; returns its code."""
+def run_case(sessions: Any, document_dir: str, kecamatan: str, states: list[bytes] | None = None) -> str:
+    """One application from submission to hand-over; returns its code. ``states`` collects the
+    instance's serialized state after the submission and after each step."""
     data = forms.validate_application(application(kecamatan))
     with sessions() as session:
         app, _pin = applications.submit(session, data, [Upload("kk", PDF_BYTES), Upload("akta", PNG_BYTES)],
                                         document_dir=document_dir)
         instance_id, code = app.instance_id, app.code
         session.commit()
+        if states is not None:
+            states.append(app.instance.state)
     for lane, user, form in STEPS:
         with sessions() as session:
             task_id = session.scalar(select(TaskRow.id).where(TaskRow.instance_id == instance_id,
@@ -42,7 +45,16 @@ def run_case(sessions: Any, document_dir: str, kecamatan: str) -> str:
             applications.complete_task(session, task_id, forms.load_form(row.form_key, form),
                                        user or uptd_user(kecamatan))
             session.commit()
+            if states is not None:
+                states.append(row.instance.state)
     return code
+
+
+def run_case_states(sessions: Any, document_dir: str) -> list[bytes]:
+    """The real serialized states of one case: open at steps 1..4 (admin..uptd), then finished."""
+    states: list[bytes] = []
+    run_case(sessions, document_dir, KECAMATAN[7], states)
+    return states
 
 
 def measure(db: Database, cases: int = 60, rounds: int = 3, profile: str | None = None) -> dict[str, Any]:

@@ -93,20 +93,24 @@ def advance(loaded: Loaded) -> list[TaskRow]:
                 break
     except (SpiffWorkflowException, EngineError) as exc:
         raise StepFailed(f"Langkah proses gagal dijalankan: {exc}") from None
-    for task in passed:
-        milestone = loaded.definition.milestones.get(task.task_spec.bpmn_id)
-        if milestone:
-            instance.status = milestone[0]
-            record(session, instance, "milestone", actor="system", at=now, task_id=str(task.id),
-                   step=task.task_spec.bpmn_id, lane=loaded.definition.lanes.get(task.task_spec.bpmn_id),
-                   milestone=milestone[0], name=milestone[1])
-    opened = sync_tasks(session, instance, loaded.definition, workflow, now, loaded.context.actor)
-    sync_timers(session, instance, workflow, now, {r.id: r for r in opened})
-    if workflow.is_completed() and instance.completed_at is None:
-        instance.completed_at = now
-        record(session, instance, "finished", actor="system", at=now)
-    instance.state = serialization.dump(workflow)
-    instance.updated_at = now
+    # No autoflush while the projections are written: their two queries would otherwise each flush
+    # half-made changes (an UPDATE of the instance per query, an INSERT then an UPDATE per new task);
+    # everything goes out in the one flush below, events and rows batched.
+    with session.no_autoflush:
+        for task in passed:
+            milestone = loaded.definition.milestones.get(task.task_spec.bpmn_id)
+            if milestone:
+                instance.status = milestone[0]
+                record(session, instance, "milestone", actor="system", at=now, task_id=str(task.id),
+                       step=task.task_spec.bpmn_id, lane=loaded.definition.lanes.get(task.task_spec.bpmn_id),
+                       milestone=milestone[0], name=milestone[1])
+        opened = sync_tasks(session, instance, loaded.definition, workflow, now, loaded.context.actor)
+        sync_timers(session, instance, workflow, now, {r.id: r for r in opened})
+        if workflow.is_completed() and instance.completed_at is None:
+            instance.completed_at = now
+            record(session, instance, "finished", actor="system", at=now)
+        instance.state = serialization.dump(workflow)
+        instance.updated_at = now
     flush(session)
     return opened
 

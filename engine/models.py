@@ -81,7 +81,9 @@ class ProcessVersion(Base):
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # Loaded only when asked for (a definition cache miss, GET .../bpmn): every instance and task row
+    # joins its version, and 40+ KB of XML per row would otherwise travel with each inbox page.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(default=_now)
     deployed_by: Mapped[str | None] = mapped_column(String(100))
 

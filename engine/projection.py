@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -39,7 +40,7 @@ def sync_tasks(session: Session, instance: Instance, definition: Definition, wor
     for row_id, row in rows.items():
         if row_id in ready:
             continue
-        task = workflow.get_task_from_id(_uuid(row_id))
+        task = _task(workflow, row_id)
         row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
         row.completed_at = now
         session.execute(update(Timer).where(Timer.task_id == row_id, Timer.kind == "repeat",
@@ -76,7 +77,7 @@ def sync_timers(session: Session, instance: Instance, workflow: Any, now: dateti
         select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting", Timer.kind == "diagram"))}
     for timer_id, row in rows.items():
         if timer_id not in waiting:
-            task = workflow.get_task_from_id(_uuid(timer_id))
+            task = _task(workflow, timer_id)
             fired = task is not None and task.state == TaskState.COMPLETED
             row.state = "fired" if fired else "cancelled"
             row.fired_at = now if fired else None
@@ -98,3 +99,14 @@ def _uuid(value: str) -> Any:
     from uuid import UUID
 
     return UUID(value)
+
+
+def _task(workflow: Any, task_id: str) -> Any:
+    """The workflow's task with this id, or None when it has none (SpiffWorkflow raises instead).
+
+    A row the workflow does not know means another request advanced the instance meanwhile: what is
+    written here then never lands, because the instance's version check fails at the flush (409)."""
+    try:
+        return workflow.get_task_from_id(_uuid(task_id))
+    except TaskNotFoundException:
+        return None

@@ -1,0 +1,225 @@
+"""(4) Inbox listing and status lookup at 100,000 and 1,000,000 applications.
+
+The database is seeded in bulk, directly into the tables, with set-based ``INSERT ... SELECT`` over a
+number series (the fastest bulk path on both databases: no rows travel from Python). Per application:
+one instance (with a real serialized state taken from a real case), one application row, its task rows
+(one per step reached), one timer per task, and its history (started, one milestone per step passed,
+finished). 99 % are finished; 1 % are open, spread evenly over the four staff lanes and the 15
+kecamatan, a fifth of those overdue. Then the service (gunicorn, 2 workers) answers sequential requests
+and the latency of each is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from engine.database import make_session_factory
+from engine.definitions import definition_of, latest_version
+
+from .common import PASSWORD, Database, application, latency_summary, percentile
+from .engine_bound import _register_handlers, run_case_states
+from .server import gunicorn, json_request, request
+
+OPEN_EVERY = 100  # one application in a hundred is still open
+HAPPY_PATH = ["submit_application", "verify_application", "print_card", "group_cards", "hand_over_card"]
+STATUS_AFTER = ["diajukan", "diverifikasi", "dicetak", "siap_diambil", "selesai"]  # after step n
+STANDARD_SECONDS = [300, 3600, 3600, 3600, 86400]
+SPAN = timedelta(days=365)
+TABLES = ["instances", "applications", "tasks", "timers", "events"]
+
+
+def _dialect(kind: str) -> dict[str, str]:
+    """The few expressions that differ between PostgreSQL and SQLite."""
+    if kind == "postgresql":
+        return {
+            "series": "SELECT g.i FROM generate_series(1, :n) AS g(i)",
+            "pad11": "lpad(CAST({x} AS text), 11, '0')",
+            "uuid": "'00000000-0000-4000-8000-' || lpad(to_hex({x}), 12, '0')",
+            "ts": "(CAST(:t0 AS timestamptz) + ({x}) * interval '1 second')",
+            "json": "CAST({x} AS json)",
+            "div": "({a} / {b})",
+        }
+    return {
+        "series": "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s",
+        "pad11": "printf('%011d', {x})",
+        "uuid": "printf('00000000-0000-4000-8000-%012x', {x})",
+        "ts": "strftime('%Y-%m-%d %H:%M:%f', :t0, '+' || ({x}) || ' seconds')",
+        "json": "{x}",
+        "div": "({a} / {b})",
+    }
+
+
+def code_of(i: int) -> str:
+    """The application code of seeded application ``i`` (the same formula as the SQL)."""
+    return "Z" + f"{i:011d}".replace("0", "C").replace("1", "D")
+
+
+def seed(db: Database, count: int) -> dict[str, Any]:
+    """Fill the tables with ``count`` applications; returns timings and row counts."""
+    _register_handlers()
+    sessions = make_session_factory(db.url)
+    states = run_case_states(sessions, f"{db.workdir}/documents")  # 5 real states: open at 1..4, finished
+    engine = sessions.kw["bind"]
+    with sessions() as session:
+        version = latest_version(session, "kia_whatsapp")
+        definition = definition_of(version)
+        session.execute(text("DELETE FROM events"))  # the real case above: only its rows are there
+        for table in ("outbox", "timers", "tasks", "documents", "api_tokens", "applications", "instances"):
+            session.execute(text(f"DELETE FROM {table}"))
+        session.commit()
+    d = _dialect(db.kind)
+    now = datetime.now(UTC).replace(microsecond=0)
+    t0 = now - SPAN
+    spacing = max(1, int(SPAN.total_seconds() // count))
+    app = application("14.71.08")
+    params = {"n": count, "t0": t0.isoformat() if db.kind == "postgresql" else t0.strftime("%Y-%m-%d %H:%M:%S"),
+              "pv": version.id, "spacing": spacing, "every": OPEN_EVERY,
+              "applicant": json.dumps(app["applicant"]), "child": json.dumps(app["child"]),
+              "pin_hash": "$argon2id$v=19$m=19456,t=2,p=1$" + "A" * 22 + "$" + "B" * 43,
+              **{f"state{k}": states[k] for k in range(5)}}
+    # open_step: NULL for a finished case, else the open step 1..4 (admin, operator, dafdud, uptd)
+    open_step = f"CASE WHEN s.i % :every = 0 THEN 1 + {d['div'].format(a='s.i', b=':every')} % 4 END"
+    kecamatan = f"'14.71.' || substr('0' || (1 + {d['div'].format(a='s.i', b='7')} % 15), -2, 2)"
+    base = f"SELECT s.i, {open_step} AS open_step, {kecamatan} AS kec FROM ({d['series']}) AS s"
+    steps = " UNION ALL ".join(
+        f"SELECT {n} AS n, '{info.step}' AS step, '{info.title}' AS title, '{info.lane}' AS lane, "
+        f"'{info.form_key}' AS form_key, '{info.time_standard}' AS std, '{info.time_basis}' AS basis, "
+        f"{STANDARD_SECONDS[n]} AS std_s, '{STATUS_AFTER[n]}' AS ms_key"
+        for n, info in enumerate(definition.user_tasks[s] for s in HAPPY_PATH))
+    created = d["ts"].format(x="b.i * :spacing")
+    ready = d["ts"].format(x="b.i * :spacing + st.n * 3600")
+    due = d["ts"].format(x="b.i * :spacing + st.n * 3600 + st.std_s")
+    uuid_task = d["uuid"].format(x="b.i * 8 + st.n")
+    uuid_timer = d["uuid"].format(x="b.i * 8 + st.n + 4294967296")
+    state_case = ("CASE COALESCE(b.open_step, 0) WHEN 0 THEN :state4 WHEN 1 THEN :state0 "
+                  "WHEN 2 THEN :state1 WHEN 3 THEN :state2 ELSE :state3 END")
+    status_case = ("CASE COALESCE(b.open_step, 0) WHEN 0 THEN 'selesai' WHEN 1 THEN 'diajukan' "
+                   "WHEN 2 THEN 'diverifikasi' WHEN 3 THEN 'dicetak' ELSE 'siap_diambil' END")
+    finished = d["ts"].format(x="b.i * :spacing + 5 * 3600")
+    code = "'Z' || replace(replace(" + d["pad11"].format(x="b.i") + ", '0', 'C'), '1', 'D')"
+    is_open = "(b.open_step IS NOT NULL AND st.n = b.open_step)"
+    milestone_json = d["json"].format(x="""'{"milestone": "' || st.ms_key || '", "name": "' || st.ms_key || '"}'""")
+    statements = {
+        "instances": f"""INSERT INTO instances (id, process_version_id, business_key, kecamatan, status, state,
+                lock_version, created_at, updated_at, completed_at)
+            SELECT b.i, :pv, {code}, b.kec, {status_case}, {state_case}, 6, {created}, {created},
+                CASE WHEN b.open_step IS NULL THEN {finished} END
+            FROM ({base}) AS b""",
+        "applications": f"""INSERT INTO applications (id, instance_id, code, pin_hash, channel, kia_kind,
+                applicant, child, warnings, created_at)
+            SELECT b.i, b.i, {code}, :pin_hash, CASE WHEN b.i % 3 = 0 THEN 'web' ELSE 'whatsapp' END,
+                'under_5', {d['json'].format(x=':applicant')}, {d['json'].format(x=':child')},
+                {d['json'].format(x="'{}'")}, {created}
+            FROM ({base}) AS b""",
+        "tasks": f"""INSERT INTO tasks (id, instance_id, step, title, lane, form_key, kecamatan, state,
+                time_standard, time_basis, ready_at, due_at, claimed_by, claimed_at, completed_by, completed_at,
+                overdue, escalations)
+            SELECT {uuid_task}, b.i, st.step, st.title, st.lane, st.form_key, b.kec,
+                CASE WHEN {is_open} THEN 'open' ELSE 'completed' END, st.std, st.basis, {ready}, {due},
+                CASE WHEN {is_open} THEN NULL ELSE st.lane || '1' END,
+                CASE WHEN {is_open} THEN NULL ELSE {ready} END,
+                CASE WHEN {is_open} THEN NULL ELSE st.lane || '1' END,
+                CASE WHEN {is_open} THEN NULL ELSE {ready} END,
+                ({is_open} AND {d['div'].format(a='b.i', b=':every')} % 5 = 0),
+                CASE WHEN {is_open} AND {d['div'].format(a='b.i', b=':every')} % 5 = 0 THEN 1 ELSE 0 END
+            FROM ({base}) AS b CROSS JOIN ({steps}) AS st
+            WHERE st.n <= COALESCE(b.open_step, 4)""",
+        "timers": f"""INSERT INTO timers (id, instance_id, task_id, step, due_at, state, fired_at)
+            SELECT {uuid_timer}, b.i, {uuid_task}, st.step, {due},
+                CASE WHEN {is_open} THEN 'waiting' ELSE 'cancelled' END, NULL
+            FROM ({base}) AS b CROSS JOIN ({steps}) AS st
+            WHERE st.n <= COALESCE(b.open_step, 4)""",
+        "events": f"""INSERT INTO events (instance_id, task_id, kind, step, lane, actor, at, detail)
+            SELECT b.i, NULL, 'started', NULL, NULL, 'pemohon', {created}, {d['json'].format(x="'{}'")}
+            FROM ({base}) AS b
+            UNION ALL
+            SELECT b.i, {uuid_task}, 'milestone', st.step, st.lane, 'system', {ready},
+                {milestone_json}
+            FROM ({base}) AS b CROSS JOIN ({steps}) AS st
+            WHERE st.n < COALESCE(b.open_step, 5)
+            UNION ALL
+            SELECT b.i, NULL, 'finished', NULL, NULL, 'system', {finished}, {d['json'].format(x="'{}'")}
+            FROM ({base}) AS b WHERE b.open_step IS NULL""",
+    }
+    timings = {}
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        if db.kind == "postgresql":
+            for table in TABLES:  # read queries are what is measured: skip the WAL while loading
+                conn.execute(text(f"ALTER TABLE {table} SET UNLOGGED"))
+        for table, sql in statements.items():
+            t = time.perf_counter()
+            conn.execute(text(sql), params)
+            timings[table] = round(time.perf_counter() - t, 1)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if db.kind == "postgresql":
+            for table in ("instances", "applications"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), {"n": count})
+            conn.execute(text("VACUUM ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+        rows = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in TABLES}
+        size = (conn.scalar(text("SELECT pg_database_size(current_database())")) if db.kind == "postgresql"
+                else conn.scalar(text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")))
+    engine.dispose()
+    return {"seconds": round(time.perf_counter() - started, 1), "per_table_s": timings, "rows": rows,
+            "database_mib": round(size / 1024 / 1024)}
+
+
+def measure(db: Database, count: int, requests: int = 200) -> dict[str, Any]:
+    """Seed ``count`` applications, then time inbox listings and status lookups through HTTP."""
+    seeded = seed(db, count)
+    rng = random.Random(7)
+    open_codes = [code_of(i) for i in range(OPEN_EVERY, count + 1, OPEN_EVERY)]
+    with gunicorn(db) as server:
+        tokens = {}
+        for user in ("admin1", "operator1", "supervisor1", "uptd08"):
+            status, body = json_request(server.port, "POST", "/api/v1/auth/token",
+                                        {"username": user, "password": PASSWORD})
+            tokens[user] = {"Authorization": f"Bearer {body['access_token']}"}
+        inbox_variants = {
+            "admin": ("admin1", "/api/v1/tasks?limit=20"),
+            "admin_overdue": ("admin1", "/api/v1/tasks?overdue=true&limit=20"),
+            "operator_page5": ("operator1", "/api/v1/tasks?limit=20&offset=80"),
+            "uptd_kecamatan": ("uptd08", "/api/v1/tasks?limit=20"),
+            "supervisor_all": ("supervisor1", "/api/v1/tasks?limit=20"),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in inbox_variants}
+        samples.update(status_finished=[], status_open=[])
+        totals = {}
+        for name, (user, path) in inbox_variants.items():  # warm-up, and the sizes of the inboxes
+            status, body = request(server.port, "GET", path, headers=tokens[user])
+            if status != 200:
+                raise RuntimeError(f"inbox {name}: {status} {body}")
+            totals[name] = body["total"]
+        for r in range(requests):
+            for name, (user, path) in inbox_variants.items():
+                if r % len(inbox_variants) == list(inbox_variants).index(name) or r < requests // 2:
+                    samples[name].append(_timed(server.port, path, tokens[user]))
+            samples["status_finished"].append(_timed(server.port, f"/api/v1/status/{code_of(rng.randint(1, count))}"))
+            samples["status_open"].append(_timed(server.port, f"/api/v1/status/{rng.choice(open_codes)}"))
+    inbox_all = [v for k, vs in samples.items() if not k.startswith("status") for v in vs]
+    status_all = samples["status_finished"] + samples["status_open"]
+    return {
+        "applications": count, "seed": seeded, "inbox_sizes": totals,
+        "inbox": {**latency_summary(inbox_all), "worst_variant_p95_ms": round(max(
+            percentile([v * 1000 for v in samples[k]], 95) for k in inbox_variants), 1)},
+        "status": latency_summary(status_all),
+        "variants": {k: latency_summary(v) for k, v in samples.items()},
+    }
+
+
+def _timed(port: int, path: str, headers: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    status, body = request(port, "GET", path, headers=headers)
+    elapsed = time.perf_counter() - started
+    if status != 200:
+        raise RuntimeError(f"GET {path}: {status} {body}")
+    return elapsed
+
