@@ -101,6 +101,12 @@ def mask_name(name: str) -> str:
     return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split() if part)
 
 
+def mask_number(value: str | None, visible: int = 4) -> str:
+    """A personal number (NIK, KK number, phone) with all but its last ``visible`` characters starred."""
+    value = (value or "").strip()
+    return "*" * max(len(value) - visible, 0) + value[-visible:] if value else ""
+
+
 def status_view(session: Session, app: Application, full: bool = False) -> dict[str, Any]:
     """What the applicant sees: milestones with times, the current step, where to collect.
 

@@ -269,6 +269,37 @@ class Revision(Base):
     stamp: Mapped[str] = mapped_column(String(32))
 
 
+# --- SOP step 4: distribution batches -----------------------------------------------------------------
+
+
+class DistributionBatch(Base):
+    """SOP step 4: one batch of printed cards grouped by a Dafdud officer at once (the recap's record)."""
+
+    __tablename__ = "distribution_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+
+    items: Mapped[list[DistributionItem]] = relationship(back_populates="batch", order_by="DistributionItem.id")
+
+
+class DistributionItem(Base):
+    """One application in a distribution batch, with the kecamatan it was grouped under."""
+
+    __tablename__ = "distribution_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("distribution_batches.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+
+    batch: Mapped[DistributionBatch] = relationship(back_populates="items")
+
+
 # --- people and reference data ----------------------------------------------------------------------
 
 

@@ -42,9 +42,9 @@ STAFF = [
 ]
 
 # Transactional tables, children first; users, kecamatan and the bundled version survive between tests.
-_PER_TEST_TABLES = [models.ApiToken, models.Outbox, models.Event, models.Timer, models.TaskRow,
-                    models.Document, models.Application, models.Instance, models.RateLimit,
-                    models.CalendarOverride, models.Revision]
+_PER_TEST_TABLES = [models.DistributionItem, models.DistributionBatch, models.ApiToken, models.Outbox,
+                    models.Event, models.Timer, models.TaskRow, models.Document, models.Application, models.Instance,
+                    models.RateLimit, models.CalendarOverride, models.Revision]
 
 
 def _pg_reachable() -> str | None:
