@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test fuzz lint bench clean
+.PHONY: install system-deps run test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: system-deps $(STAMP)
+
+# WeasyPrint needs Pango, and the PDFs embed the DejaVu fonts: installed when missing (Debian, as root).
+system-deps:
+	@if ! fc-list 2>/dev/null | grep -q "DejaVu Sans" || ! ldconfig -p | grep -q libpangoft2-1.0; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core; \
+	  else echo "missing: Pango and the DejaVu fonts (apt-get install libpangoft2-1.0-0 fonts-dejavu-core)"; \
+	       exit 1; fi; fi
 
 run: install
 	$(VENV)/bin/kia demo

@@ -44,15 +44,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per second otherwise
     logging.getLogger("spiff").setLevel(logging.WARNING)  # about 80 lines per case (every task state change)
+    for noisy in ("weasyprint", "fontTools"):  # a line per rendering step / font subset otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
 
     api = KiaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from . import applications, calendar, processes, sla, status, tasks, tokens
+    from . import applications, calendar, distribution, documents, processes, sla, status, tasks, tokens
 
-    for module in (tokens, applications, status, tasks, processes, audit, calendar, sla):
+    for module in (tokens, applications, status, tasks, processes, audit, calendar, sla, distribution, documents):
         api.register_blueprint(module.blp)
     errors.register(app)
     audit.register(app)

@@ -214,6 +214,48 @@ class ControlCard(Schema):
     items = fields.List(fields.Nested(ControlCardEntry), required=True)
 
 
+class BulkCompleteRequest(Schema):
+    """SOP step 4 in one go: the grouping tasks to complete and the grouping form's data for all."""
+
+    task_ids = fields.List(Text(max_length=36), required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "open grouping tasks (Dafdud lane); all or none complete"})
+    batch = Text(max_length=64, metadata={"description": "batch label"})
+    note = Text(max_length=2000)
+
+
+class RecapGroupSchema(Schema):
+    kecamatan = fields.String()
+    name = fields.String()
+    count = fields.Integer()
+
+
+class DistributionBatchSchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    count = fields.Integer()
+    groups = fields.List(fields.Nested(RecapGroupSchema))
+    recap_url = fields.String(metadata={"description": "the distribution recap PDF of this batch"})
+
+
+class BulkCompleteResponse(Schema):
+    batch = fields.Nested(DistributionBatchSchema, required=True)
+    completed = fields.List(fields.Nested(TaskSchema), required=True)
+    next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+
+
+class DistributionQuery(Schema):
+    batch = fields.Integer(validate=validate.Range(min=1), metadata={"description": "a batch id"})
+    date = fields.Date(metadata={"description": "every card grouped on this day (Asia/Jakarta)"})
+    kecamatan = Text(max_length=16)
+
+
+class PeriodQuery(Schema):
+    start = fields.Date(data_key="from", metadata={"description": "first day (Asia/Jakarta), default today"})
+    end = fields.Date(data_key="to", metadata={"description": "last day, inclusive; default the first day"})
+
+
 class ProcessVersionSchema(Schema):
     process_key = fields.String()
     version = fields.Integer()

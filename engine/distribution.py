@@ -108,10 +108,15 @@ def jakarta_day(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def recap_of_batch(session: Session, batch_id: int, kecamatan: str | None = None) -> list[RecapGroup]:
+def get_batch(session: Session, batch_id: int) -> DistributionBatch:
     batch = session.get(DistributionBatch, batch_id)
     if batch is None:
         raise NotFound("Batch distribusi tidak ditemukan.")
+    return batch
+
+
+def recap_of_batch(session: Session, batch_id: int, kecamatan: str | None = None) -> list[RecapGroup]:
+    get_batch(session, batch_id)
     query = (select(Application, DistributionItem.kecamatan, TaskRow)
              .join(DistributionItem, DistributionItem.application_id == Application.id)
              .join(TaskRow, TaskRow.id == DistributionItem.task_id)

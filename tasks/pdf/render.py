@@ -6,6 +6,7 @@ family (installed by ``make install``), embedded (subset) in every PDF by WeasyP
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import segno
 import weasyprint
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from weasyprint.text.fonts import FontConfiguration
 
 from engine.calendar import parse_duration
 from engine.clock import clock
@@ -75,6 +77,19 @@ def render_html(template: str, **context: Any) -> str:
     return _env.get_template(template).render(**context)
 
 
+_local = threading.local()
+
+
+def _stylesheet() -> tuple[weasyprint.CSS, FontConfiguration]:
+    """The shared stylesheet, parsed once per thread (saves about a third of a one-page render)."""
+    if not hasattr(_local, "css"):
+        _local.fonts = FontConfiguration()
+        _local.css = weasyprint.CSS(filename=str(TEMPLATES / "style.css"), font_config=_local.fonts)
+    return _local.css, _local.fonts
+
+
 def render_pdf(template: str, **context: Any) -> bytes:
     """Render ``template`` with ``context`` to PDF bytes (A4, fonts embedded)."""
-    return weasyprint.HTML(string=render_html(template, **context), base_url=str(TEMPLATES)).write_pdf()
+    css, fonts = _stylesheet()
+    document = weasyprint.HTML(string=render_html(template, **context), base_url=str(TEMPLATES))
+    return document.write_pdf(stylesheets=[css], font_config=fonts)

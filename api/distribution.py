@@ -1,0 +1,45 @@
+"""SOP step 4 in batches: a Dafdud officer completes many grouping tasks at once."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+import forms
+from engine import distribution
+
+from .auth import current_principal
+from .extensions import db
+from .schemas import BulkCompleteRequest, BulkCompleteResponse, ErrorResponse
+from .views import task_dict
+
+blp = Blueprint("distribution", __name__, url_prefix="/api/v1/tasks", description="Distribution batches")
+
+
+@blp.route("/bulk-complete")
+class BulkComplete(MethodView):
+    @blp.arguments(BulkCompleteRequest)
+    @blp.response(200, BulkCompleteResponse)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(409, schema=ErrorResponse)
+    @blp.alt_response(422, schema=ErrorResponse)
+    def post(self, args: dict) -> dict:
+        """Complete many open grouping tasks at once and record one distribution batch linked to each
+        application. All or nothing: the first failing task is named in the error (403 not your lane,
+        409 no longer open or claimed by another, 422 not a grouping task or unknown)."""
+        principal = current_principal()
+        data = forms.load_form(distribution.GROUPING_FORM, {k: args[k] for k in ("batch", "note") if k in args})
+        batch, completed, opened = distribution.group_in_batch(db.session, principal, args["task_ids"], data)
+        db.session.commit()
+        groups = distribution.recap_of_batch(db.session, batch.id)
+        return {
+            "batch": {"id": batch.id, "label": batch.label, "created_by": batch.created_by,
+                      "created_at": batch.created_at, "count": len(batch.items),
+                      "groups": [{"kecamatan": g.kecamatan, "name": g.name, "count": g.count}
+                                 for g in groups],
+                      "recap_url": url_for("documents.distribution", batch=batch.id)},
+            "completed": [task_dict(r) for r in completed],
+            "next_tasks": [task_dict(r) for r in opened],
+        }

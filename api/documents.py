@@ -1,0 +1,113 @@
+"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response
+from flask_smorest import Blueprint
+
+import tasks.pdf as pdf
+from engine import applications, distribution
+from engine.access import Principal, require_application, require_role
+from engine.clock import clock
+from engine.errors import Forbidden, InvalidData, NotFound
+from tasks.pdf.render import tanggal
+
+from .applications import status_url
+from .auth import current_principal, staff_principal
+from .extensions import db
+from .schemas import DistributionQuery, ErrorResponse, PeriodQuery
+
+blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="The SOP's papers as PDF")
+
+MAX_REPORT_DAYS = 92
+RECAP_ROLES = ("dafdud", "supervisor", "uptd")
+DELIVERY_ROLES = ("supervisor", "admin", "dafdud")
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def _errors(*statuses: int):  # noqa: ANN202
+    def decorate(func):  # noqa: ANN001, ANN202
+        for status in statuses:
+            func = blp.alt_response(status, schema=ErrorResponse)(func)
+        return blp.response(200, content_type="application/pdf")(func)
+    return decorate
+
+
+@blp.route("/applications/<code>/receipt.pdf", endpoint="receipt")
+@_errors(401, 403, 404)
+def receipt(code: str) -> Response:
+    """The receipt ("resi") for collecting the card; staff of the application, or the applicant's own
+    token (code + PIN). Its QR code opens the status page."""
+    app = applications.by_code(db.session, code)
+    require_application(current_principal(), app)
+    return pdf_response(pdf.receipt(db.session, app, status_url(app.code)), f"resi-{app.code}.pdf")
+
+
+@blp.route("/applications/<code>/control-card.pdf", endpoint="control_card")
+@_errors(401, 403, 404)
+def control_card(code: str) -> Response:
+    """The control card ("kartu kendali"), one page: every hand-over with officers, initials and times
+    (same access as the application itself)."""
+    app = applications.by_code(db.session, code)
+    require_application(current_principal(), app)
+    return pdf_response(pdf.control_card(db.session, app), f"kartu-kendali-{app.code}.pdf")
+
+
+def _recap_kecamatan(principal: Principal, requested: str | None) -> str | None:
+    """A Ka. UPTD sees only their own kecamatan's group; Dafdud staff and supervisors see any."""
+    require_role(principal, *RECAP_ROLES)
+    if principal.roles & {"dafdud", "supervisor"}:
+        return requested
+    if requested not in (None, principal.user.kecamatan):
+        raise Forbidden("Rekap ini milik UPTD kecamatan lain.")
+    return principal.user.kecamatan
+
+
+@blp.route("/reports/distribution.pdf", endpoint="distribution")
+@blp.arguments(DistributionQuery, location="query")
+@_errors(401, 403, 404, 422)
+def distribution_recap(args: dict) -> Response:
+    """The distribution recap of one batch (``batch``) or one day (``date``): one page per kecamatan with
+    the numbered cards and signature boxes (Dafdud staff, supervisors; a Ka. UPTD their kecamatan)."""
+    principal = staff_principal()
+    kecamatan = _recap_kecamatan(principal, args.get("kecamatan"))
+    if ("batch" in args) == ("date" in args):
+        raise InvalidData("Pilih satu batch atau satu tanggal.",
+                          {"batch": ["Isi salah satu: batch atau date."], "date": ["Isi salah satu: batch atau date."]})
+    if "batch" in args:
+        batch = distribution.get_batch(db.session, args["batch"])
+        groups = distribution.recap_of_batch(db.session, batch.id, kecamatan)
+        label = f" ({batch.label})" if batch.label else ""
+        heading = f"Batch distribusi nomor {batch.id}{label}, {tanggal(batch.created_at)}"
+        name = f"rekap-distribusi-batch-{batch.id}.pdf"
+    else:
+        groups = distribution.recap_of_day(db.session, args["date"], kecamatan)
+        heading = f"KIA yang dikelompokkan pada {tanggal(args['date'])}"
+        name = f"rekap-distribusi-{args['date'].isoformat()}.pdf"
+    if not groups:
+        raise NotFound("Tidak ada KIA dalam rekap ini.")
+    return pdf_response(pdf.distribution(groups, heading), name)
+
+
+@blp.route("/reports/deliveries.pdf", endpoint="deliveries")
+@blp.arguments(PeriodQuery, location="query")
+@_errors(401, 403, 422)
+def deliveries(args: dict) -> Response:
+    """The report of documents sent for a period of Asia/Jakarta days (receipts and notes over WhatsApp,
+    codes by e-mail, cards handed over at the UPTD), with times and outcome."""
+    principal = staff_principal()
+    require_role(principal, *DELIVERY_ROLES)
+    first = args.get("start") or clock.now().astimezone(distribution.JAKARTA).date()
+    last = args.get("end") or first
+    if last < first:
+        raise InvalidData("Periode tidak sah.", {"to": ["Tanggal akhir sebelum tanggal awal."]})
+    if last - first > timedelta(days=MAX_REPORT_DAYS):
+        raise InvalidData("Periode terlalu panjang.", {"to": [f"Maksimal {MAX_REPORT_DAYS} hari."]})
+    return pdf_response(pdf.deliveries(db.session, first, last, principal.user.full_name),
+                        f"laporan-pengiriman-{first.isoformat()}-{last.isoformat()}.pdf")
