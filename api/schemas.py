@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from forms.fields import String as Text  # stripped, length-limited, no control characters
@@ -245,15 +247,23 @@ class BulkCompleteResponse(Schema):
     next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
 
 
+# Report days: a sane range, so that no day computation overflows (year 1 or 9999).
+REPORT_DAYS = validate.Range(min=dt.date(2000, 1, 1), max=dt.date(2099, 12, 31),
+                             error="Tanggal harus antara 2000-01-01 dan 2099-12-31.")
+
+
 class DistributionQuery(Schema):
-    batch = fields.Integer(validate=validate.Range(min=1), metadata={"description": "a batch id"})
-    date = fields.Date(metadata={"description": "every card grouped on this day (Asia/Jakarta)"})
+    batch = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1, error="Nomor batch tidak sah."),
+                           metadata={"description": "a batch id"})
+    date = fields.Date(validate=REPORT_DAYS, metadata={"description": "every card grouped on this day (Asia/Jakarta)"})
     kecamatan = Text(max_length=16)
 
 
 class PeriodQuery(Schema):
-    start = fields.Date(data_key="from", metadata={"description": "first day (Asia/Jakarta), default today"})
-    end = fields.Date(data_key="to", metadata={"description": "last day, inclusive; default the first day"})
+    start = fields.Date(data_key="from", validate=REPORT_DAYS,
+                        metadata={"description": "first day (Asia/Jakarta), default today"})
+    end = fields.Date(data_key="to", validate=REPORT_DAYS,
+                      metadata={"description": "last day, inclusive; default the first day"})
 
 
 class ProcessVersionSchema(Schema):

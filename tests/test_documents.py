@@ -219,7 +219,8 @@ def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClien
     assert both.status_code == 422 and set(both.get_json()["error"]["fields"]) == {"batch", "date"}
     assert client.get("/api/v1/reports/distribution.pdf?date=2027-09-07", headers=dafdud).status_code == 404
     assert client.get("/api/v1/reports/distribution.pdf?batch=999999", headers=dafdud).status_code == 404
-    assert client.get("/api/v1/reports/distribution.pdf?date=kemarin", headers=dafdud).status_code == 422
+    for query in ("date=kemarin", "date=9999-12-31", "batch=99999999999", "batch=0"):
+        assert client.get(f"/api/v1/reports/distribution.pdf?{query}", headers=dafdud).status_code == 422, query
 
 
 def _assert_nothing_grouped(client: FlaskClient, app: Flask, headers: dict, expected_open: int) -> None:
@@ -312,7 +313,7 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
                                    supervisor))[0])
     assert "Periode 7 September 2027 s.d. 8 September 2027" in empty and "Tidak ada dokumen" in empty
     for query, status in (("from=2027-09-08&to=2027-09-07", 422), ("from=2027-01-01&to=2027-09-07", 422),
-                          ("from=besok", 422)):
+                          ("from=besok", 422), ("from=9999-12-31", 422), ("from=0001-01-01", 422)):
         assert client.get(f"/api/v1/reports/deliveries.pdf?{query}", headers=supervisor).status_code == status
     assert client.get("/api/v1/reports/deliveries.pdf", headers=token(client, "operator1")).status_code == 403
     assert client.get("/api/v1/reports/deliveries.pdf").status_code == 401
