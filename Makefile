@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test fuzz lint bench clean
+.PHONY: install system-deps run simulate test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ system-deps:
 run: install
 	$(VENV)/bin/kia demo
 	$(VENV)/bin/kia serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
+
+simulate: install   # the service with a simulated WhatsApp phone in this terminal (no Meta account)
+	$(VENV)/bin/kia demo
+	$(VENV)/bin/kia whatsapp simulate --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -52,9 +52,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     api = KiaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from . import applications, calendar, distribution, documents, processes, sla, status, tasks, tokens
+    from . import (
+        applications,
+        calendar,
+        distribution,
+        documents,
+        processes,
+        sla,
+        status,
+        tasks,
+        tokens,
+        whatsapp,
+    )
 
-    for module in (tokens, applications, status, tasks, processes, audit, calendar, sla, distribution, documents):
+    for module in (tokens, applications, status, tasks, processes, audit, calendar, sla, distribution, documents,
+                   whatsapp):
         api.register_blueprint(module.blp)
     errors.register(app)
     audit.register(app)

@@ -30,7 +30,9 @@ DEMO_PASSWORD = "demo-kia-2026"
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, serve, scheduler, deploy, demo, users, calendar):
+    from .simulator import whatsapp
+
+    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp):
         app.cli.add_command(command)
 
 

@@ -43,4 +43,24 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "TRUST_PROXY": _bool(env.get("KIA_TRUST_PROXY"), False),
         "HSTS_SECONDS": int(env.get("KIA_HSTS_SECONDS", 0)),
         "CONTENT_SECURITY_POLICY": env.get("KIA_CSP") or PAGE_CSP,
+        **whatsapp_and_mail(env),
+    }
+
+
+def whatsapp_and_mail(env: Any) -> dict[str, Any]:
+    """The WhatsApp Cloud API and SMTP settings; without them the service runs and notices wait."""
+    return {
+        "WHATSAPP_GRAPH_URL": env.get("WHATSAPP_GRAPH_URL") or "https://graph.facebook.com/v21.0",
+        "WHATSAPP_TOKEN": env.get("WHATSAPP_TOKEN", ""),
+        "WHATSAPP_PHONE_NUMBER_ID": env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        "WHATSAPP_APP_SECRET": env.get("WHATSAPP_APP_SECRET", ""),
+        "WHATSAPP_VERIFY_TOKEN": env.get("WHATSAPP_VERIFY_TOKEN", ""),
+        "WHATSAPP_TEMPLATE_LANGUAGE": env.get("WHATSAPP_TEMPLATE_LANGUAGE") or "id",
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
+        "SMTP_USER": env.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM") or "Disdukcapil Kota Pekanbaru <noreply@localhost>",
+        "OUTBOX_INTERVAL_SECONDS": float(env.get("KIA_OUTBOX_INTERVAL") or 2),
+        "OUTBOX_MAX_ATTEMPTS": int(env.get("KIA_OUTBOX_MAX_ATTEMPTS") or 12),
     }

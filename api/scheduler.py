@@ -19,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from engine import timers
 from engine.clock import clock
 
+from . import outbox
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Sweeper:
     def start(self) -> None:
         self.scheduler.add_job(self.plan, "interval", seconds=1, id="plan", max_instances=1, coalesce=True,
                                next_run_time=datetime.now(clock.now().tzinfo))
+        outbox.add_job(self.scheduler, self.app)
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -243,6 +243,21 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
 
 
+class DeliveryAttempt(Base):
+    """One try at delivering an outbox message: when, whether it worked, why not (no message text)."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_outbox", "outbox_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=_now)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(String(300))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+
+
 # --- the working-time calendar ----------------------------------------------------------------------
 
 
@@ -298,6 +313,51 @@ class DistributionItem(Base):
     kecamatan: Mapped[str | None] = mapped_column(String(16))
 
     batch: Mapped[DistributionBatch] = relationship(back_populates="items")
+
+
+# --- the WhatsApp channel ------------------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """The guided chat with one WhatsApp user, so that it survives restarts.
+
+    Keyed by the business-scoped user id (``user_id``) and the phone number when WhatsApp shares it.
+    ``data`` holds the draft application (personal data: never logged)."""
+
+    __tablename__ = "whatsapp_conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(32), default="idle")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class InboundMessage(Base):
+    """A webhook message already processed (Meta delivers again when unsure): its id only, no body."""
+
+    __tablename__ = "whatsapp_inbound"
+
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("whatsapp_conversations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class MessageStatus(Base):
+    """A delivery status Meta reported for a message we sent (sent, delivered, read, failed)."""
+
+    __tablename__ = "whatsapp_statuses"
+    __table_args__ = (UniqueConstraint("message_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(default=_now)
 
 
 # --- people and reference data ----------------------------------------------------------------------

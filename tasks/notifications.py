@@ -77,7 +77,8 @@ def notify_ready(ctx: ServiceContext) -> dict:
     where = f"{kec.uptd_name}, {kec.uptd_address}" if kec else "UPTD kecamatan Anda"
     text = (f"KIA untuk permohonan {_display_code(app.code)} sudah siap diambil di {where}.\n"
             "Bawa resi permohonan saat pengambilan.")
-    _to_applicant(ctx, "card_ready", text, code=app.code, template="kia_siap_diambil")
+    _to_applicant(ctx, "card_ready", text, code=app.code, template="kia_siap_diambil",
+                  parameters=[_display_code(app.code), where])
     return {"notified": True}
 
 

@@ -42,7 +42,8 @@ STAFF = [
 ]
 
 # Transactional tables, children first; users, kecamatan and the bundled version survive between tests.
-_PER_TEST_TABLES = [models.DistributionItem, models.DistributionBatch, models.ApiToken, models.Outbox,
+_PER_TEST_TABLES = [models.InboundMessage, models.Conversation, models.MessageStatus, models.DeliveryAttempt,
+                    models.DistributionItem, models.DistributionBatch, models.ApiToken, models.Outbox,
                     models.Event, models.Timer, models.TaskRow, models.Document, models.Application, models.Instance,
                     models.RateLimit, models.CalendarOverride, models.Revision]
 

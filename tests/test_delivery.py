@@ -1,0 +1,208 @@
+"""Outbox delivery: retries with backoff and every attempt recorded; WhatsApp templates and documents
+through a real local Graph API server; e-mail through a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from api import outbox
+from api.extensions import db
+from engine.clock import clock
+from engine.models import DeliveryAttempt, Outbox
+from tasks import delivery
+from tasks.whatsapp.fake_graph import FakeGraph
+
+from .conftest import PDF_BYTES, inbox, submit, token
+from .whatsapp_helpers import PHONE, configure
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGraph]:
+    with FakeGraph() as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 that wants a login (without TLS, on loopback only)."""
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"kia" and auth_data.password == b"sandi"
+        return AuthResult(success=ok)
+
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_USER": "kia", "SMTP_PASSWORD": "sandi",
+                       "MAIL_FROM": "KIA Pekanbaru <kia@disdukcapil.example>"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield mailbox
+    controller.stop()
+
+
+def add_notice(app: Flask, **fields: object) -> int:
+    with app.app_context():
+        row = Outbox(**{"channel": "whatsapp", "kind": "receipt", "recipient": PHONE,
+                        "payload": {"text": "Permohonan KIA Anda telah diverifikasi."},
+                        "next_attempt_at": clock.now(), "created_at": clock.now(), **fields})
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def attempts_of(app: Flask, outbox_id: int) -> list[DeliveryAttempt]:
+    with app.app_context():
+        return list(db.session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == outbox_id)
+                                       .order_by(DeliveryAttempt.number)))
+
+
+def row_of(app: Flask, outbox_id: int) -> Outbox:
+    with app.app_context():
+        return db.session.get(Outbox, outbox_id)
+
+
+def test_graph_api_failing_twice_then_recovering_delivers_on_the_third_attempt(
+        app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(app, fake, monkeypatch)
+    clock.freeze(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    notice = add_notice(app)
+    fake.fail_next(2, status=503)
+
+    assert outbox.deliver(app).retrying == [notice]
+    assert row_of(app, notice).next_attempt_at == clock.now() + timedelta(seconds=30)
+    assert outbox.deliver(app).retrying == []  # not due before its backoff
+    clock.advance(timedelta(seconds=30))
+    assert outbox.deliver(app).retrying == [notice]
+    clock.advance(timedelta(seconds=59))
+    assert outbox.deliver(app).sent == []  # the second backoff is a minute
+    clock.advance(timedelta(seconds=1))
+    assert outbox.deliver(app).sent == [notice]
+
+    attempts = attempts_of(app, notice)
+    assert [(a.number, a.ok) for a in attempts] == [(1, False), (2, False), (3, True)]
+    assert attempts[0].error.startswith("graph api: HTTP 503") and attempts[2].error is None
+    assert attempts[2].provider_message_id == fake.messages_to(PHONE)[0]["id"]
+    row = row_of(app, notice)
+    assert (row.status, row.attempts, row.last_error, row.sent_at) == ("sent", 3, None, clock.now())
+    assert len(fake.messages_to(PHONE)) == 1
+
+
+def test_network_down_keeps_the_notice_and_a_bad_request_is_not_retried(
+        app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(app, fake, monkeypatch)
+    monkeypatch.setitem(app.config, "WHATSAPP_GRAPH_URL", f"http://127.0.0.1:{free_port()}/v21.0")
+    notice = add_notice(app)
+    assert outbox.deliver(app).retrying == [notice]
+    assert row_of(app, notice).status == "pending" and "network" in row_of(app, notice).last_error
+
+    monkeypatch.setitem(app.config, "WHATSAPP_GRAPH_URL", fake.graph_url)
+    monkeypatch.delitem(app.extensions, "kia_whatsapp_gateway")
+    rejected = add_notice(app)
+    fake.fail_next(1, status=400)
+    assert outbox.deliver(app, only=[rejected]).failed == [rejected]
+    assert row_of(app, rejected).status == "failed" and len(attempts_of(app, rejected)) == 1
+
+
+def test_gives_up_after_max_attempts(app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(app, fake, monkeypatch)
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 2)
+    clock.freeze(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    notice = add_notice(app)
+    fake.fail_next(5, status=500)
+    assert outbox.deliver(app).retrying == [notice]
+    clock.advance(timedelta(minutes=1))
+    assert outbox.deliver(app).failed == [notice]
+    assert row_of(app, notice).status == "failed" and len(attempts_of(app, notice)) == 2
+
+
+def _to_step_five(client: FlaskClient) -> str:
+    code = submit(client).get_json()["code"]
+    for user, data in (("admin1", {"decision": "complete"}), ("operator1", {"decision": "issued"}),
+                       ("dafdud1", {"batch": "2026-11-28"})):
+        headers = token(client, user)
+        task = next(t for t in inbox(client, headers) if t["application_code"] == code)
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers)
+        assert response.status_code == 200, response.get_json()
+    return code
+
+
+def test_without_settings_notices_wait_in_the_outbox(client: FlaskClient, app: Flask) -> None:
+    assert app.config["WHATSAPP_TOKEN"] == "" and app.config["SMTP_HOST"] == ""
+    _to_step_five(client)
+    report = outbox.deliver(app)
+    assert (report.sent, report.retrying, report.failed) == ([], [], [])
+    with app.app_context():
+        rows = db.session.scalars(select(Outbox).order_by(Outbox.kind)).all()
+        assert [(r.kind, r.status, r.attempts) for r in rows] == [
+            ("application_code", "pending", 0), ("card_ready", "pending", 0), ("receipt", "pending", 0)]
+
+
+def test_notices_of_the_diagram_go_out_receipt_as_text_and_card_ready_as_template(
+        client: FlaskClient, app: Flask, fake: FakeGraph, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(app, fake, monkeypatch)
+    code = _to_step_five(client)
+    report = outbox.deliver(app)
+    assert len(report.sent) == 3 and report.failed == report.retrying == []
+
+    receipt, ready = fake.messages_to(PHONE)
+    assert receipt["type"] == "text" and f"{code[:4]}-{code[4:8]}-{code[8:]}" in receipt["text"]["body"]
+    template = ready["template"]
+    assert ready["type"] == "template" and template["name"] == "kia_siap_diambil"
+    assert template["language"] == {"code": "id"}
+    where = "UPTD Disdukcapil Kecamatan Binawidya, Kantor Camat Binawidya, Kota Pekanbaru"
+    assert [p["text"] for p in template["components"][0]["parameters"]] == [f"{code[:4]}-{code[4:8]}-{code[8:]}",
+                                                                             where]
+
+    (mail_from, rcpt, content), = smtp.messages
+    message = message_from_bytes(content)
+    assert mail_from == "kia@disdukcapil.example" and rcpt == ["siti@example.com"]
+    assert message["Subject"] == "Kode permohonan KIA Anda"
+    assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in message.get_payload(decode=True).decode()
+
+
+def test_a_notice_with_a_document_uploads_it_through_the_media_api(
+        app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(app, fake, monkeypatch)
+    monkeypatch.setitem(delivery.DOCUMENTS, "receipt.pdf", lambda session, row: (PDF_BYTES, "resi-kia.pdf"))
+    notice = add_notice(app, payload={"text": "Resi permohonan KIA", "document": "receipt.pdf"})
+    assert outbox.deliver(app).sent == [notice]
+    (sent,) = fake.messages_to(PHONE)
+    assert sent["type"] == "document" and sent["document"]["filename"] == "resi-kia.pdf"
+    assert sent["document"]["caption"] == "Resi permohonan KIA"
+    assert fake.media[sent["document"]["id"]] == (PDF_BYTES, "application/pdf")
+
+
+def test_smtp_refusing_the_login_is_retried(app: Flask, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "SMTP_PASSWORD", "salah")
+    notice = add_notice(app, channel="email", kind="application_code", recipient="siti@example.com",
+                        payload={"subject": "Kode", "text": "Kode permohonan"})
+    assert outbox.deliver(app).retrying == [notice]
+    row = row_of(app, notice)
+    assert row.status == "pending" and row.last_error.startswith("smtp: ") and smtp.messages == []
+    assert "siti@example.com" not in row.last_error
