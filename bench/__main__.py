@@ -1,6 +1,6 @@
 """``make bench``: run the suite, print one table, write it as JSON under bench/results/.
 
-    python -m bench                      # everything, default sizes (about 10-15 minutes on 2 cores)
+    python -m bench                      # everything, default sizes (an hour or more on 2 busy cores)
     python -m bench --quick              # small sizes, to check the suite itself (about 2 minutes)
     python -m bench --only engine,service --databases postgresql
 """
@@ -20,7 +20,7 @@ from typing import Any
 from . import engine_bound, report, service
 from .common import ROOT, database, pg_available
 
-SECTIONS = ("engine", "service", "memory")
+SECTIONS = ("engine", "service", "scale", "timers", "memory")
 
 
 def main() -> None:
@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--scale", default=None, help="application counts to seed, e.g. 100000,1000000")
     parser.add_argument("--scale-sqlite", default=None, help="application counts to seed on SQLite")
-    parser.add_argument("--timers", type=int, default=None, help="deadlines falling due at once")
+    parser.add_argument("--timers", type=int, default=None, help="deadlines falling due at once (PostgreSQL)")
+    parser.add_argument("--timers-sqlite", type=int, default=None, help="deadlines due at once on SQLite")
     parser.add_argument("--memory-cases", type=int, default=None, help="cases for the memory-growth run")
     parser.add_argument("--profile", default=None, help="write a pyinstrument HTML profile of the engine bound")
     args = parser.parse_args()
@@ -46,6 +47,7 @@ def main() -> None:
         "scale": _ints(args.scale or ("2000" if quick else "100000,1000000")),
         "scale_sqlite": _ints(args.scale_sqlite or ("2000" if quick else "100000")),
         "timers": args.timers or (200 if quick else 10_000),
+        "timers_sqlite": args.timers_sqlite or (200 if quick else 1_000),
         "memory_cases": args.memory_cases or (40 if quick else 10_000),
     }
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -82,9 +84,10 @@ def main() -> None:
         if "timers" in only:
             from . import timers
 
-            _say(f"{kind}: {sizes['timers']:,} deadlines due at once")
+            n = sizes["timers"] if kind == "postgresql" else sizes["timers_sqlite"]
+            _say(f"{kind}: {n:,} deadlines due at once")
             with database(kind) as db:
-                section["timers"] = timers.measure(db, sizes["timers"], sweepers=2 if kind == "postgresql" else 1)
+                section["timers"] = timers.measure(db, n, sweepers=2 if kind == "postgresql" else 1)
     if "memory" in only and kinds:
         kind = "postgresql" if "postgresql" in kinds else kinds[0]
         _say(f"{kind}: worker memory over {sizes['memory_cases']:,} cases")
