@@ -36,7 +36,7 @@ def senders_for(app: Flask) -> Senders:
     smtp = (SmtpSettings(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_USER"], config["SMTP_PASSWORD"],
                          config["MAIL_FROM"]) if config.get("SMTP_HOST") else None)
     return Senders(whatsapp=gateway_for(app), smtp=smtp, template_language=config["WHATSAPP_TEMPLATE_LANGUAGE"],
-                   max_attempts=config["OUTBOX_MAX_ATTEMPTS"])
+                   public_url=config["PUBLIC_BASE_URL"], max_attempts=config["OUTBOX_MAX_ATTEMPTS"])
 
 
 def deliver(app: Flask, only: list[int] | None = None) -> Report:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.clock import clock
-from engine.models import DeliveryAttempt, Outbox
+from engine.models import Application, DeliveryAttempt, Outbox
 
 from .errors import SendError
 from .mail import SmtpSettings, send_mail
@@ -34,8 +34,8 @@ LEASE = timedelta(minutes=5)
 SENT_SECRET_TEXT = "[dihapus setelah terkirim]"
 
 # Documents attached to WhatsApp notices (payload "document"), rendered when sent:
-# name -> function(session, outbox row) -> (PDF bytes, file name). The receipt registers itself here.
-DocumentRenderer = Callable[[Session, Outbox], tuple[bytes, str]]
+# name -> function(session, outbox row, public base URL) -> (PDF bytes, file name).
+DocumentRenderer = Callable[[Session, Outbox, str], tuple[bytes, str]]
 DOCUMENTS: dict[str, DocumentRenderer] = {}
 
 
@@ -54,6 +54,7 @@ class Senders:
     whatsapp: Gateway | None = None
     smtp: SmtpSettings | None = None
     template_language: str = "id"
+    public_url: str = ""
     max_attempts: int = 12
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_cap: timedelta = timedelta(hours=1)
@@ -157,8 +158,19 @@ def _send_whatsapp(session: Session, senders: Senders, row: Outbox, payload: dic
         return gateway.send_template(row.recipient, payload["template"], senders.template_language, parameters)
     renderer = DOCUMENTS.get(payload.get("document") or "")
     if renderer is not None:
-        content, filename = renderer(session, row)
+        content, filename = renderer(session, row, senders.public_url)
         media_id = gateway.upload_media(content, "application/pdf", filename)
         return gateway.send_document(row.recipient, media_id, filename, caption=payload.get("text", ""))
     return gateway.send_text(row.recipient, payload.get("text", ""))
 
+
+
+@register_document("receipt.pdf")
+def _receipt(session: Session, row: Outbox, public_url: str) -> tuple[bytes, str]:
+    """The receipt (issue 5's paper), its QR code pointing at the status page."""
+    from tasks import pdf  # WeasyPrint is loaded only when a receipt is sent
+
+    app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+    if app is None:
+        raise SendError("receipt: application not found", retryable=False)
+    return pdf.receipt(session, app, f"{public_url.rstrip('/')}/status/{app.code}"), f"resi-{app.code}.pdf"

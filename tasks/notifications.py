@@ -39,7 +39,8 @@ def notify_correction(ctx: ServiceContext, note: str = "") -> dict:
     app = _application(ctx)
     text = (f"Permohonan KIA {_display_code(app.code)} perlu diperbaiki.\n"
             f"Catatan petugas: {note}\n"
-            "Kirim perbaikan dengan membalas pesan ini atau melalui halaman status permohonan.")
+            "Kirim perbaikan dengan membalas *perbaikan* di chat WhatsApp ini, atau melalui halaman status "
+            "permohonan.")
     _to_applicant(ctx, "correction_note", text, code=app.code)
     return {"notified": True}
 

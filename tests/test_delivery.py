@@ -3,6 +3,7 @@ through a real local Graph API server; e-mail through a real SMTP server on loop
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from api import outbox
@@ -163,7 +165,7 @@ def test_without_settings_notices_wait_in_the_outbox(client: FlaskClient, app: F
             ("application_code", "pending", 0), ("card_ready", "pending", 0), ("receipt", "pending", 0)]
 
 
-def test_notices_of_the_diagram_go_out_receipt_as_text_and_card_ready_as_template(
+def test_notices_of_the_diagram_go_out_receipt_as_pdf_and_card_ready_as_template(
         client: FlaskClient, app: Flask, fake: FakeGraph, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
     configure(app, fake, monkeypatch)
     code = _to_step_five(client)
@@ -171,7 +173,11 @@ def test_notices_of_the_diagram_go_out_receipt_as_text_and_card_ready_as_templat
     assert len(report.sent) == 3 and report.failed == report.retrying == []
 
     receipt, ready = fake.messages_to(PHONE)
-    assert receipt["type"] == "text" and f"{code[:4]}-{code[4:8]}-{code[8:]}" in receipt["text"]["body"]
+    assert receipt["type"] == "document" and receipt["document"]["filename"] == f"resi-{code}.pdf"
+    assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in receipt["document"]["caption"]
+    content, media_type = fake.media[receipt["document"]["id"]]  # uploaded through the media API
+    assert media_type == "application/pdf" and code in "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).replace("-", "")
     template = ready["template"]
     assert ready["type"] == "template" and template["name"] == "kia_siap_diambil"
     assert template["language"] == {"code": "id"}
@@ -189,8 +195,8 @@ def test_notices_of_the_diagram_go_out_receipt_as_text_and_card_ready_as_templat
 def test_a_notice_with_a_document_uploads_it_through_the_media_api(
         app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
     configure(app, fake, monkeypatch)
-    monkeypatch.setitem(delivery.DOCUMENTS, "receipt.pdf", lambda session, row: (PDF_BYTES, "resi-kia.pdf"))
-    notice = add_notice(app, payload={"text": "Resi permohonan KIA", "document": "receipt.pdf"})
+    monkeypatch.setitem(delivery.DOCUMENTS, "test.pdf", lambda session, row, url: (PDF_BYTES, "resi-kia.pdf"))
+    notice = add_notice(app, payload={"text": "Resi permohonan KIA", "document": "test.pdf"})
     assert outbox.deliver(app).sent == [notice]
     (sent,) = fake.messages_to(PHONE)
     assert sent["type"] == "document" and sent["document"]["filename"] == "resi-kia.pdf"

@@ -15,7 +15,7 @@ from api.extensions import db
 from engine.models import Application, Conversation, DeliveryAttempt, InboundMessage, MessageStatus, Outbox
 from tasks.whatsapp.fake_graph import FakeGraph
 
-from .conftest import PDF_BYTES, PNG_BYTES, application_data, submit
+from .conftest import PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
 from .whatsapp_helpers import (
     PHONE,
     USER_ID,
@@ -224,3 +224,58 @@ def test_simulator_plays_the_phone_against_the_real_webhook(app: Flask, tmp_path
     with app.app_context():
         conversation = db.session.scalar(select(Conversation))
         assert conversation.state == "intake" and conversation.data["step"] == "doc:akta"
+
+
+def test_correction_asked_by_the_admin_is_sent_in_the_chat(phone: Phone, client: FlaskClient, app: Flask,
+                                                           fake: FakeGraph) -> None:
+    code = submit(client).get_json()["code"]  # the applicant's phone is this WhatsApp number
+    assert "Tidak ada permohonan" in phone.say("perbaikan")[0]
+    admin = token(client, "admin1")
+    task = next(t for t in inbox(client, admin) if t["application_code"] == code)
+    response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin,
+                           json={"decision": "incomplete", "note": "Foto KK buram, mohon kirim ulang."})
+    assert response.status_code == 200, response.get_json()
+    notice = phone.replies()
+    assert len(notice) == 1 and "*perbaikan*" in notice[0] and "Foto KK buram" in notice[0]
+
+    stranger = Phone(client, app, fake, phone="6289900011122", user_id="ID.5550001")
+    assert "Tidak ada permohonan" in stranger.say("perbaikan")[0]
+    asked = phone.say("perbaikan")[0]
+    assert "Foto KK buram" in asked and "Tulis perbaikan" in asked
+    assert "terkirim" in phone.say("Foto KK sudah saya perjelas, alamat tetap.")[0]
+    view = client.get(f"/api/v1/status/{code}").get_json()
+    assert view["status"] == "diajukan" and [c["step"] for c in view["current"]] == ["verify_application"]
+    with app.app_context():
+        assert db.session.scalar(select(Conversation.state).where(Conversation.phone == PHONE)) == "menu"
+
+
+def test_no_message_text_reaches_the_log(phone: Phone, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    for text in ["Halo", "1", *ANSWERS[:6]]:
+        phone.say(text)
+    logged = caplog.text
+    assert "whatsapp webhook: 1 message(s) processed" in logged
+    for secret in ("1471085005230001", "siti@example.com", "Siti Rahmawati", PHONE):
+        assert secret not in logged
+
+
+def test_a_child_of_five_or_more_needs_the_photo_and_bad_files_are_asked_again(phone: Phone, app: Flask,
+                                                                               fake: FakeGraph) -> None:
+    answers = [*ANSWERS]
+    answers[5], answers[7] = "1471085005190001", "10-05-2019"  # born 2019: seven years old
+    for text in ["Halo", "1", *answers]:
+        replies = phone.say(text)
+    assert "Kartu Keluarga (KK)" in replies[-1]
+    refused = phone.send(media_part(fake, b"GIF89a" + b"\x00" * 32, "image/gif", as_document=False))
+    assert "PDF, JPEG atau PNG" in refused[0] and "Kartu Keluarga (KK)" in refused[0]
+    phone.send(media_part(fake, PDF_BYTES, "application/pdf", as_document=True))
+    asked = phone.send(media_part(fake, PNG_BYTES, "image/png", as_document=False))[-1]
+    assert "Pas foto anak 2x3" in asked
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+    summary = phone.send(media_part(fake, jpeg, "image/jpeg", as_document=False))[-1]
+    assert "Pas foto anak 2x3: terlampir" in summary
+    code = CODE_RE.search(phone.say("ya")[0]).group(1).replace("-", "")
+    stored = stored_application(app, code)
+    assert stored["kia_kind"] == "5_to_17"
+    assert [(kind, media_type) for kind, media_type, *_ in stored["documents"]] == [
+        ("akta", "image/png"), ("kk", "application/pdf"), ("photo", "image/jpeg")]

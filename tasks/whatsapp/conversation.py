@@ -18,8 +18,8 @@ import forms
 from engine import applications, documents
 from engine.applications import Upload
 from engine.clock import clock
-from engine.errors import InvalidData, NotFound
-from engine.models import Conversation, Outbox
+from engine.errors import EngineError, InvalidData, NotFound
+from engine.models import Application, Conversation, Outbox, TaskRow
 from engine.security import display_code
 
 from . import intake
@@ -37,12 +37,14 @@ HELP = ("*Bantuan*\n"
         "• Siapkan NIK anak, nomor KK, nomor akta kelahiran, serta foto/PDF KK dan akta "
         "(dan pas foto 2x3 bila anak berusia 5 tahun atau lebih).\n"
         "• Ketik *status KODE* untuk melihat status permohonan, mis. status ABCD-EFGH-JKMN.\n"
+        "• Ketik *perbaikan* bila petugas meminta Anda memperbaiki data permohonan.\n"
         "• Ketik *batal* kapan saja untuk membatalkan pengisian.\n"
         "• Ketik *menu* untuk kembali ke menu.")
 CANCELLED = "Pengisian permohonan dibatalkan dan data yang Anda kirim sudah dihapus. Ketik *menu* untuk mulai lagi."
 ASK_CODE = "Ketik kode permohonan Anda (12 huruf/angka, mis. ABCD-EFGH-JKMN)."
 CONFIRM_HINT = "Balas *YA* bila data sudah benar untuk mengirim permohonan, atau *batal* untuk membatalkan."
 DOCUMENT_EXPECTED = "Mohon kirim dokumen sebagai foto atau file PDF."
+CORRECTION_HINT = "Tulis perbaikan Anda dalam satu pesan (mis. data yang benar), atau *batal*."
 DOCUMENT_UNAVAILABLE = "Maaf, dokumen belum dapat kami terima saat ini. Silakan coba kirim lagi nanti."
 
 _STATUS = re.compile(r"^\s*(?:cek\s+)?status\s+(\S.*)$", re.IGNORECASE)
@@ -139,6 +141,8 @@ class _Dialog:
             return self.intake_answer(text)
         if self.state == "confirm":
             return self.confirm(word)
+        if self.state == "correction":
+            return self.correction_answer(text)
         if self.state == "ask_code" and word not in _MENU_WORDS:
             self.state = "menu"
             return self.say(self.status_text(text))
@@ -153,6 +157,9 @@ class _Dialog:
         if word in ("2", "cek status", "status"):
             self.state = "ask_code"
             return self.say(ASK_CODE)
+        if word == "perbaikan":
+            self.state = "menu"
+            return self.start_correction()
         if word in ("3", "bantuan", "help"):
             self.state = "menu"
             return self.say(HELP)
@@ -162,10 +169,12 @@ class _Dialog:
     def cancel(self) -> None:
         if self.state in ("intake", "confirm"):
             self.say(CANCELLED)
+        elif self.state == "correction":
+            self.say("Pengiriman perbaikan dibatalkan. Ketik *perbaikan* bila ingin mengirimnya nanti.")
         else:
             self.say("Tidak ada permohonan yang sedang diisi. Ketik *menu* untuk melihat pilihan.")
         self.state = "menu"
-        for key in ("draft", "documents", "step"):
+        for key in ("draft", "documents", "step", "correction"):
             self.data.pop(key, None)
 
     def repeat_prompt(self) -> None:
@@ -173,6 +182,8 @@ class _Dialog:
             self.say(intake.prompt(intake.step_by_key(self.data["step"]), self.whatsapp_phone))
         elif self.state == "confirm":
             self.say(CONFIRM_HINT)
+        elif self.state == "correction":
+            self.say(CORRECTION_HINT)
 
     # --- status -----------------------------------------------------------------------------------
 
@@ -301,3 +312,49 @@ class _Dialog:
         self.draft.get(step.section, {}).pop(step.name, None)
         self.data["step"] = step.key
         self.say(f"❌ {message}\n\n{intake.prompt(step, self.whatsapp_phone)}")
+
+    # --- correction (the officer sent the application back) ------------------------------------------
+
+    def start_correction(self) -> None:
+        found = _open_correction(self.session, self.data.get("submitted", []), self.whatsapp_phone)
+        if found is None:
+            return self.say("Tidak ada permohonan Anda yang perlu diperbaiki saat ini.")
+        row, app = found
+        notes = applications.status_view(self.session, app, full=True).get("notes") or []
+        self.state = "correction"
+        self.data["correction"] = row.id
+        lines = [f"Permohonan {display_code(app.code)} perlu diperbaiki."]
+        if notes:
+            lines.append(f"Catatan petugas: {notes[-1]['note']}")
+        self.say("\n".join([*lines, CORRECTION_HINT]))
+
+    def correction_answer(self, text: str) -> None:
+        if self.message.kind in MEDIA_TYPES or not text:
+            return self.say(f"Mohon tulis perbaikan sebagai teks.\n{CORRECTION_HINT}")
+        try:
+            data = forms.load_form("correction", {"response": text})
+        except forms.FormValidationError as error:
+            messages = error.fields.get("response") or ["Tidak sah."]
+            return self.say(f"❌ {' '.join(messages)}\n{CORRECTION_HINT}")
+        task_id = self.data.pop("correction")
+        self.state = "menu"
+        task = self.session.get(TaskRow, task_id)
+        try:
+            with self.session.begin_nested():  # a refused completion leaves nothing half-written
+                applications.complete_task(self.session, task_id, data, actor="pemohon")
+        except EngineError:
+            return self.say("Perbaikan ini sudah tidak dapat dikirim (permohonan sudah diproses).")
+        self.instance_id = task.instance_id
+        self.say("✅ Perbaikan Anda terkirim. Petugas akan memeriksa kembali permohonan Anda.")
+
+
+def _open_correction(session: Session, codes: list[str], phone: str | None) -> tuple[TaskRow, Any] | None:
+    """The open correction task of an application this user submitted in the chat, or whose applicant
+    phone is this WhatsApp number."""
+    rows = session.scalars(select(TaskRow).where(TaskRow.state == "open", TaskRow.form_key == "correction")
+                           .order_by(TaskRow.ready_at))
+    for row in rows:
+        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+        if app is not None and (app.code in codes or (phone and app.applicant.get("phone") == phone)):
+            return row, app
+    return None
