@@ -1,0 +1,102 @@
+"""Two `kia scheduler` processes on one PostgreSQL database with over a thousand due timers: every
+escalation (three levels each) is recorded exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from api.extensions import db
+from engine import instances
+from engine.clock import clock
+from engine.models import Event, Outbox, Timer
+
+from .conftest import ROOT
+from .scripted import deploy_fast
+
+INSTANCES = 1000
+LEVELS = 2  # the first level runs the diagram, the second is a repeat: both kinds of timer
+
+
+def _start_instances(app: Flask, count: int) -> None:
+    with app.app_context():
+        for i in range(count):
+            instances.start(db.session, "kia_whatsapp", business_key=f"SCHED{i:06d}", kecamatan="14.71.08",
+                            data={"kia_kind": "under_5"}, actor="test")
+            if i % 100 == 99:
+                db.session.commit()
+        db.session.commit()
+
+
+def _scheduler(database_url: str, workdir: Path, name: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "KIA_INSTANCE_PATH": str(workdir),
+           "KIA_WORKING_TIME": "off", "KIA_ESCALATION_CAP": str(LEVELS), "SECRET_KEY": "test"}
+    log = (workdir / f"{name}.log").open("wb")
+    return subprocess.Popen([str(Path(sys.executable).parent / "kia"), "scheduler"], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        escalated = db.session.scalar(select(func.count()).select_from(Event).where(Event.kind == "escalated"))
+        waiting = db.session.scalar(select(func.count()).select_from(Timer).where(Timer.state == "waiting"))
+        db.session.rollback()
+        return escalated, waiting
+
+
+def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, database_url: str,
+                                                               tmp_path: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several scheduler processes at once are a PostgreSQL deployment (SKIP LOCKED)")
+    deploy_fast(app, {"submit_application": "PT1S"})
+    clock.reset()
+    _start_instances(app, INSTANCES)  # each waits on the applicant's step, due one second later
+    time.sleep(1.1)
+    with app.app_context():
+        due = db.session.scalar(select(func.count()).select_from(Timer).where(
+            Timer.state == "waiting", Timer.due_at <= clock.now()))
+        db.session.rollback()
+    assert due == INSTANCES
+    processes = [_scheduler(database_url, tmp_path, f"scheduler{n}") for n in (1, 2)]
+    started = time.monotonic()
+    try:
+        expected = INSTANCES * LEVELS
+        while time.monotonic() - started < 420:  # a loaded 2-core machine needs about two minutes
+            escalated, waiting = _counts(app)
+            if escalated >= expected and waiting == 0:
+                break
+            assert all(p.poll() is None for p in processes), "a scheduler process died"
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+        time.sleep(1.5)  # anything fired twice would show up now
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    logs = [(tmp_path / f"scheduler{n}.log").read_text(errors="replace") for n in (1, 2)]
+    print(f"{INSTANCES * LEVELS} escalations by two scheduler processes in {elapsed:.1f} s")
+    with app.app_context():
+        levels = db.session.execute(
+            select(Event.instance_id, Event.detail).where(Event.kind == "escalated")).all()
+        per_instance: dict[int, list[int]] = {}
+        for instance_id, detail in levels:
+            per_instance.setdefault(instance_id, []).append(detail["level"])
+        assert len(per_instance) == INSTANCES, logs
+        assert all(sorted(v) == list(range(1, LEVELS + 1)) for v in per_instance.values()), logs
+        reminders = db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder"))
+        assert reminders == INSTANCES * LEVELS
+        states = dict(db.session.execute(select(Timer.state, func.count()).group_by(Timer.state)).all())
+        assert states == {"fired": INSTANCES * LEVELS}, states
+    assert all("fired" in log for log in logs), logs  # both processes took part
