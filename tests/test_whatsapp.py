@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from api.extensions import db
+from api.scheduler import start_scheduler
 from engine.models import Application, Conversation, DeliveryAttempt, InboundMessage, MessageStatus, Outbox
 from tasks.whatsapp.fake_graph import FakeGraph
 
@@ -279,3 +281,39 @@ def test_a_child_of_five_or_more_needs_the_photo_and_bad_files_are_asked_again(p
     assert stored["kia_kind"] == "5_to_17"
     assert [(kind, media_type) for kind, media_type, *_ in stored["documents"]] == [
         ("akta", "image/png"), ("kk", "application/pdf"), ("photo", "image/jpeg")]
+
+
+def test_the_same_message_delivered_concurrently_is_processed_once(phone: Phone, app: Flask) -> None:
+    phone.say("Halo")
+    body = message_payload(text_part("1"), message_id="wamid.RACE")
+    results: list[int] = []
+
+    def deliver() -> None:
+        results.append(post(app.test_client(), body).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [200, 200, 200]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(InboundMessage)
+                                 .where(InboundMessage.message_id == "wamid.RACE")) == 1
+        assert db.session.scalar(select(Conversation.data))["step"] == "applicant.name"
+    assert len(phone.replies()) == 2  # "kita mulai" and the first question, once
+
+
+def test_the_scheduler_delivers_replies_in_the_background(client: FlaskClient, app: Flask, fake: FakeGraph,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(app, fake, monkeypatch)
+    monkeypatch.setitem(app.config, "OUTBOX_INTERVAL_SECONDS", 0.5)
+    for key in ("kia_scheduler", "kia_outbox_scheduler"):
+        monkeypatch.setitem(app.extensions, key, None)  # removed again after the test
+    sweeper = start_scheduler(app)
+    try:
+        assert post(client, message_payload(text_part("Halo"))).status_code == 200
+        received = fake.wait_for_messages(PHONE, 1, timeout=15)
+    finally:
+        sweeper.stop()
+    assert len(received) == 1 and "Ajukan KIA" in received[0]["text"]["body"]
