@@ -60,6 +60,7 @@ def whatsapp_and_mail(env: Any) -> dict[str, Any]:
         "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
         "SMTP_USER": env.get("SMTP_USER", ""),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 20),
         "MAIL_FROM": env.get("MAIL_FROM") or "Disdukcapil Kota Pekanbaru <noreply@localhost>",
         "OUTBOX_INTERVAL_SECONDS": float(env.get("KIA_OUTBOX_INTERVAL") or 2),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("KIA_OUTBOX_MAX_ATTEMPTS") or 12),

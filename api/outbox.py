@@ -34,7 +34,7 @@ def gateway_for(app: Flask) -> Gateway | None:
 def senders_for(app: Flask) -> Senders:
     config = app.config
     smtp = (SmtpSettings(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_USER"], config["SMTP_PASSWORD"],
-                         config["MAIL_FROM"]) if config.get("SMTP_HOST") else None)
+                         config["MAIL_FROM"], config["SMTP_TIMEOUT"]) if config.get("SMTP_HOST") else None)
     return Senders(whatsapp=gateway_for(app), smtp=smtp, template_language=config["WHATSAPP_TEMPLATE_LANGUAGE"],
                    public_url=config["PUBLIC_BASE_URL"], max_attempts=config["OUTBOX_MAX_ATTEMPTS"])
 

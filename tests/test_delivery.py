@@ -206,6 +206,7 @@ def test_a_notice_with_a_document_uploads_it_through_the_media_api(
 
 def test_smtp_refusing_the_login_is_retried(app: Flask, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "SMTP_PASSWORD", "salah")
+    monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 2.0)  # smtplib tries the next mechanism and waits
     notice = add_notice(app, channel="email", kind="application_code", recipient="siti@example.com",
                         payload={"subject": "Kode", "text": "Kode permohonan"})
     assert outbox.deliver(app).retrying == [notice]
