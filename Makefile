@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+ASSETS := web/static/dist/.built
 
-.PHONY: install system-deps run simulate test fuzz lint bench clean
+.PHONY: install system-deps assets chromium run simulate test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) $(ASSETS)
 
 # WeasyPrint needs Pango, and the PDFs embed the DejaVu fonts: installed when missing (Debian, as root).
 system-deps:
@@ -23,6 +24,17 @@ system-deps:
 	  else echo "missing: Pango and the DejaVu fonts (apt-get install libpangoft2-1.0-0 fonts-dejavu-core)"; \
 	       exit 1; fi; fi
 
+# The page bundles (bpmn-js viewer and modeler): npm packages from package-lock.json, built by esbuild.
+$(ASSETS): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+# The browser tests drive Debian's Chromium; installed here only when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 run: install
 	$(VENV)/bin/kia demo
 	$(VENV)/bin/kia serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
@@ -31,7 +43,7 @@ simulate: install   # the service with a simulated WhatsApp phone in this termin
 	$(VENV)/bin/kia demo
 	$(VENV)/bin/kia whatsapp simulate --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
-test: install
+test: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark suite (docs/performance.md): one table on stdout, JSON under bench/results/.
@@ -47,4 +59,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache web/node_modules web/static/dist test-artifacts

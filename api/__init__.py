@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import escalation, worktime
 from engine.database import configure_sqlite, engine_options
 
-from . import audit, config, errors, headers, http
+from . import audit, config, errors, headers, http, web
 from .extensions import db
 from .schemas import ErrorResponse
 
@@ -72,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     audit.register(app)
     headers.register(app)
     http.register(app)
+    web.init_app(app)
     worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
@@ -86,25 +87,30 @@ class ApplicationItem(MethodView):
     @blp.alt_response(404, schema=ErrorResponse)
     def get(self, code: str) -> dict:
         """The full application with its documents and history (the control card), for staff."""
-        principal = current_principal()
-        app = applications.by_code(db.session, code)
-        require_application(principal, app)
-        instance = app.instance
-        return {
-            "code": app.code, "status": instance.status,
-            "status_label": applications.STATUS_LABELS.get(instance.status, instance.status),
-            "kia_kind": app.kia_kind, "channel": app.channel, "kecamatan": instance.kecamatan,
-            "process_version": instance.process_version.version,
-            "applicant": app.applicant, "child": app.child, "warnings": app.warnings,
-            "created_at": app.created_at, "completed_at": instance.completed_at,
-            "documents": [{"id": d.id, "kind": d.kind, "media_type": d.media_type, "sha256": d.sha256,
-                           "size": d.size, "uploaded_at": d.uploaded_at,
-                           "url": url_for("applications.document", code=app.code, document_id=d.id)}
-                          for d in app.documents],
-            "tasks": [task_dict(r, app.code, app.child.get("name"))
-                      for r in instances.open_tasks_of(db.session, instance.id)],
-            "history": history(db.session, instance.id),
-        }
+        return application_detail(code)
+
+
+def application_detail(code: str) -> dict[str, Any]:
+    """The application as staff see it (401/403/404 as for the endpoint)."""
+    principal = current_principal()
+    app = applications.by_code(db.session, code)
+    require_application(principal, app)
+    instance = app.instance
+    return {
+        "code": app.code, "status": instance.status,
+        "status_label": applications.STATUS_LABELS.get(instance.status, instance.status),
+        "kia_kind": app.kia_kind, "channel": app.channel, "kecamatan": instance.kecamatan,
+        "process_version": instance.process_version.version,
+        "applicant": app.applicant, "child": app.child, "warnings": app.warnings,
+        "created_at": app.created_at, "completed_at": instance.completed_at,
+        "documents": [{"id": d.id, "kind": d.kind, "media_type": d.media_type, "sha256": d.sha256,
+                       "size": d.size, "uploaded_at": d.uploaded_at,
+                       "url": url_for("applications.document", code=app.code, document_id=d.id)}
+                      for d in app.documents],
+        "tasks": [task_dict(r, app.code, app.child.get("name"))
+                  for r in instances.open_tasks_of(db.session, instance.id)],
+        "history": history(db.session, instance.id),
+    }
 
 
 @blp.route("/<code>/control-card")

@@ -7,8 +7,10 @@ from datetime import timedelta
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from engine import applications
 from engine.access import Principal
 from engine.clock import clock
+from engine.errors import NotFound
 from engine.models import ApiToken, Application, User
 from engine.security import new_token, token_digest, verify_secret
 
@@ -29,6 +31,16 @@ def authenticate_staff(username: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.username == username))
     ok = verify_secret(user.password_hash if user else None, password)
     return user if ok and user is not None and user.active else None
+
+
+def authenticate_applicant(code: str, pin: str) -> Application | None:
+    """The application whose code and PIN match, or None (the same work either way)."""
+    try:
+        app = applications.by_code(db.session, code)
+    except NotFound:
+        app = None
+    ok = verify_secret(app.pin_hash if app else None, pin)
+    return app if ok and app is not None else None
 
 
 def revoke(token: str) -> None:

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 import forms
 from engine import definitions
 from engine.access import require_role
+from engine.errors import DiagramRejected
 from engine.models import Instance, ProcessVersion
 
 from .auth import current_principal, staff_principal
 from .errors import ApiError
 from .extensions import db
-from .schemas import ErrorResponse, ProcessList, ProcessVersionSchema, VersionQuery
+from .schemas import ErrorResponse, ProcessList, ProcessVersionSchema, ValidationResult, VersionQuery
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Process versions")
 
@@ -35,6 +36,16 @@ def version_dict(version: ProcessVersion, running: int = 0, created: bool | None
     return out
 
 
+def versions_with_running() -> list[tuple[ProcessVersion, int]]:
+    """Every deployed version, newest first per process, with its number of running applications."""
+    running = dict(db.session.execute(
+        select(Instance.process_version_id, func.count())
+        .where(Instance.completed_at.is_(None)).group_by(Instance.process_version_id)).all())
+    versions = db.session.scalars(select(ProcessVersion)
+                                  .order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
+    return [(v, running.get(v.id, 0)) for v in versions]
+
+
 @blp.route("")
 class ProcessCollection(MethodView):
     @blp.response(200, ProcessList)
@@ -43,12 +54,7 @@ class ProcessCollection(MethodView):
     def get(self) -> dict:
         """Every deployed version with the number of applications still running on it (staff)."""
         staff_principal()
-        running = dict(db.session.execute(
-            select(Instance.process_version_id, func.count())
-            .where(Instance.completed_at.is_(None)).group_by(Instance.process_version_id)).all())
-        versions = db.session.scalars(select(ProcessVersion)
-                                      .order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
-        return {"items": [version_dict(v, running.get(v.id, 0)) for v in versions]}
+        return {"items": [version_dict(v, running) for v, running in versions_with_running()]}
 
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(201, ProcessVersionSchema)
@@ -66,6 +72,24 @@ class ProcessCollection(MethodView):
         version, created = definitions.deploy(db.session, xml, forms.FORMS.keys(), current_principal().name)
         db.session.commit()
         return version_dict(version, created=created), 201 if created else 200
+
+
+@blp.route("/validate")
+class ProcessValidation(MethodView):
+    @blp.doc(requestBody=UPLOAD_BODY)
+    @blp.response(200, ValidationResult)
+    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.alt_response(413, schema=ErrorResponse)
+    @blp.alt_response(415, schema=ErrorResponse)
+    def post(self) -> dict:
+        """Lint a diagram without deploying it: every problem with the element it names (process owners)."""
+        require_role(current_principal(), "owner")
+        try:
+            definition = definitions.build_definition(_uploaded_xml(), forms.FORMS.keys())
+        except DiagramRejected as exc:
+            return {"valid": False, "process_key": None, "problems": [p.as_dict() for p in exc.problems]}
+        return {"valid": True, "process_key": definition.process_key, "problems": []}
 
 
 def _uploaded_xml() -> bytes:

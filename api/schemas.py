@@ -280,6 +280,17 @@ class ProcessList(Schema):
     items = fields.List(fields.Nested(ProcessVersionSchema), required=True)
 
 
+class ProblemSchema(Schema):
+    element_id = fields.String(metadata={"description": "the offending element's id, empty for the whole diagram"})
+    message = fields.String()
+
+
+class ValidationResult(Schema):
+    valid = fields.Boolean(required=True)
+    process_key = fields.String(allow_none=True)
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
+
+
 class VersionQuery(Schema):
     version = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
 

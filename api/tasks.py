@@ -68,7 +68,7 @@ class TaskCollection(MethodView):
                 "total": total}
 
 
-def _visible_task(task_id: str) -> tuple[Principal, TaskRow]:
+def visible_task(task_id: str) -> tuple[Principal, TaskRow]:
     principal = current_principal()
     row = instances.get_task(db.session, task_id)
     if not can_view_task(principal, row):
@@ -84,17 +84,22 @@ class TaskItem(MethodView):
     @blp.alt_response(404, schema=ErrorResponse)
     def get(self, task_id: str) -> dict:
         """One task with its form's JSON Schema and the application data it shows."""
-        principal, row = _visible_task(task_id)
-        app = application_of(db.session, row.instance_id)
-        shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
-        if principal.is_staff:
-            shown.update(applicant=app.applicant, child=app.child, warnings=app.warnings,
-                         documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type}
-                                    for d in app.documents])
-        return {**task_dict(row, app.code, app.child.get("name")), "form": forms.form_json_schema(row.form_key),
-                "application": shown,
-                "history": [{"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
-                            for e in history(db.session, row.instance_id)]}
+        return task_detail(task_id)
+
+
+def task_detail(task_id: str) -> dict[str, Any]:
+    """A task as the caller may see it: the task, its form's JSON Schema, the application and history."""
+    principal, row = visible_task(task_id)
+    app = application_of(db.session, row.instance_id)
+    shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
+    if principal.is_staff:
+        shown.update(applicant=app.applicant, child=app.child, warnings=app.warnings,
+                     documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type}
+                                for d in app.documents])
+    return {**task_dict(row, app.code, app.child.get("name")), "form": forms.form_json_schema(row.form_key),
+            "application": shown,
+            "history": [{"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
+                        for e in history(db.session, row.instance_id)]}
 
 
 @blp.route("/<task_id>/claim")
@@ -106,11 +111,7 @@ class Claim(MethodView):
     @blp.alt_response(409, schema=ErrorResponse)
     def post(self, task_id: str) -> dict:
         """Claim an open task of one's lane."""
-        principal, row = _visible_task(task_id)
-        require_task_action(principal, row)
-        row = instances.claim(db.session, task_id, principal.name)
-        db.session.commit()
-        return task_dict(row)
+        return task_dict(claim_task(task_id))
 
 
 @blp.route("/<task_id>/unclaim")
@@ -122,13 +123,7 @@ class Unclaim(MethodView):
     @blp.alt_response(409, schema=ErrorResponse)
     def post(self, task_id: str) -> dict:
         """Release a claimed task (the claimant, or a supervisor)."""
-        principal, row = _visible_task(task_id)
-        force = "supervisor" in principal.roles
-        if not force:
-            require_task_action(principal, row)
-        row = instances.unclaim(db.session, task_id, principal.name, force=force)
-        db.session.commit()
-        return task_dict(row)
+        return task_dict(release_task(task_id))
 
 
 @blp.route("/<task_id>/complete")
@@ -144,11 +139,37 @@ class Complete(MethodView):
     @blp.alt_response(422, schema=ErrorResponse)
     def post(self, task_id: str) -> dict:
         """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
-        principal, row = _visible_task(task_id)
-        require_task_action(principal, row)
-        instances.require_open(row)
-        data = forms.load_form(row.form_key, json_object())
-        next_rows = applications.complete_task(db.session, task_id, data, principal.name)
-        db.session.commit()
+        row, next_rows = complete_task(task_id, json_object())
         return {"completed": task_dict(row), "next_tasks": [task_dict(r) for r in next_rows],
                 "status": row.instance.status}
+
+
+def claim_task(task_id: str) -> TaskRow:
+    """The caller claims an open task of their lane (committed)."""
+    principal, row = visible_task(task_id)
+    require_task_action(principal, row)
+    row = instances.claim(db.session, task_id, principal.name)
+    db.session.commit()
+    return row
+
+
+def release_task(task_id: str) -> TaskRow:
+    """The claimant (or a supervisor) releases a task (committed)."""
+    principal, row = visible_task(task_id)
+    force = "supervisor" in principal.roles
+    if not force:
+        require_task_action(principal, row)
+    row = instances.unclaim(db.session, task_id, principal.name, force=force)
+    db.session.commit()
+    return row
+
+
+def complete_task(task_id: str, raw: dict[str, Any]) -> tuple[TaskRow, list[TaskRow]]:
+    """Validate ``raw`` against the task's form and complete it as the caller (committed)."""
+    principal, row = visible_task(task_id)
+    require_task_action(principal, row)
+    instances.require_open(row)
+    data = forms.load_form(row.form_key, raw)
+    next_rows = applications.complete_task(db.session, task_id, data, principal.name)
+    db.session.commit()
+    return row, next_rows

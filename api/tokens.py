@@ -6,12 +6,8 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine import applications
-from engine.errors import NotFound
-from engine.security import verify_secret
-
 from . import ratelimit
-from .auth import authenticate_staff, bearer_token, issue_token, revoke
+from .auth import authenticate_applicant, authenticate_staff, bearer_token, issue_token, revoke
 from .errors import ApiError
 from .extensions import db
 from .schemas import ErrorResponse, TokenRequest, TokenResponse
@@ -38,11 +34,8 @@ class Token(MethodView):
                     "roles": sorted(user.role_set)}
         if body.get("code") and body.get("pin") is not None:
             ratelimit.limit("pin", current_app.config["LOGIN_RATE_LIMIT"])
-            try:
-                app = applications.by_code(db.session, body["code"])
-            except NotFound:
-                app = None
-            if not verify_secret(app.pin_hash if app else None, str(body["pin"])) or app is None:
+            app = authenticate_applicant(body["code"], str(body["pin"]))
+            if app is None:
                 raise ApiError(401, "invalid_credentials", "Kode permohonan atau PIN salah.")
             token, ttl = issue_token(application=app)
             db.session.commit()

@@ -1,0 +1,112 @@
+"""Jinja filters and globals for the pages: times in Asia/Jakarta, Indonesian labels."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+import forms
+from engine.applications import STATUS_LABELS
+from engine.clock import clock
+
+from . import csrf
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+LANES = {
+    "applicant": "Pemohon",
+    "admin": "Admin KIA WhatsApp",
+    "operator": "Petugas Penerbitan KIA",
+    "dafdud": "Staf Bidang Dafdud",
+    "uptd": "Ka. UPTD",
+}
+ROLE_LABELS = {**LANES, "owner": "Pemilik proses", "supervisor": "Supervisor"}
+EVENT_LABELS = {
+    "started": "Permohonan dimulai",
+    "created": "Tugas dibuka",
+    "claimed": "Diambil",
+    "unclaimed": "Dilepas",
+    "completed": "Diselesaikan",
+    "cancelled": "Dibatalkan",
+    "milestone": "Tahap",
+    "escalated": "Eskalasi (lewat standar waktu)",
+    "finished": "Selesai",
+}
+
+
+def wib(value: datetime | str | None, with_date: bool = True) -> str:
+    """``28 Nov 2026 14:05`` in Asia/Jakarta time (WIB)."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(JAKARTA)
+    clock_part = f"{local:%H:%M}"
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} {clock_part}" if with_date else clock_part
+
+
+def span(delta: timedelta) -> str:
+    """A duration as ``2 hari 3 jam``, ``45 menit``."""
+    seconds = int(abs(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days} hari"] if days else []
+    if hours:
+        parts.append(f"{hours} jam")
+    if minutes and not days:
+        parts.append(f"{minutes} menit")
+    return " ".join(parts) or "kurang dari 1 menit"
+
+
+def due_text(due: datetime | None) -> str:
+    if due is None:
+        return "tanpa batas waktu"
+    left = due - clock.now()
+    return f"sisa {span(left)}" if left.total_seconds() >= 0 else f"lewat {span(left)}"
+
+
+def is_past(due: datetime | None) -> bool:
+    return due is not None and due <= clock.now()
+
+
+def iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def duration_label(standard: str | None) -> str:
+    """``PT1H`` -> ``1 jam``; ``P1D`` -> ``1 hari``."""
+    if not standard:
+        return "–"
+    from engine.calendar import parse_duration
+
+    try:
+        days, rest = parse_duration(standard)
+    except ValueError:
+        return standard
+    return span(timedelta(days=days) + rest) if days or rest else standard
+
+
+NAV = (
+    ("web.inbox", "Kotak masuk", {"admin", "operator", "dafdud", "uptd", "supervisor"}),
+    ("web.dashboard_page", "Dasbor", {"supervisor", "owner"}),
+    ("web.modeler", "Modeler", {"owner"}),
+    ("web.versions", "Versi proses", {"owner", "supervisor"}),
+)
+
+
+def nav_links(principal: Any) -> list[tuple[str, str]]:
+    """The menu entries the signed-in officer's roles open."""
+    roles = principal.roles if principal is not None else set()
+    return [(endpoint, label) for endpoint, label, allowed in NAV if roles & allowed]
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(wib=wib, due_text=due_text, is_past=is_past, iso=iso,
+                                 standard=duration_label)
+    app.jinja_env.globals.update(
+        csrf_token=csrf.token, nav_links=nav_links, LANES=LANES, ROLE_LABELS=ROLE_LABELS, EVENT_LABELS=EVENT_LABELS,
+        STATUS_LABELS=STATUS_LABELS, KECAMATAN=forms.PEKANBARU_KECAMATAN)

@@ -1,0 +1,49 @@
+"""The process owner's pages: the modeler (validate, deploy) and the versions with what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+
+import forms
+from engine import definitions, diagram_diff
+from engine.applications import PROCESS_KEY
+from engine.errors import DiagramRejected
+
+from ..extensions import db
+from ..processes import versions_with_running
+from .blueprint import blp, staff_page
+
+
+@blp.route("/pemilik/modeler")
+@staff_page("owner")
+def modeler() -> Any:
+    key = request.args.get("proses") or PROCESS_KEY
+    version = definitions.get_version(db.session, key, request.args.get("versi", type=int))
+    config = {"process_key": key, "version": version.version,
+              "forms": [{"key": k, "title": cls.title} for k, cls in forms.FORMS.items()]}
+    return render_template(
+        "web/modeler.html", config=config, version=version,
+        bpmn_url=url_for("processes.ProcessDiagram", key=key, version=version.version),
+        validate_url=url_for("processes.ProcessValidation"), deploy_url=url_for("processes.ProcessCollection"),
+        versions_url=url_for("web.versions", proses=key))
+
+
+@blp.route("/pemilik/versi")
+@staff_page("owner", "supervisor")
+def versions() -> Any:
+    key = request.args.get("proses") or PROCESS_KEY
+    listed = [(v, running) for v, running in versions_with_running() if v.process_key == key]
+    numbers = [v.version for v, _ in listed]
+    after = request.args.get("ke", type=int) or (numbers[0] if numbers else None)
+    before = request.args.get("dari", type=int) or next((n for n in numbers if after and n < after), None)
+    changes, problem = [], None
+    if before and after and before in numbers and after in numbers:
+        by_number = {v.version: v for v, _ in listed}
+        try:
+            changes = diagram_diff.diff(by_number[before].bpmn_xml.encode(), by_number[after].bpmn_xml.encode())
+        except DiagramRejected as exc:
+            problem = exc.message
+    return render_template("web/versions.html", key=key, listed=listed, before=before, after=after,
+                           changes=changes, problem=problem, numbers=numbers)

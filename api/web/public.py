@@ -1,0 +1,78 @@
+"""The applicant's status page (the receipt's QR target): mobile-first, public with the code, rate
+limited; with the PIN the applicant sees the officers' notes and completes the correction there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+import forms
+from engine import applications
+
+from .. import ratelimit
+from ..auth import authenticate_applicant
+from ..errors import ApiError
+from ..extensions import db
+from ..tasks import complete_task
+from . import formdata, session
+from .blueprint import blp, principal
+
+
+def _render(code: str, values: dict | None = None, errors: dict | None = None, pin_error: str | None = None,
+            status: int = 200) -> Any:
+    ratelimit.limit("status", current_app.config["STATUS_RATE_LIMIT"])
+    app = applications.by_code(db.session, code)
+    who = principal()
+    full = who is not None and who.application_id == app.id
+    view = applications.status_view(db.session, app, full=full)
+    task_forms = [(t, formdata.fields_of(forms.form_json_schema(t["form_key"]))) for t in view.get("tasks", [])]
+    return render_template("web/status.html", view=view, full=full, task_forms=task_forms, values=values or {},
+                           errors=errors or {}, pin_error=pin_error), status
+
+
+@blp.route("/status/<code>")
+def status(code: str) -> Any:
+    return _render(code)
+
+
+@blp.route("/status/<code>/pin", methods=["POST"])
+def status_pin(code: str) -> Any:
+    try:
+        ratelimit.limit("pin", current_app.config["LOGIN_RATE_LIMIT"])
+    except ApiError as exc:
+        return _render(code, pin_error=exc.message, status=429)
+    app = authenticate_applicant(code, (request.form.get("pin") or "").strip())
+    if app is None:
+        return _render(code, pin_error="Kode permohonan atau PIN salah.", status=401)
+    session.sign_in_applicant(app)
+    return redirect(url_for("web.status", code=app.code))
+
+
+@blp.route("/status/<code>/keluar", methods=["POST"])
+def status_sign_out(code: str) -> Any:
+    from flask import session as flask_session
+
+    flask_session.pop("application_id", None)
+    return redirect(url_for("web.status", code=code))
+
+
+@blp.route("/status/<code>/tugas/<task_id>", methods=["POST"])
+def status_task(code: str, task_id: str) -> Any:
+    app = applications.by_code(db.session, code)
+    who = principal()
+    if who is None or who.application_id != app.id:
+        return redirect(url_for("web.status", code=app.code))
+    row = next((t for t in applications.status_view(db.session, app, full=True)["tasks"] if t["id"] == task_id),
+               None)
+    if row is None:
+        flash("Tugas ini sudah tidak terbuka.", "error")
+        return redirect(url_for("web.status", code=app.code))
+    raw = formdata.from_form(forms.form_json_schema(row["form_key"]), request.form)
+    try:
+        complete_task(task_id, raw)
+    except forms.FormValidationError as exc:
+        db.session.rollback()
+        return _render(app.code, dict(request.form), formdata.flat_errors(exc.fields), status=422)
+    flash("Perbaikan terkirim. Petugas akan memeriksa kembali permohonan Anda.", "ok")
+    return redirect(url_for("web.status", code=app.code))

@@ -1,0 +1,191 @@
+"""Staff pages: sign-in, the inbox, the task page (claim, release, complete), Dafdud's bulk grouping
+and the application page with its diagram and control card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+import forms
+from engine import applications
+from engine.access import can_act_on_task, lanes_of
+from engine.errors import EngineError
+from engine.models import Kecamatan, TaskRow
+
+from .. import ratelimit
+from ..applications import application_detail
+from ..auth import authenticate_staff
+from ..errors import ApiError
+from ..extensions import db
+from ..tasks import claim_task, complete_task, inbox_query, release_task, task_detail
+from . import formdata, session
+from .blueprint import blp, principal, safe_next, staff_page
+
+INBOX_LIMIT = 200
+TASK_KEYS = {"id", "application_code", "child_name", "step", "title", "lane", "form_key", "kecamatan", "state",
+             "time_standard", "time_basis", "ready_at", "due_at", "overdue", "escalations", "claimed_by",
+             "claimed_at", "completed_by", "completed_at", "form", "application", "history"}
+
+
+def home_of(who: Any) -> str:
+    roles = who.roles
+    if roles & {"admin", "operator", "dafdud", "uptd"}:
+        return url_for("web.inbox")
+    if "owner" in roles:
+        return url_for("web.modeler")
+    return url_for("web.dashboard_page")
+
+
+@blp.route("/")
+def index() -> Any:
+    who = principal()
+    if who is None or not who.is_staff:
+        return redirect(url_for("web.sign_in"))
+    return redirect(home_of(who))
+
+
+@blp.route("/masuk", methods=["GET", "POST"])
+def sign_in() -> Any:
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()[:64]
+        try:
+            ratelimit.limit("login", current_app.config["LOGIN_RATE_LIMIT"], key=username or None)
+        except ApiError as exc:
+            return render_template("web/sign_in.html", error=exc.message, username=username), 429
+        user = authenticate_staff(username, request.form.get("password") or "")
+        if user is not None:
+            session.sign_in_staff(user)
+            return redirect(safe_next(request.args.get("next"), url_for("web.index")))
+        error = "Nama pengguna atau kata sandi salah."
+    return render_template("web/sign_in.html", error=error, username=username), 401 if error else 200
+
+
+@blp.route("/keluar", methods=["POST"])
+def sign_out() -> Any:
+    session.sign_out()
+    return redirect(url_for("web.sign_in"))
+
+
+@blp.route("/petugas/tugas")
+@staff_page()
+def inbox() -> Any:
+    who = principal()
+    lane = request.args.get("lane") or None
+    kecamatan = request.args.get("kecamatan") or None
+    overdue = True if request.args.get("overdue") else None
+    query = inbox_query(who, lane, "open", overdue, kecamatan)
+    rows = db.session.execute(query.order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at)
+                              .limit(INBOX_LIMIT)).all()
+    lanes = sorted(lanes_of(who) - {"applicant"}) if "supervisor" not in who.roles else \
+        ["admin", "operator", "dafdud", "uptd"]
+    kecamatan_names = {k.code: k.name for k in db.session.scalars(select(Kecamatan).order_by(Kecamatan.code))}
+    tasks = [{"row": row, "code": code, "child_name": child.get("name"), "actionable": can_act_on_task(who, row)}
+             for row, code, child in rows]
+    groupable = [t for t in tasks if t["row"].form_key == "grouping" and t["actionable"]]
+    return render_template("web/inbox.html", tasks=tasks, lanes=lanes, lane=lane, kecamatan=kecamatan,
+                           overdue=overdue, kecamatan_names=kecamatan_names, groupable=groupable, who=who)
+
+
+def _render_task(task_id: str, values: dict[str, Any] | None = None,
+                 errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
+    who = principal()
+    detail = task_detail(task_id)
+    row = db.session.get(TaskRow, task_id)
+    actionable = detail["state"] == "open" and can_act_on_task(who, row)
+    extras = {k: v for k, v in detail.items() if k not in TASK_KEYS}
+    return render_template(
+        "web/task.html", task=detail, app=detail["application"], fields=formdata.fields_of(detail["form"]),
+        values=values or {}, errors=errors or {}, actionable=actionable, who=who, extras=extras,
+        mine=detail["claimed_by"] == who.name, free=detail["claimed_by"] is None,
+        labels=_field_titles()), status
+
+
+def _field_titles() -> dict[str, dict[str, str]]:
+    schema = forms.form_json_schema(forms.ApplicationForm)["properties"]
+    return {section: {k: v.get("title", k) for k, v in schema[section]["properties"].items()}
+            for section in ("applicant", "child")}
+
+
+@blp.route("/petugas/tugas/<task_id>")
+@staff_page()
+def task(task_id: str) -> Any:
+    return _render_task(task_id)
+
+
+@blp.route("/petugas/tugas/<task_id>/ambil", methods=["POST"])
+@staff_page()
+def claim(task_id: str) -> Any:
+    claim_task(task_id)
+    flash("Tugas diambil; Anda yang mengerjakannya sekarang.", "ok")
+    return redirect(url_for("web.task", task_id=task_id))
+
+
+@blp.route("/petugas/tugas/<task_id>/lepas", methods=["POST"])
+@staff_page()
+def release(task_id: str) -> Any:
+    release_task(task_id)
+    flash("Tugas dilepas dan kembali ke kotak masuk.", "ok")
+    return redirect(url_for("web.inbox"))
+
+
+@blp.route("/petugas/tugas/<task_id>/selesaikan", methods=["POST"])
+@staff_page()
+def complete(task_id: str) -> Any:
+    schema = task_detail(task_id)["form"]
+    raw = formdata.from_form(schema, request.form)
+    try:
+        row, next_rows = complete_task(task_id, raw)
+    except forms.FormValidationError as exc:
+        db.session.rollback()
+        return _render_task(task_id, dict(request.form), formdata.flat_errors(exc.fields), 422)
+    flash(f"Tugas \u201c{row.title}\u201d untuk {row.instance.business_key} selesai.", "ok")
+    return redirect(url_for("web.inbox"))
+
+
+@blp.route("/petugas/kelompokkan", methods=["POST"])
+@staff_page("dafdud")
+def group_cards() -> Any:
+    """Dafdud: complete several grouping tasks at once with one batch name."""
+    ids = request.form.getlist("task_id")[:INBOX_LIMIT]
+    if not ids:
+        flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
+        return redirect(url_for("web.inbox", lane="dafdud"))
+    raw = formdata.from_form(forms.form_json_schema("grouping"), request.form)
+    done, failed = 0, []
+    for task_id in ids:
+        try:
+            complete_task(task_id, raw)
+            done += 1
+        except (EngineError, ApiError, forms.FormValidationError) as exc:
+            db.session.rollback()
+            failed.append(getattr(exc, "message", str(exc)))
+    flash(f"{done} KIA dikelompokkan dalam batch \u201c{raw.get('batch', '-')}\u201d.", "ok" if done else "error")
+    for message in sorted(set(failed)):
+        flash(f"Gagal: {message}", "error")
+    return redirect(url_for("web.inbox", lane="dafdud"))
+
+
+@blp.route("/petugas/permohonan/<code>")
+@staff_page()
+def application(code: str) -> Any:
+    detail = application_detail(code)  # the API's view, with its access check
+    instance = applications.by_code(db.session, code).instance
+    rows = list(db.session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)
+                                   .order_by(TaskRow.ready_at)))
+    events = detail["history"]
+    marks = {
+        "done": sorted({e.step for e in events if e.step and e.kind in {"completed", "milestone"}}),
+        "current": sorted({r.step for r in rows if r.state == "open"}),
+        "overdue": sorted({r.step for r in rows if r.overdue or r.escalations}),
+    }
+    kec = db.session.get(Kecamatan, detail["kecamatan"] or "")
+    documents = [endpoint for endpoint in current_app.view_functions if endpoint.startswith("applications.")
+                 and endpoint.endswith(("control_card", "receipt"))]
+    return render_template("web/application.html", app=detail, rows=rows, marks=marks, kec=kec,
+                           pdf_endpoints=sorted(documents), labels=_field_titles(),
+                           bpmn_url=url_for("processes.ProcessDiagram", key=instance.process_version.process_key,
+                                            version=detail["process_version"]))

@@ -1,0 +1,232 @@
+"""Browser tests: Playwright drives Debian's Chromium (headless) against the real service.
+
+The service runs as ``kia serve`` in a subprocess on a free loopback port with its own SQLite database,
+exactly as ``make run`` starts it (demo accounts, bundled diagram, built bpmn-js assets). Screenshots go
+to ``test-artifacts/`` (copies are kept in ``docs/screenshots/`` for the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import PDF_BYTES, PNG_BYTES, ROOT, application_data
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+DEMO_PASSWORD = "demo-kia-2026"
+
+
+def _requirements() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} missing (make test installs it with `make chromium`)"
+    if not (ROOT / "web" / "static" / "dist" / "modeler.js").exists():
+        return "bpmn-js bundles not built (make install builds them)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright not installed (test extra)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    problem = _requirements()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    home = tmp_path_factory.mktemp("kia-browser")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "KIA_INSTANCE_PATH": str(home), "DATABASE_URL": f"sqlite:///{home}/kia.db",
+           "SECRET_KEY": "browser-test-secret", "KIA_WORKING_TIME": "off", "KIA_SCHEDULER": "off",
+           "KIA_PUBLIC_URL": f"http://127.0.0.1:{port}", "KIA_STATUS_RATE_LIMIT": "1000",
+           "KIA_LOGIN_RATE_LIMIT": "1000"}
+    kia = [sys.executable, "-c", "from api.cli import main; main()"]
+    subprocess.run([*kia, "demo"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen([*kia, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
+                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/masuk", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((home / "server.log").read_text()[-2000:]) from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> Path:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 5000
+    return path
+
+
+def submit_application(page, base: str) -> dict:  # noqa: ANN001
+    response = page.request.post(f"{base}/api/v1/applications", multipart={
+        "data": json.dumps(application_data()),
+        "kk": {"name": "kk.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
+        "akta": {"name": "akta.png", "mimeType": "image/png", "buffer": PNG_BYTES},
+    })
+    assert response.status == 201, response.text()
+    return response.json()
+
+
+def sign_in(page, base: str, username: str) -> None:  # noqa: ANN001
+    page.goto(f"{base}/masuk")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/masuk" not in page.url
+
+
+def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_admin_marks_incomplete_and_applicant_sees_perlu_perbaikan(server: str, browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    page = context.new_page()
+    created = submit_application(page, server)
+    code = created["code"]
+
+    sign_in(page, server, "admin")
+    assert page.url.endswith("/petugas/tugas")
+    row = page.locator(f"tr[data-code='{code}']")
+    assert "Verifikasi dan validasi" in row.inner_text()
+    assert row.locator("time[data-due]").count() == 1  # the deadline as a countdown
+    shot(page, "inbox")
+
+    row.get_by_role("button", name="Ambil").click()
+    page.wait_for_load_state()
+    assert "Anda mengerjakan tugas ini" in page.inner_text("main")
+    page.check("input[name=decision][value=incomplete]")
+    page.fill("textarea[name=note]", "Foto KK buram, mohon unggah ulang.")
+    shot(page, "task")
+    page.fill("textarea[name=note]", "")
+    page.click("#complete")  # no note: the form's own validation answers in Indonesian
+    assert "Catatan wajib diisi" in page.inner_text("main")
+    page.check("input[name=decision][value=incomplete]")
+    page.fill("textarea[name=note]", "Foto KK buram, mohon unggah ulang.")
+    page.click("#complete")
+    page.wait_for_load_state()
+    assert "selesai" in page.inner_text(".flash.ok")
+    assert page.locator(f"tr[data-code='{code}']").count() == 0
+
+    page.goto(f"{server}/petugas/permohonan/{code}")
+    page.wait_for_selector("#diagram[data-ready=true]", timeout=20000)
+    assert page.locator("#diagram .djs-element.kia-done").count() >= 2  # the path taken
+    assert page.locator("#diagram [data-element-id=correct_application].kia-current").count() == 1
+    assert "Perlu perbaikan" in page.inner_text("h1")
+    shot(page, "application")
+    context.close()
+
+    applicant = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="id-ID")
+    mobile = applicant.new_page()
+    mobile.goto(f"{server}/status/{code}")
+    assert "perlu perbaikan" in mobile.inner_text("#status-label").lower()
+    assert no_horizontal_scroll(mobile)
+    mobile.fill("input[name=pin]", created["pin"])
+    mobile.click("form[action$='/pin'] button")
+    mobile.wait_for_load_state()
+    assert "Foto KK buram" in mobile.inner_text("main")
+    assert no_horizontal_scroll(mobile)
+    mobile.fill("textarea[name=response]", "Sudah saya perbaiki.")
+    shot(mobile, "status")
+    mobile.click("#send-correction")
+    mobile.wait_for_load_state()
+    assert "Perbaikan terkirim" in mobile.inner_text("main")
+    assert mobile.inner_text("#status-label") == "Diajukan"
+    assert no_horizontal_scroll(mobile)
+    applicant.close()
+
+
+def test_owner_changes_time_standard_in_modeler_and_deploys_version_2(server: str, browser) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="id-ID")
+    page = context.new_page()
+    sign_in(page, server, "pemilik")
+    page.goto(f"{server}/pemilik/modeler")
+    page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
+    page.click("#modeler [data-element-id=verify_application]")
+    standard = page.locator("#properties input[name=time_standard]")
+    assert standard.input_value() == "PT1H"
+    assert page.locator("#properties select[name=form_key]").input_value() == "verification"
+
+    standard.fill("sejam")  # not an ISO 8601 duration: validate marks the element
+    standard.dispatch_event("change")
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-kind=error]")
+    assert page.locator("#modeler [data-element-id=verify_application].kia-error").count() == 1
+    assert "verify_application" in page.inner_text("#problems")
+
+    page.click("#problems li.clickable")  # a problem in the list selects its element
+    standard = page.locator("#properties input[name=time_standard]")
+    standard.fill("PT2H")
+    standard.dispatch_event("change")
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-kind=ok]")
+    assert page.locator("#modeler .kia-error").count() == 0
+    shot(page, "modeler")
+    page.click("#deploy")
+    page.locator("#modeler-status", has_text="Versi 2 berhasil di-deploy").wait_for()
+
+    page.goto(f"{server}/pemilik/versi")
+    assert page.locator("tr[data-version='2']").count() == 1
+    assert "Versi 2" in page.inner_text("table.versions")
+    diff = page.inner_text("table.diff")
+    assert "property time_standard" in diff and "PT1H" in diff and "PT2H" in diff
+    shot(page, "versions")
+    context.close()
+
+
+def test_screenshots_are_copied_for_the_readme() -> None:
+    """The README shows docs/screenshots; they must exist (refreshed from test-artifacts by hand)."""
+    for name in ("inbox", "task", "application", "modeler", "status"):
+        assert (ROOT / "docs" / "screenshots" / f"{name}.png").stat().st_size > 5000, name
+
+
+if __name__ == "__main__":  # refresh the README's copies after a run
+    for png in ARTIFACTS.glob("*.png"):
+        shutil.copy(png, ROOT / "docs" / "screenshots" / png.name)

@@ -1,0 +1,14 @@
+// Bundles the bpmn-js viewer (staff) and modeler (process owners) into static/dist (gitignored).
+import { build } from "esbuild";
+
+await build({
+  entryPoints: { viewer: "src/viewer.js", modeler: "src/modeler.js" },
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["es2020"],
+  outdir: "static/dist",
+  loader: { ".woff": "dataurl", ".woff2": "dataurl", ".eot": "dataurl", ".ttf": "dataurl", ".svg": "dataurl" },
+  logLevel: "warning",
+  legalComments: "linked",
+});

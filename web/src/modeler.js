@@ -1,0 +1,203 @@
+// The process owner's modeler: bpmn-js with a small properties panel for the user tasks' form and time
+// standard (spiffworkflow:properties), "Validasi" (the server's lint, errors marked on the elements) and
+// "Deploy" (the next version). Page data: #modeler[data-*] and <script id="modeler-config">.
+import "bpmn-js/dist/assets/diagram-js.css";
+import "bpmn-js/dist/assets/bpmn-js.css";
+import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
+import Modeler from "bpmn-js/lib/Modeler";
+import spiffworkflow from "./spiffworkflow.json";
+
+const config = JSON.parse(document.getElementById("modeler-config")?.textContent || "{}");
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const PROPERTY_NAMES = ["form_key", "time_standard", "time_basis"];
+
+function text(tag, content, attrs = {}) {
+  const node = document.createElement(tag);
+  if (content !== undefined) node.textContent = content;
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+function propertiesOf(bo) {
+  const values = bo.extensionElements?.values || [];
+  return values.find((v) => v.$type === "spiffworkflow:Properties");
+}
+
+function readProperty(bo, name) {
+  const props = propertiesOf(bo);
+  const prop = props?.values?.find((p) => p.name === name);
+  return prop ? prop.value || "" : "";
+}
+
+function writeProperty(modeler, element, name, value) {
+  const moddle = modeler.get("moddle");
+  const modeling = modeler.get("modeling");
+  const bo = element.businessObject;
+  let ext = bo.extensionElements;
+  if (!ext) {
+    ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+    modeling.updateProperties(element, { extensionElements: ext });
+  }
+  let props = propertiesOf(bo);
+  if (!props) {
+    props = moddle.create("spiffworkflow:Properties", { values: [] });
+    modeling.updateModdleProperties(element, ext, { values: [...(ext.values || []), props] });
+  }
+  const existing = (props.values || []).find((p) => p.name === name);
+  if (existing) {
+    modeling.updateModdleProperties(element, existing, { value });
+  } else {
+    const prop = moddle.create("spiffworkflow:Property", { name, value });
+    modeling.updateModdleProperties(element, props, { values: [...(props.values || []), prop] });
+  }
+}
+
+function field(label, input, hint) {
+  const wrap = text("label", undefined, { class: "field" });
+  wrap.append(text("span", label), input);
+  if (hint) wrap.append(text("small", hint));
+  return wrap;
+}
+
+function renderPanel(modeler, panel, element) {
+  panel.replaceChildren();
+  if (!element) {
+    panel.append(text("p", "Pilih satu elemen untuk melihat dan mengubah propertinya.", { class: "muted" }));
+    return;
+  }
+  const bo = element.businessObject;
+  panel.append(text("h3", bo.name || bo.id), text("p", `${bo.$type.replace("bpmn:", "")} · id ${bo.id}`,
+    { class: "muted" }));
+  const name = text("input", undefined, { type: "text", name: "name", value: bo.name || "" });
+  name.addEventListener("change", () => modeler.get("modeling").updateLabel(element, name.value));
+  panel.append(field("Nama", name));
+  if (bo.$type !== "bpmn:UserTask") return;
+
+  const form = text("select", undefined, { name: "form_key" });
+  const current = readProperty(bo, "form_key");
+  for (const option of config.forms || []) {
+    const opt = text("option", `${option.title} (${option.key})`, { value: option.key });
+    if (option.key === current) opt.selected = true;
+    form.append(opt);
+  }
+  if (!current) form.prepend(text("option", "— pilih formulir —", { value: "", selected: "" }));
+  const standard = text("input", undefined, {
+    type: "text", name: "time_standard", value: readProperty(bo, "time_standard"), placeholder: "PT1H",
+  });
+  const basis = text("select", undefined, { name: "time_basis" });
+  const basisValue = readProperty(bo, "time_basis") || "working";
+  for (const [value, label] of [["working", "Jam kerja"], ["calendar", "Waktu kalender"]]) {
+    const opt = text("option", label, { value });
+    if (value === basisValue) opt.selected = true;
+    basis.append(opt);
+  }
+  panel.append(
+    field("Formulir (form_key)", form),
+    field("Standar waktu (time_standard)", standard, "Durasi ISO 8601: PT5M, PT1H, P1D"),
+    field("Dasar waktu (time_basis)", basis),
+  );
+  for (const input of [form, standard, basis]) {
+    input.addEventListener("change", () => writeProperty(modeler, element, input.name, input.value.trim()));
+  }
+}
+
+function showProblems(modeler, list, problems) {
+  const canvas = modeler.get("canvas");
+  const registry = modeler.get("elementRegistry");
+  const overlays = modeler.get("overlays");
+  overlays.remove({ type: "kia-lint" });
+  for (const element of registry.getAll()) canvas.removeMarker(element.id, "kia-error");
+  list.replaceChildren();
+  for (const problem of problems) {
+    const item = text("li", `${problem.element_id || "diagram"}: ${problem.message}`);
+    const element = problem.element_id && registry.get(problem.element_id);
+    if (element) {
+      canvas.addMarker(element.id, "kia-error");
+      overlays.add(element.id, "kia-lint", {
+        position: { top: -14, right: 10 },
+        html: text("span", "!", { class: "kia-lint-badge", title: problem.message }),
+      });
+      item.classList.add("clickable");
+      item.addEventListener("click", () => modeler.get("selection").select(element));
+    }
+    list.append(item);
+  }
+}
+
+async function postXml(url, xml) {
+  const response = await fetch(url, {
+    method: "POST", credentials: "same-origin", body: xml,
+    headers: { "Content-Type": "application/xml", "X-CSRF-Token": csrf, Accept: "application/json" },
+  });
+  const body = await response.json().catch(() => ({}));
+  return { status: response.status, body };
+}
+
+function problemsOf(body) {
+  if (Array.isArray(body.problems)) return body.problems;
+  const fields = body.error?.fields || {};
+  const out = [];
+  for (const [id, messages] of Object.entries(fields)) {
+    for (const message of [].concat(messages)) out.push({ element_id: id === "diagram" ? "" : id, message });
+  }
+  if (!out.length && body.error) out.push({ element_id: "", message: body.error.message });
+  return out;
+}
+
+async function start(container) {
+  const modeler = new Modeler({ container, moddleExtensions: { spiffworkflow } });
+  const panel = document.getElementById("properties");
+  const status = document.getElementById("modeler-status");
+  const problemList = document.getElementById("problems");
+  const response = await fetch(container.dataset.bpmnUrl, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`diagram ${response.status}`);
+  await modeler.importXML(await response.text());
+  modeler.get("canvas").zoom("fit-viewport");
+
+  let selected = null;
+  modeler.on("selection.changed", ({ newSelection }) => {
+    selected = newSelection.length === 1 ? newSelection[0] : null;
+    renderPanel(modeler, panel, selected);
+  });
+  modeler.on("elements.changed", ({ elements }) => {
+    if (selected && elements.some((e) => e.id === selected.id) && !panel.contains(document.activeElement)) {
+      renderPanel(modeler, panel, selected);
+    }
+  });
+  renderPanel(modeler, panel, null);
+
+  const say = (message, kind) => { status.textContent = message; status.dataset.kind = kind; };
+  document.getElementById("validate").addEventListener("click", async () => {
+    const { xml } = await modeler.saveXML({ format: true });
+    const { status: code, body } = await postXml(container.dataset.validateUrl, xml);
+    const problems = code === 200 ? body.problems || [] : problemsOf(body);
+    showProblems(modeler, problemList, problems);
+    say(problems.length ? `${problems.length} masalah ditemukan.` : "Diagram valid; siap di-deploy.",
+      problems.length ? "error" : "ok");
+  });
+  document.getElementById("deploy").addEventListener("click", async () => {
+    const { xml } = await modeler.saveXML({ format: true });
+    const { status: code, body } = await postXml(container.dataset.deployUrl, xml);
+    if (code === 201 || code === 200) {
+      showProblems(modeler, problemList, []);
+      say(code === 201 ? `Versi ${body.version} berhasil di-deploy.` : `Tidak ada perubahan: sudah versi ${body.version}.`,
+        "ok");
+      const link = text("a", "Lihat daftar versi", { href: container.dataset.versionsUrl });
+      status.append(" ", link);
+    } else {
+      showProblems(modeler, problemList, problemsOf(body));
+      say(body.error?.message || `Deploy gagal (${code}).`, "error");
+    }
+  });
+  container.dataset.ready = "true";
+  window.kiaModeler = modeler;
+}
+
+const container = document.getElementById("modeler");
+if (container) {
+  start(container).catch((error) => {
+    container.textContent = "Modeler tidak dapat dimuat.";
+    container.dataset.ready = "error";
+    console.error(error);
+  });
+}
