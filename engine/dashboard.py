@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import worktime
 from .clock import clock
+from .control_card import step_duration
 from .models import Application, Event, TaskRow
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -71,26 +72,17 @@ def open_by_kecamatan(session: Session, names: dict[str, str]) -> list[OpenCount
 
 def _percent_of_standard(row: TaskRow) -> float | None:
     """The task's duration as a percentage of the time it was allowed, both in the standard's basis."""
-    if row.completed_at is None or not row.time_standard:
+    if row.completed_at is None or row.due_at is None:
         return None
-    calendar = worktime.calendar()
-    basis = row.time_basis or "working"
-    try:
-        due = row.due_at or calendar.deadline(row.ready_at, row.time_standard, basis)
-    except ValueError:
-        return None
-    if basis == "working":
-        used = calendar.working_time_between(row.ready_at, row.completed_at)
-        allowed = calendar.working_time_between(row.ready_at, due)
-    else:
-        used, allowed = row.completed_at - row.ready_at, due - row.ready_at
-    if allowed <= timedelta(0):
+    used, allowed = step_duration(row), step_duration(row, end=row.due_at)
+    if used is None or allowed is None or allowed <= timedelta(0):
         return None
     return max(used / allowed * 100.0, 0.0)
 
 
 def durations(session: Session, days: int = 14, today: date | None = None) -> list[StepDurations]:
     """Per step, per day (Asia/Jakarta) of completion: how many finished and their mean % of standard."""
+    worktime.refresh(session)
     today = today or clock.now().astimezone(JAKARTA).date()
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time.min, JAKARTA)

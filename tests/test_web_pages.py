@@ -147,7 +147,14 @@ def test_dafdud_groups_several_cards_at_once(client: FlaskClient) -> None:
     response = client.post("/petugas/kelompokkan", data={"csrf_token": csrf, "batch": "2026-11-28 Binawidya",
                                                           "task_id": ids})
     assert response.status_code == 302
-    assert "2 KIA dikelompokkan" in client.get("/petugas/tugas?lane=dafdud").text
+    page = client.get("/petugas/tugas?lane=dafdud").text
+    assert re.search(r"2 KIA dikelompokkan dalam batch \d+ \u201c2026-11-28 Binawidya\u201d", page)
+    recap = re.search(r'<a href="(/api/v1/reports/distribution.pdf\?batch=\d+)"', page).group(1)
+    assert client.get(recap).headers["Content-Type"] == "application/pdf"
+    # all or nothing: a task that is no longer open refuses the whole batch
+    again = client.post("/petugas/kelompokkan", data={"csrf_token": csrf, "batch": "x", "task_id": ids})
+    assert again.status_code == 302
+    assert "Tidak ada yang dikelompokkan" in client.get("/petugas/tugas?lane=dafdud").text
     for code in codes:
         assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "siap_diambil"
 
@@ -162,7 +169,12 @@ def test_application_page_shows_diagram_marks_and_control_card(client: FlaskClie
     assert '"current": ["correct_application"]' in marks.group(1)
     assert "verify_application" in marks.group(1)
     assert 'data-bpmn-url="/api/v1/processes/kia_whatsapp/bpmn?version=1"' in page.text
-    assert "Kartu kendali" in page.text and "Akta tidak terbaca" in page.text
+    assert "Akta tidak terbaca" in page.text
+    paper = re.search(r'<a href="([^"]+control-card.pdf)" class="paper">', page.text).group(1)
+    assert client.get(paper).headers["Content-Type"] == "application/pdf"
+    card = re.search(r'id="control-card">(.*?)</table>', page.text, re.S).group(1)
+    assert card.count("<tr class=") == 3  # submission, verification, correction
+    assert "Admin2" not in card and "Admin1" in card and "tepat waktu" in card and "berjalan" in card
     assert client.get("/api/v1/processes/kia_whatsapp/bpmn?version=1").status_code == 200  # the viewer's fetch
 
 
@@ -191,7 +203,8 @@ def test_status_page_pin_and_correction(client: FlaskClient, app: Flask) -> None
     fixed = public.post(f"/status/{code}/tugas/{task_id}", data={
         "csrf_token": csrf_of(page.text), "response": "Sudah diperbaiki", "child.name": "Aisyah Putri Ramadani"})
     assert fixed.status_code == 302
-    assert "Diajukan" in public.get(f"/status/{code}").text
+    page = public.get(f"/status/{code}").text
+    assert "Diajukan" in page and 'id="expected"' in page  # verification open again: a hand-over estimate
     with app.app_context():
         assert db.session.query(Application).filter_by(code=code).one().child["name"] == "Aisyah Putri Ramadani"
 
@@ -256,6 +269,9 @@ def test_dashboard_counts_durations_and_escalations(client: FlaskClient, app: Fl
     assert re.search(r"Verifikasi dan validasi data dengan SIAK</strong> · standar 1 jam · 2 selesai, 1 terlambat",
                      page)
     assert 'class="bar late"' in page  # a day with a late completion is drawn red
+    report = re.search(r'id="sla">(.*?)</table>', page, re.S).group(1)
+    assert re.search(r"Verifikasi dan validasi data dengan SIAK</td><td>1 jam</td><td>2</td>.*?<td>1 \(50%\)</td>",
+                     report)
     assert client.get("/dasbor").status_code == 200
     admin = app.test_client()
     sign_in(admin, "admin1")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 import forms
-from engine import applications
+from engine import applications, estimates
 
 from .. import ratelimit
 from ..auth import authenticate_applicant
@@ -27,7 +27,9 @@ def _render(code: str, values: dict | None = None, errors: dict | None = None, p
     full = who is not None and who.application_id == app.id
     view = applications.status_view(db.session, app, full=full)
     task_forms = [(t, formdata.fields_of(forms.form_json_schema(t["form_key"]))) for t in view.get("tasks", [])]
-    return render_template("web/status.html", view=view, full=full, task_forms=task_forms, values=values or {},
+    expected = estimates.expected_completion(db.session, app.instance)
+    return render_template("web/status.html", view=view, full=full, task_forms=task_forms, expected=expected,
+                           values=values or {},
                            errors=errors or {}, pin_error=pin_error), status
 
 

@@ -9,8 +9,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 
 import forms
-from engine import applications
+from engine import applications, distribution
 from engine.access import can_act_on_task, lanes_of
+from engine.control_card import control_card
 from engine.errors import EngineError
 from engine.models import Kecamatan, TaskRow
 
@@ -24,6 +25,7 @@ from . import formdata, session
 from .blueprint import blp, principal, safe_next, staff_page
 
 INBOX_LIMIT = 200
+PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
 TASK_KEYS = {"id", "application_code", "child_name", "step", "title", "lane", "form_key", "kecamatan", "state",
              "time_standard", "time_basis", "ready_at", "due_at", "overdue", "escalations", "claimed_by",
              "claimed_at", "completed_by", "completed_at", "form", "application", "history"}
@@ -154,19 +156,24 @@ def group_cards() -> Any:
     if not ids:
         flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
         return redirect(url_for("web.inbox", lane="dafdud"))
-    raw = formdata.from_form(forms.form_json_schema("grouping"), request.form)
-    done, failed = 0, []
-    for task_id in ids:
-        try:
-            complete_task(task_id, raw)
-            done += 1
-        except (EngineError, ApiError, forms.FormValidationError) as exc:
-            db.session.rollback()
-            failed.append(getattr(exc, "message", str(exc)))
-    flash(f"{done} KIA dikelompokkan dalam batch \u201c{raw.get('batch', '-')}\u201d.", "ok" if done else "error")
-    for message in sorted(set(failed)):
-        flash(f"Gagal: {message}", "error")
+    try:
+        data = forms.load_form(distribution.GROUPING_FORM,
+                               formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form))
+        batch, completed, _ = distribution.group_in_batch(db.session, principal(), ids, data)
+        db.session.commit()
+    except (EngineError, forms.FormValidationError) as exc:
+        db.session.rollback()
+        flash(f"Tidak ada yang dikelompokkan: {getattr(exc, 'message', exc)}", "error")
+        return redirect(url_for("web.inbox", lane="dafdud"))
+    flash(f"{len(completed)} KIA dikelompokkan dalam batch {batch.id} \u201c{batch.label or '-'}\u201d.", "ok")
+    session_flash_recap(batch.id)
     return redirect(url_for("web.inbox", lane="dafdud"))
+
+
+def session_flash_recap(batch_id: int) -> None:
+    """Point to the batch's distribution recap (PDF) when the documents endpoint is there."""
+    if "documents.distribution" in current_app.view_functions:
+        flash(url_for("documents.distribution", batch=batch_id), "recap")
 
 
 @blp.route("/petugas/permohonan/<code>")
@@ -183,9 +190,9 @@ def application(code: str) -> Any:
         "overdue": sorted({r.step for r in rows if r.overdue or r.escalations}),
     }
     kec = db.session.get(Kecamatan, detail["kecamatan"] or "")
-    documents = [endpoint for endpoint in current_app.view_functions if endpoint.startswith("applications.")
-                 and endpoint.endswith(("control_card", "receipt"))]
-    return render_template("web/application.html", app=detail, rows=rows, marks=marks, kec=kec,
-                           pdf_endpoints=sorted(documents), labels=_field_titles(),
+    documents = [(endpoint, label) for endpoint, label in PAPERS if endpoint in current_app.view_functions]
+    return render_template("web/application.html", app=detail, card=control_card(db.session, instance),
+                           marks=marks, kec=kec,
+                           papers=documents, labels=_field_titles(),
                            bpmn_url=url_for("processes.ProcessDiagram", key=instance.process_version.process_key,
                                             version=detail["process_version"]))
