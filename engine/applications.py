@@ -13,6 +13,7 @@ from . import documents, instances
 from .clock import clock
 from .errors import InvalidData, NotFound
 from .models import Application, Document, Event, Instance, Kecamatan, TaskRow
+from .projection import record
 from .security import hash_secret, new_code, new_pin, normalize_code
 
 PROCESS_KEY = "kia_whatsapp"
@@ -63,15 +64,36 @@ def submit(session: Session, data: dict[str, Any], uploads: Iterable[Upload], *,
                       warnings={"nik": data.get("warnings", [])}, created_at=clock.now())
     session.add(app)
     session.flush()
-    for kind, (upload, media_type) in checked.items():
-        stored = documents.store(document_dir, upload.content, media_type)
-        session.add(Document(application_id=app.id, kind=kind, media_type=media_type, sha256=stored.sha256,
-                             size=stored.size, uploaded_at=clock.now()))
+    _store(session, app, checked.values(), document_dir)
     submission = next((r for r in instances.open_tasks_of(session, instance.id) if r.form_key == "submission"),
                       None)
     if submission is not None:
         instances.complete(session, submission.id, {"confirm": True}, actor="pemohon")
     return app, pin
+
+
+def _store(session: Session, app: Application, checked: Iterable[tuple[Upload, str]], document_dir: str
+           ) -> list[Document]:
+    stored_rows = []
+    for upload, media_type in checked:
+        stored = documents.store(document_dir, upload.content, media_type)
+        row = Document(application_id=app.id, kind=upload.kind, media_type=media_type, sha256=stored.sha256,
+                       size=stored.size, uploaded_at=clock.now())
+        session.add(row)
+        stored_rows.append(row)
+    return stored_rows
+
+
+def reupload(session: Session, app: Application, uploads: Iterable[Upload], *, document_dir: str,
+             max_bytes: int = documents.DEFAULT_MAX_BYTES, actor: str = "pemohon") -> list[Document]:
+    """Documents sent again with a correction: checked like at submission, kept beside the old ones (the
+    newest of each kind is the current one) and recorded in the history. The caller commits."""
+    checked = [(u, documents.check(u.content, u.kind, max_bytes)) for u in uploads
+               if u.kind in (*REQUIRED_DOCUMENTS, "photo")]
+    rows = _store(session, app, checked, document_dir)
+    for row in rows:
+        record(session, app.instance, "document_uploaded", actor=actor, at=row.uploaded_at, document=row.kind)
+    return rows
 
 
 def complete_task(session: Session, task_id: str, form_data: dict[str, Any], actor: str) -> list[TaskRow]:

@@ -4,6 +4,7 @@ lint endpoint, the version list and the supervisor's dashboard."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -14,9 +15,9 @@ from sqlalchemy.orm import sessionmaker
 from api.extensions import db
 from engine import timers
 from engine.clock import clock
-from engine.models import Application, ProcessVersion
+from engine.models import Application, Document, Event, ProcessVersion
 
-from .conftest import PASSWORD, ROOT, inbox, submit, token
+from .conftest import PASSWORD, PDF_BYTES, ROOT, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_bytes()
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -276,3 +277,36 @@ def test_dashboard_counts_durations_and_escalations(client: FlaskClient, app: Fl
     admin = app.test_client()
     sign_in(admin, "admin1")
     assert admin.get("/dasbor").status_code == 403
+
+
+def test_applicant_reuploads_a_document_with_the_correction(client: FlaskClient, app: Flask) -> None:
+    created = new_application(client)
+    code = created["code"]
+    advance_to(client, code, "admin", "admin1", {"decision": "incomplete", "note": "KK buram"})
+    public = app.test_client()
+    page = public.get(f"/status/{code}")
+    public.post(f"/status/{code}/pin", data={"csrf_token": csrf_of(page.text), "pin": created["pin"]})
+    page = public.get(f"/status/{code}")
+    assert 'enctype="multipart/form-data"' in page.text and 'type="file" name="kk"' in page.text
+    action = re.search(rf'action="(/status/{code}/tugas/[0-9a-f-]{{36}})"', page.text).group(1)
+    refused = public.post(action, content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(page.text), "response": "KK baru", "kk": (io.BytesIO(b"bukan pdf"), "kk.txt")})
+    assert refused.status_code == 422
+    with app.app_context():
+        assert db.session.query(Document).filter_by(kind="kk").count() == 1  # nothing stored, task still open
+    new_kk = PDF_BYTES.replace(b"%%EOF", b"% dipindai ulang\n%%EOF")
+    sent = public.post(action, content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(page.text), "response": "KK baru", "kk": (io.BytesIO(new_kk), "kk.pdf")})
+    assert sent.status_code == 302
+    with app.app_context():
+        kks = db.session.query(Document).filter_by(kind="kk").order_by(Document.id).all()
+        assert len(kks) == 2 and kks[1].size == len(new_kk)
+        assert db.session.query(Event).filter_by(kind="document_uploaded").one().detail == {"document": "kk"}
+    staff = app.test_client()
+    sign_in(staff, "admin1")
+    task_id = task_id_on_page(staff.get("/petugas/tugas").text, code)
+    task_page = staff.get(f"/petugas/tugas/{task_id}").text
+    links = re.findall(rf'href="(/api/v1/applications/{code}/documents/\d+)"', task_page)
+    assert len(links) == 3
+    assert staff.get(links[-1]).data == new_kk  # the newest kk last; the old one marked as such
+    assert task_page.count("(versi lama)") == 1

@@ -23,6 +23,7 @@ LANES = {
     "dafdud": "Staf Bidang Dafdud",
     "uptd": "Ka. UPTD",
 }
+DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}
 ROLE_LABELS = {**LANES, "owner": "Pemilik proses", "supervisor": "Supervisor"}
 EVENT_LABELS = {
     "started": "Permohonan dimulai",
@@ -34,6 +35,7 @@ EVENT_LABELS = {
     "milestone": "Tahap",
     "escalated": "Eskalasi (lewat standar waktu)",
     "finished": "Selesai",
+    "document_uploaded": "Dokumen diunggah ulang",
 }
 
 
@@ -108,5 +110,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(wib=wib, due_text=due_text, is_past=is_past, iso=iso,
                                  standard=duration_label, seconds=lambda s: span(timedelta(seconds=s or 0)))
     app.jinja_env.globals.update(
-        csrf_token=csrf.token, nav_links=nav_links, LANES=LANES, ROLE_LABELS=ROLE_LABELS, EVENT_LABELS=EVENT_LABELS,
+        csrf_token=csrf.token, nav_links=nav_links, DOCUMENT_KINDS=DOCUMENT_KINDS,
+        LANES=LANES, ROLE_LABELS=ROLE_LABELS, EVENT_LABELS=EVENT_LABELS,
         STATUS_LABELS=STATUS_LABELS, KECAMATAN=forms.PEKANBARU_KECAMATAN)

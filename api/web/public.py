@@ -8,7 +8,8 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 import forms
-from engine import applications, estimates
+from engine import applications, documents, estimates
+from engine.applications import Upload
 
 from .. import ratelimit
 from ..auth import authenticate_applicant
@@ -17,6 +18,7 @@ from ..extensions import db
 from ..tasks import complete_task
 from . import formdata, session
 from .blueprint import blp, principal
+from .filters import DOCUMENT_KINDS
 
 
 def _render(code: str, values: dict | None = None, errors: dict | None = None, pin_error: str | None = None,
@@ -71,10 +73,18 @@ def status_task(code: str, task_id: str) -> Any:
         flash("Tugas ini sudah tidak terbuka.", "error")
         return redirect(url_for("web.status", code=app.code))
     raw = formdata.from_form(forms.form_json_schema(row["form_key"]), request.form)
+    max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
+    uploads = [Upload(kind, request.files[kind].read(max_bytes + 1)) for kind in DOCUMENT_KINDS
+               if row["form_key"] == "correction" and request.files.get(kind) and request.files[kind].filename]
     try:
-        complete_task(task_id, raw)
+        applications.reupload(db.session, app, uploads, document_dir=current_app.config["DOCUMENT_DIR"],
+                              max_bytes=max_bytes)
+        complete_task(task_id, raw)  # one commit: the documents and the correction together
     except forms.FormValidationError as exc:
         db.session.rollback()
         return _render(app.code, dict(request.form), formdata.flat_errors(exc.fields), status=422)
+    except (documents.UnsupportedMediaType, documents.TooLarge) as exc:
+        db.session.rollback()
+        return _render(app.code, dict(request.form), {"documents": [exc.message], "": [exc.message]}, status=422)
     flash("Perbaikan terkirim. Petugas akan memeriksa kembali permohonan Anda.", "ok")
     return redirect(url_for("web.status", code=app.code))
