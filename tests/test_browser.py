@@ -1,8 +1,9 @@
 """Browser tests: Playwright drives Debian's Chromium (headless) against the real service.
 
-The service runs as ``kia serve`` in a subprocess on a free loopback port with its own SQLite database,
-exactly as ``make run`` starts it (demo accounts, bundled diagram, built bpmn-js assets). Screenshots go
-to ``test-artifacts/`` (copies are kept in ``docs/screenshots/`` for the README).
+The service runs as ``kia serve`` in a subprocess on a free loopback port with its own database (SQLite,
+then a fresh PostgreSQL database), exactly as ``make run`` starts it (demo accounts, bundled diagram,
+built bpmn-js assets). Screenshots go to ``test-artifacts/`` (copies are kept in ``docs/screenshots/``
+for the README).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from .conftest import PDF_BYTES, PNG_BYTES, ROOT, application_data
+from .conftest import PDF_BYTES, PG_ADMIN_URL, PNG_BYTES, ROOT, _pg_reachable, application_data
 
 pytestmark = pytest.mark.browser
 
@@ -43,18 +47,45 @@ def _requirements() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def database(kind: str, home: Path) -> Iterator[str]:
+    """The service's own database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{home}/kia.db"
+        return
+    problem = _pg_reachable()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {problem}")
+        pytest.skip(f"PostgreSQL not reachable ({problem})")
+    name = f"kia_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     problem = _requirements()
     if problem:
         if os.environ.get("CI"):
             pytest.fail(problem)
         pytest.skip(problem)
     home = tmp_path_factory.mktemp("kia-browser")
+    with database(request.param, home) as url:
+        yield from _serve(home, url)
+
+
+def _serve(home: Path, database_url: str) -> Iterator[str]:
+    """``kia demo`` then ``kia serve`` on a free loopback port, as ``make run`` does; always stopped."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "KIA_INSTANCE_PATH": str(home), "DATABASE_URL": f"sqlite:///{home}/kia.db",
+    env = {**os.environ, "KIA_INSTANCE_PATH": str(home), "DATABASE_URL": database_url,
            "SECRET_KEY": "browser-test-secret", "KIA_WORKING_TIME": "off", "KIA_SCHEDULER": "off",
            "KIA_PUBLIC_URL": f"http://127.0.0.1:{port}", "KIA_STATUS_RATE_LIMIT": "1000",
            "KIA_LOGIN_RATE_LIMIT": "1000"}
