@@ -80,8 +80,15 @@ def test_bad_bearer_values_are_401(client: FlaskClient) -> None:
         assert response.status_code == 401, value
 
 
+def freeze_mid_minute() -> None:
+    """Freeze the clock at second 0 of the next minute, so a whole fixed window lies ahead."""
+    now = clock.now()
+    clock.freeze(now.replace(second=0, microsecond=0) + timedelta(minutes=1))
+
+
 def test_repeated_failed_sign_ins_get_429(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", 5)
+    freeze_mid_minute()  # the limit counts per minute: a real clock could roll over mid-test
     codes = [client.post("/api/v1/auth/token", json={"username": "admin1", "password": f"salah-{i}"}).status_code
              for i in range(8)]
     assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3
@@ -129,6 +136,7 @@ def test_pages_get_a_content_security_policy_and_hsts_when_configured(database_u
 def test_status_resists_enumeration(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     real = submitted(client)["code"]
     monkeypatch.setitem(app.config, "STATUS_RATE_LIMIT", 60)
+    freeze_mid_minute()
     guesses = [new_code() for _ in range(55)]
     assert real not in guesses
     answers = [client.get(f"/api/v1/status/{code}") for code in guesses]
