@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -398,12 +397,17 @@ def test_holiday_provider_called_once_per_year() -> None:
     assert sorted(calls) == [2026, 2027]
 
 
-def test_ten_thousand_deadlines_well_under_a_second() -> None:
+def test_ten_thousand_random_deadlines_are_consistent() -> None:
+    """Deadlines over a whole year with an override: each lies in working time and consumes exactly
+    its standard (the speed of this loop is measured by bench/calendar_speed.py, not here)."""
     calendar = WorkingCalendar(overrides={OPEN_SATURDAY: True})
     rnd = random.Random(7)
-    standards = ["PT5M", "PT1H", "P1D", "PT30S", "P2D", "PT1H30M"]
-    starts = [utc(2026, 1, 1) + timedelta(seconds=rnd.randrange(86400 * 365)) for _ in range(10_000)]
-    began = clock.perf_counter()
-    for i, start in enumerate(starts):
-        calendar.deadline(start, standards[i % len(standards)], "working")
-    assert clock.perf_counter() - began < 1.0
+    standards = {"PT5M": timedelta(minutes=5), "PT1H": timedelta(hours=1), "PT30S": timedelta(seconds=30),
+                 "PT1H30M": timedelta(hours=1, minutes=30)}
+    for _ in range(10_000):
+        start = utc(2026, 1, 1) + timedelta(seconds=rnd.randrange(86400 * 365))
+        standard, length = rnd.choice(list(standards.items()))
+        due = calendar.deadline(start, standard, "working")
+        assert due > start
+        assert calendar.working_time_between(start, due) == length
+        assert calendar.is_working_day(due.astimezone(WIB).date())
