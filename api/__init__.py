@@ -58,6 +58,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         distribution,
         documents,
         processes,
+        reference,
         sla,
         status,
         tasks,
@@ -66,7 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
 
     for module in (tokens, applications, status, tasks, processes, audit, calendar, sla, distribution, documents,
-                   whatsapp):
+                   reference, whatsapp):
         api.register_blueprint(module.blp)
     errors.register(app)
     audit.register(app)

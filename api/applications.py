@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 import forms
-from engine import applications, instances
+from engine import applications, instances, reference
 from engine.access import require_application
 from engine.applications import Upload
 from engine.control_card import control_card
@@ -63,7 +63,7 @@ class ApplicationCollection(MethodView):
         if not isinstance(raw, dict):
             raise ApiError(422, "invalid_data", "Data permohonan tidak sah.",
                            {"data": ["Bagian 'data' harus berupa objek JSON."]})
-        data = forms.validate_application(raw)
+        data = forms.validate_application(raw, known_regions=reference.known_region_codes(db.session))
         uploads = [Upload(kind, request.files[kind].read(current_app.config["MAX_UPLOAD_BYTES"] + 1))
                    for kind in ("kk", "akta", "photo") if kind in request.files]
         app, pin = applications.submit(

@@ -30,9 +30,10 @@ DEMO_PASSWORD = "demo-kia-2026"
 
 
 def register(app: Flask) -> None:
+    from .cli_reference import reference_group
     from .simulator import whatsapp
 
-    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp):
+    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp, reference_group):
         app.cli.add_command(command)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 import forms
-from engine import definitions
+from engine import definitions, reference
 from engine.access import ROLES
 from engine.errors import InvalidData
-from engine.models import Base, Kecamatan, ProcessVersion, User
+from engine.models import Base, ProcessVersion, User
 from engine.security import hash_secret
 
 from .extensions import db
@@ -19,7 +19,7 @@ from .extensions import db
 def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     """Create missing tables, seed reference data, deploy the bundled diagram if it changed."""
     Base.metadata.create_all(db.engine)
-    seed_kecamatan()
+    reference.seed(db.session)  # regions, kecamatan and UPTDs: added where missing, edits kept
     db.session.commit()
     version = None
     if bundled_diagram:
@@ -27,15 +27,6 @@ def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
                                         "system")
         db.session.commit()
     return version
-
-
-def seed_kecamatan() -> None:
-    """Insert Pekanbaru's kecamatan and their UPTD where missing; never overwrite an edited row.
-    Three codes were reused in the 2020 split, so a kecamatan is never derived from a NIK."""
-    for code, name in forms.PEKANBARU_KECAMATAN.items():
-        if db.session.get(Kecamatan, code) is None:
-            db.session.add(Kecamatan(code=code, name=name, uptd_name=f"UPTD Disdukcapil Kecamatan {name}",
-                                     uptd_address=f"Kantor Camat {name}, Kota Pekanbaru", uptd_head=""))
 
 
 def add_user(username: str, password: str, roles: list[str], full_name: str = "",

@@ -363,3 +363,43 @@ class SlaReport(Schema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     items = fields.List(fields.Nested(SlaStepSchema), required=True)
+
+
+class RegionSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "Kemendagri code: 14, 14.71 or 14.71.08"})
+    name = fields.String(required=True)
+    level = fields.String(required=True, metadata={"enum": ["province", "regency", "district"]})
+
+
+class RegionList(Schema):
+    items = fields.List(fields.Nested(RegionSchema), required=True)
+
+
+class RegionQuery(Schema):
+    level = fields.String(validate=validate.OneOf(["province", "regency", "district"]))
+    parent = Text(max_length=8, metadata={"description": "only the regions under this code, e.g. 14"})
+
+
+class RegionUpdate(Schema):
+    name = Text(required=True, max_length=100, validate=validate.Length(min=1))
+
+
+class KecamatanSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    uptd_name = fields.String(required=True)
+    uptd_address = fields.String(required=True)
+    uptd_head = fields.String(required=True)
+
+
+class KecamatanList(Schema):
+    items = fields.List(fields.Nested(KecamatanSchema), required=True)
+
+
+class KecamatanUpdate(Schema):
+    """Fields to change; a new kecamatan needs at least its name."""
+
+    name = Text(max_length=100, validate=validate.Length(min=1))
+    uptd_name = Text(max_length=200, validate=validate.Length(min=1))
+    uptd_address = Text(max_length=300)
+    uptd_head = Text(max_length=200)

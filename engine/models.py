@@ -413,6 +413,40 @@ class Kecamatan(Base):
     uptd_head: Mapped[str] = mapped_column(String(200), default="")
 
 
+class Region(Base):
+    """A Kemendagri region code (editable reference data): ``level`` is province ("14"), regency
+    ("14.71", a regency or city) or district ("14.71.08", a kecamatan). NIK and KK numbers are checked
+    against these codes; names are for display only."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)  # province | regency | district
+
+
+class PopulationRecord(Base):
+    """One person in the local copy of the population records (SIAK), loaded by ``kia siak import``.
+
+    Personal data: read by the verifying officer only, never logged. ``kecamatan`` is the kecamatan of
+    the family card's (KK) address today, the domicile a card is handed over in."""
+
+    __tablename__ = "population_records"
+
+    nik: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kk_number: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_place: Mapped[str] = mapped_column(String(100), default="")
+    family_role: Mapped[str] = mapped_column(String(32), default="")
+    father_name: Mapped[str] = mapped_column(String(100), default="")
+    mother_name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(255), default="")
+    kecamatan: Mapped[str] = mapped_column(String(16), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+
+
 class RateLimit(Base):
     """Fixed-window counters shared by every worker."""
 

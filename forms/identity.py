@@ -95,8 +95,11 @@ def _region(number: str, label: str, known_regions: Collection[str] | None) -> t
         province_known = province in PROVINCES
         regency_known = number[2:4] != "00"
     else:
-        province_known = any(code.startswith(f"{province}.") for code in known_regions)
-        regency_known = regency in known_regions
+        # The codes may be of every level ("14", "14.71", "14.71.08"). A province whose regencies are
+        # listed must list this one; a province with none listed accepts any regency but "00".
+        listed = any(code.startswith(f"{province}.") for code in known_regions)
+        province_known = listed or province in known_regions
+        regency_known = regency in known_regions if listed else number[2:4] != "00"
     if not province_known:
         raise IdentityError(f"Kode provinsi pada {label} tidak dikenal.")
     if not regency_known:
@@ -123,8 +126,10 @@ def _real_date(year: int, month: int, day: int) -> date | None:
 def parse_nik(nik: str, known_regions: Collection[str] | None = None, on: date | None = None) -> NikInfo:
     """Decode a NIK, raising :class:`IdentityError` when it cannot be a real one.
 
-    ``known_regions`` is a set of regency codes ("14.71"); without it only the province is checked
-    against :data:`PROVINCES`. The two-digit year is read as 20YY unless that date is after ``on``
+    ``known_regions`` is a set of region codes ("14", "14.71", "14.71.08", e.g. the database's
+    ``regions`` table): the province must be among them, and so must the regency when any regency of
+    that province is. Without it only the province is checked against :data:`PROVINCES`.
+    The two-digit year is read as 20YY unless that date is after ``on``
     (default: today in Jakarta), then as 19YY.
     """
     label = "NIK"

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from api import create_app
 from api.extensions import db
 from api.provisioning import add_user, init_database
-from engine import models, worktime
+from engine import models, reference, worktime
 from engine.clock import clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +41,13 @@ STAFF = [
     ("supervisor1", ["supervisor"], None),
 ]
 
-# Transactional tables, children first; users, kecamatan and the bundled version survive between tests.
+# Transactional tables, children first; users and the bundled version survive between tests.
 _PER_TEST_TABLES = [models.InboundMessage, models.Conversation, models.MessageStatus, models.DeliveryAttempt,
                     models.DistributionItem, models.DistributionBatch, models.ApiToken, models.Outbox,
                     models.Event, models.Timer, models.TaskRow, models.Document, models.Application, models.Instance,
-                    models.RateLimit, models.CalendarOverride, models.Revision]
+                    models.RateLimit, models.CalendarOverride, models.Revision, models.PopulationRecord,
+                    # reference data is re-seeded per test (a test or the fuzzer may have edited it)
+                    models.Region, models.Kecamatan]
 
 
 def _pg_reachable() -> str | None:
@@ -120,6 +122,7 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
             db.session.execute(delete(table))
         bundled = db.session.query(models.ProcessVersion).order_by(models.ProcessVersion.id).first()
         db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
+        reference.seed(db.session)
         db.session.commit()
     yield _provisioned_app
     clock.reset()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import forms
-from engine import applications, documents
+from engine import applications, documents, reference
 from engine.applications import Upload
 from engine.clock import clock
 from engine.errors import EngineError, InvalidData, NotFound
@@ -277,7 +277,8 @@ class _Dialog:
         if word not in ("ya", "y", "ok", "oke", "kirim"):
             return self.say(CONFIRM_HINT)
         try:
-            data = forms.validate_application(self.draft)
+            data = forms.validate_application(self.draft,
+                                              known_regions=reference.known_region_codes(self.session))
         except forms.FormValidationError as error:
             return self.back_to(intake.first_failing_step(error.fields))
         uploads = [Upload(kind, documents.path_of(self.ctx.document_dir, doc["sha256"]).read_bytes())
