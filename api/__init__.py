@@ -10,7 +10,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import escalation, worktime
+from engine import escalation, siak, worktime
 from engine.database import configure_sqlite, engine_options
 
 from . import audit, config, errors, headers, http, web
@@ -75,6 +75,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     http.register(app)
     web.init_app(app)
     worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
+    siak.configure(app.config["KIA_SIAK"])  # KIA_SIAK=remote refuses to start: not connected here
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
 
     import tasks as service_handlers  # noqa: F401  registers the diagram's service-task handlers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -27,13 +28,15 @@ DEMO_USERS = [
     ("supervisor", "Supervisor Layanan", ["supervisor"], None),
 ]
 DEMO_PASSWORD = "demo-kia-2026"
+DEMO_FAMILIES = 200  # the synthetic population `kia demo` loads
 
 
 def register(app: Flask) -> None:
     from .cli_reference import reference_group
+    from .cli_siak import siak_group
     from .simulator import whatsapp
 
-    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp, reference_group):
+    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp, reference_group, siak_group):
         app.cli.add_command(command)
 
 
@@ -92,12 +95,21 @@ def deploy(file: str) -> None:
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
-    """Create demo staff accounts for a local trial and print their credentials."""
+    """Create demo staff accounts and a small synthetic population for a local trial."""
+    from engine import population
+
+    from .cli_siak import load_population
+
     init_database(current_app.config["KIA_BUNDLED_DIAGRAM"])
     click.echo(f"Akun demo (kata sandi semuanya: {DEMO_PASSWORD}):")
     for username, name, roles, kecamatan in DEMO_USERS:
         add_user(username, DEMO_PASSWORD, roles, name, kecamatan)
         click.echo(f"  {username:<16} {','.join(roles):<12} {kecamatan or ''}")
+    stream = io.StringIO()
+    population.write_csv(stream, [*population.DEMO_FAMILY, *population.generate(DEMO_FAMILIES)])
+    stream.seek(0)
+    report = load_population(stream)
+    click.echo(f"Data kependudukan contoh: {report.imported} orang (termasuk keluarga pada contoh README).")
 
 
 @click.group("users")
@@ -182,6 +194,12 @@ def calendar_remove(day: datetime) -> None:
 
 
 def main() -> None:
+    from engine.siak import SiakNotConfigured
+
     from . import create_app
 
-    FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)(prog_name="kia")
+    try:
+        FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)(prog_name="kia")
+    except SiakNotConfigured as exc:  # a configuration error, not a crash: one clear line
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(2)

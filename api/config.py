@@ -35,6 +35,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "KIA_WORKING_TIME": _bool(env.get("KIA_WORKING_TIME"), True),
         "KIA_SCHEDULER": _bool(env.get("KIA_SCHEDULER"), True),
         "KIA_ESCALATION_CAP": int(env.get("KIA_ESCALATION_CAP", 3)),
+        "KIA_SIAK": env.get("KIA_SIAK") or "local",
         "KIA_BUNDLED_DIAGRAM": str(ROOT / "bpmn" / "kia_whatsapp.bpmn"),
         "PUBLIC_BASE_URL": env.get("KIA_PUBLIC_URL", "http://127.0.0.1:5000"),
         "TOKEN_TTL_SECONDS": int(env.get("KIA_TOKEN_TTL", 8 * 3600)),
