@@ -1,4 +1,5 @@
-"""Uploaded documents: type checked by content, size-limited, stored content-addressed on disk."""
+"""Uploaded documents: type checked by content, size-limited, stripped of photo metadata, stored
+content-addressed on disk."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import metadata
 from .errors import EngineError
 
 SIGNATURES = (
@@ -50,7 +52,9 @@ def check(content: bytes, field: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str
 
 
 def store(directory: str | os.PathLike, content: bytes, media_type: str) -> StoredFile:
-    """Write ``content`` under ``directory/ab/abcdef...`` (idempotent)."""
+    """Write ``content`` under ``directory/ab/abcdef...`` (idempotent), photos without their metadata
+    (EXIF, location): the stored bytes, their sha256 and size are those of the stripped file."""
+    content = metadata.strip(content, media_type)
     digest = hashlib.sha256(content).hexdigest()
     path = path_of(directory, digest)
     if not path.exists():
