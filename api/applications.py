@@ -23,7 +23,7 @@ from .auth import current_principal
 from .errors import ApiError
 from .extensions import db
 from .schemas import ApplicationCreated, ApplicationDetail, ControlCard, ErrorResponse
-from .views import history, task_dict
+from .views import history, task_dict, verification_view
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
                 description="KIA applications")
@@ -110,6 +110,8 @@ def application_detail(code: str) -> dict[str, Any]:
         "tasks": [task_dict(r, app.code, app.child.get("name"))
                   for r in instances.open_tasks_of(db.session, instance.id)],
         "history": history(db.session, instance.id),
+        "routing": applications.routing_of(db.session, app),
+        "verification": verification_view(db.session, app),
     }
 
 

@@ -126,10 +126,54 @@ class TaskList(Schema):
     total = fields.Integer(required=True)
 
 
+class FieldCheckSchema(Schema):
+    field = fields.String(required=True)
+    label = fields.String(required=True)
+    entered = fields.String(allow_none=True, metadata={"description": "what the applicant entered"})
+    record = fields.String(allow_none=True, metadata={"description": "what the population records hold"})
+    result = fields.String(required=True, metadata={"enum": ["match", "mismatch", "missing"]})
+
+
+class FamilyMemberSchema(Schema):
+    name = fields.String()
+    family_role = fields.String()
+    sex = fields.String()
+    birth_date = fields.String()
+
+
+class VerificationDocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    media_type = fields.String()
+    url = fields.String()
+
+
+class VerificationSchema(Schema):
+    """The applicant's entry, the population record and the documents side by side (staff)."""
+
+    status = fields.String(required=True, metadata={"enum": ["match", "mismatch", "missing", "unavailable"]})
+    unavailable = fields.String(allow_none=True, metadata={"description": "why the records could not be asked"})
+    person_found = fields.Boolean(required=True)
+    family_found = fields.Boolean(required=True)
+    override_required = fields.Boolean(required=True, metadata={
+        "description": "completing as 'complete' needs override_reason"})
+    family = fields.List(fields.Nested(FamilyMemberSchema), required=True)
+    documents = fields.List(fields.Nested(VerificationDocumentSchema), required=True)
+    fields = fields.List(fields.Nested(FieldCheckSchema), required=True)  # last: it shadows the module
+
+
+class RoutingSchema(Schema):
+    kecamatan = fields.String(allow_none=True)
+    source = fields.String(allow_none=True, metadata={
+        "enum": ["siak", "applicant"],
+        "description": "siak: the KK address in the population records; applicant: the applicant's entry"})
+
+
 class TaskDetail(TaskSchema):
     form = fields.Dict(metadata={"description": "JSON Schema of the task's form"})
     application = fields.Dict(metadata={"description": "the data the task shows"})
     history = fields.List(fields.Dict())
+    verification = fields.Nested(VerificationSchema, metadata={"description": "verification tasks, staff only"})
 
 
 class CompleteResponse(Schema):
@@ -174,11 +218,21 @@ class ApplicationDetail(Schema):
     documents = fields.List(fields.Nested(DocumentSchema))
     tasks = fields.List(fields.Nested(TaskSchema))
     history = fields.List(fields.Nested(EventSchema))
+    routing = fields.Nested(RoutingSchema, allow_none=True)
+    verification = fields.Nested(VerificationSchema)
 
 
 class EscalationSchema(Schema):
     level = fields.Integer(allow_none=True)
     at = fields.DateTime()
+
+
+class OverrideSchema(Schema):
+    by = fields.String(allow_none=True)
+    at = fields.DateTime()
+    reason = fields.String(allow_none=True)
+    status = fields.String(allow_none=True, metadata={"enum": ["mismatch", "missing"]})
+    fields = fields.List(fields.String())  # last: it shadows the module
 
 
 class ControlCardEntry(Schema):
@@ -208,6 +262,8 @@ class ControlCardEntry(Schema):
     met = fields.Boolean(allow_none=True)
     outcome = fields.String(metadata={"enum": ["met", "overrun", "pending", "cancelled"]})
     escalations = fields.List(fields.Nested(EscalationSchema))
+    override = fields.Nested(OverrideSchema, allow_none=True, metadata={
+        "description": "verification completed although the population records disagreed or were missing"})
 
 
 class ControlCard(Schema):

@@ -19,7 +19,7 @@ from .auth import current_principal
 from .extensions import db
 from .http import json_object
 from .schemas import CompleteResponse, ErrorResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
-from .views import application_of, history, task_dict
+from .views import application_of, history, task_dict, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
@@ -96,10 +96,13 @@ def task_detail(task_id: str) -> dict[str, Any]:
         shown.update(applicant=app.applicant, child=app.child, warnings=app.warnings,
                      documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type}
                                 for d in app.documents])
-    return {**task_dict(row, app.code, app.child.get("name")), "form": forms.form_json_schema(row.form_key),
-            "application": shown,
-            "history": [{"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
-                        for e in history(db.session, row.instance_id)]}
+    detail = {**task_dict(row, app.code, app.child.get("name")), "form": forms.form_json_schema(row.form_key),
+              "application": shown,
+              "history": [{"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
+                          for e in history(db.session, row.instance_id)]}
+    if principal.is_staff and row.form_key == "verification":
+        detail["verification"] = verification_view(db.session, app)
+    return detail
 
 
 @blp.route("/<task_id>/claim")

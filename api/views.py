@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import verification
 from engine.models import Application, Event, TaskRow
 
 
@@ -27,3 +29,13 @@ def history(session: Session, instance_id: int) -> list[Event]:
 
 def application_of(session: Session, instance_id: int) -> Application | None:
     return session.scalar(select(Application).where(Application.instance_id == instance_id))
+
+
+def verification_view(session: Session, app: Application) -> dict[str, Any]:
+    """Side by side for the verifying officer: the entry against the population records, field by
+    field, and the current documents (the newest of each kind)."""
+    current = {d.kind: d for d in app.documents}  # ordered by id: the newest of a kind wins
+    return {**verification.compare_application(session, app).as_dict(),
+            "documents": [{"id": d.id, "kind": d.kind, "media_type": d.media_type,
+                           "url": url_for("applications.document", code=app.code, document_id=d.id)}
+                          for d in current.values()]}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import documents, instances
+from . import documents, instances, routing, verification
 from .clock import clock
 from .errors import InvalidData, NotFound
 from .models import Application, Document, Event, Instance, Kecamatan, TaskRow
@@ -57,8 +57,11 @@ def submit(session: Session, data: dict[str, Any], uploads: Iterable[Upload], *,
     while session.scalar(select(Application.id).where(Application.code == code)) is not None:
         code = new_code()
     pin = new_pin()
-    instance = instances.start(session, process_key, business_key=code, kecamatan=data["child"]["kecamatan"],
+    route = routing.domicile(session, data["child"])
+    instance = instances.start(session, process_key, business_key=code, kecamatan=route.kecamatan,
                                data={"kia_kind": data["kia_kind"]}, actor="pemohon")
+    record(session, instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan,
+           source=route.source)
     app = Application(instance_id=instance.id, code=code, pin_hash=hash_secret(pin), channel=channel,
                       kia_kind=data["kia_kind"], applicant=data["applicant"], child=data["child"],
                       warnings={"nik": data.get("warnings", [])}, created_at=clock.now())
@@ -100,15 +103,31 @@ def complete_task(session: Session, task_id: str, form_data: dict[str, Any], act
     """Complete a task; a correction's changed personal fields go to the application, not the workflow."""
     row = instances.get_task(session, task_id)
     workflow_data = dict(form_data)
+    if row.form_key == "verification":
+        instances.require_open(row)
+        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+        verification.require_override(session, app, form_data, actor=actor, task_id=task_id, step=row.step,
+                                      lane=row.lane)
     if row.form_key == "correction":
         app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
         for section in PERSONAL_SECTIONS:
             changes = workflow_data.pop(section, None) or {}
             if changes:
                 setattr(app, section, {**getattr(app, section), **changes})
-        if "kecamatan" in (form_data.get("child") or {}):
-            row.instance.kecamatan = form_data["child"]["kecamatan"]
+        if set(form_data.get("child") or {}) & {"kecamatan", "kk_number", "nik"}:
+            route = routing.domicile(session, app.child)
+            if route.kecamatan != row.instance.kecamatan:
+                row.instance.kecamatan = route.kecamatan
+                record(session, row.instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan,
+                       source=route.source)
     return instances.complete(session, task_id, workflow_data, actor)
+
+
+def routing_of(session: Session, app: Application) -> dict[str, Any] | None:
+    """The latest routing decision: ``{"kecamatan", "source"}`` (source ``siak`` or ``applicant``)."""
+    event = session.scalar(select(Event).where(Event.instance_id == app.instance_id, Event.kind == "routed")
+                           .order_by(Event.id.desc()).limit(1))
+    return {"kecamatan": event.detail.get("kecamatan"), "source": event.detail.get("source")} if event else None
 
 
 def by_code(session: Session, raw_code: str) -> Application:

@@ -12,7 +12,9 @@ step took, counted in its own basis: working time for a "working" step, elapsed 
 step or when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
 "1 jam 5 menit"), ``met`` (True: done by the deadline; False: overrun, also while still open past the
 deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met | overrun | pending |
-cancelled) and ``escalations`` (a list of ``{"level", "at"}`` in order).
+cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order) and ``override`` (verification
+completed although the population records disagreed or were missing: ``{"by", "at", "reason", "status",
+"fields"}``; else ``None``).
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -69,9 +71,11 @@ def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
     worktime.refresh(session)
     rows = list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)))
     events = list(session.scalars(
-        select(Event).where(Event.instance_id == instance.id, Event.kind.in_(("created", "escalated")))
+        select(Event).where(Event.instance_id == instance.id,
+                            Event.kind.in_(("created", "escalated", "verification_override")))
         .order_by(Event.id)))
     created = {e.task_id: e.id for e in events if e.kind == "created"}
+    overrides = {e.task_id: _override(e) for e in events if e.kind == "verification_override"}
     rows.sort(key=lambda r: (r.ready_at, created.get(r.id, 0), r.id))
     escalations: dict[str, list[dict[str, Any]]] = {}
     for event in events:
@@ -79,7 +83,13 @@ def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
             escalations.setdefault(event.task_id, []).append({"level": event.detail.get("level"), "at": event.at})
     people = _people(session, [name for r in rows for name in (r.claimed_by, r.completed_by) if name])
     now = clock.now()
-    return [_entry(seq, row, people, escalations.get(row.id, []), now) for seq, row in enumerate(rows, 1)]
+    return [{**_entry(seq, row, people, escalations.get(row.id, []), now), "override": overrides.get(row.id)}
+            for seq, row in enumerate(rows, 1)]
+
+
+def _override(event: Event) -> dict[str, Any]:
+    return {"by": event.actor, "at": event.at, "reason": event.detail.get("reason"),
+            "status": event.detail.get("status"), "fields": list(event.detail.get("fields") or [])}
 
 
 def _people(session: Session, usernames: Iterable[str]) -> dict[str, User]:

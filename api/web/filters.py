@@ -36,6 +36,8 @@ EVENT_LABELS = {
     "escalated": "Eskalasi (lewat standar waktu)",
     "finished": "Selesai",
     "document_uploaded": "Dokumen diunggah ulang",
+    "routed": "Diarahkan ke UPTD kecamatan domisili",
+    "verification_override": "Diterima meski tidak sesuai data kependudukan",
 }
 
 

@@ -12,7 +12,7 @@ import forms
 from engine import applications, distribution
 from engine.access import can_act_on_task, lanes_of
 from engine.control_card import control_card
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidData
 from engine.models import Kecamatan, TaskRow
 
 from .. import ratelimit
@@ -28,7 +28,7 @@ INBOX_LIMIT = 200
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
 TASK_KEYS = {"id", "application_code", "child_name", "step", "title", "lane", "form_key", "kecamatan", "state",
              "time_standard", "time_basis", "ready_at", "due_at", "overdue", "escalations", "claimed_by",
-             "claimed_at", "completed_by", "completed_at", "form", "application", "history"}
+             "claimed_at", "completed_by", "completed_at", "form", "application", "history", "verification"}
 
 
 def home_of(who: Any) -> str:
@@ -141,7 +141,7 @@ def complete(task_id: str) -> Any:
     raw = formdata.from_form(schema, request.form)
     try:
         row, next_rows = complete_task(task_id, raw)
-    except forms.FormValidationError as exc:
+    except (forms.FormValidationError, InvalidData) as exc:  # InvalidData: an override without its reason
         db.session.rollback()
         return _render_task(task_id, dict(request.form), formdata.flat_errors(exc.fields), 422)
     flash(f"Tugas \u201c{row.title}\u201d untuk {row.instance.business_key} selesai.", "ok")
