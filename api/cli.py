@@ -10,10 +10,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 import forms
 from engine import definitions, worktime
 from engine.errors import DiagramRejected, InvalidData, NotFound
+from engine.models import PopulationRecord
 
 from .extensions import db
 from .provisioning import add_user, init_database
@@ -105,6 +107,9 @@ def demo() -> None:
     for username, name, roles, kecamatan in DEMO_USERS:
         add_user(username, DEMO_PASSWORD, roles, name, kecamatan)
         click.echo(f"  {username:<16} {','.join(roles):<12} {kecamatan or ''}")
+    if db.session.scalar(select(PopulationRecord.nik).limit(1)) is not None:
+        click.echo("Data kependudukan sudah ada; tidak dimuat ulang.")
+        return
     stream = io.StringIO()
     population.write_csv(stream, [*population.DEMO_FAMILY, *population.generate(DEMO_FAMILIES)])
     stream.seek(0)

@@ -232,6 +232,7 @@ class OverrideSchema(Schema):
     at = fields.DateTime()
     reason = fields.String(allow_none=True)
     status = fields.String(allow_none=True, metadata={"enum": ["mismatch", "missing"]})
+    field_labels = fields.List(fields.String(), metadata={"description": "the fields' names in Bahasa Indonesia"})
     fields = fields.List(fields.String())  # last: it shadows the module
 
 

@@ -14,7 +14,7 @@ step or when working time is off), ``working_time_label`` (the same in Bahasa In
 deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met | overrun | pending |
 cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order) and ``override`` (verification
 completed although the population records disagreed or were missing: ``{"by", "at", "reason", "status",
-"fields"}``; else ``None``).
+"fields", "field_labels"}``; else ``None``).
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import worktime
+from . import verification, worktime
 from .clock import clock
 from .models import Event, Instance, TaskRow, User
 
@@ -88,8 +88,10 @@ def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
 
 
 def _override(event: Event) -> dict[str, Any]:
+    fields = list(event.detail.get("fields") or [])
     return {"by": event.actor, "at": event.at, "reason": event.detail.get("reason"),
-            "status": event.detail.get("status"), "fields": list(event.detail.get("fields") or [])}
+            "status": event.detail.get("status"), "fields": fields,
+            "field_labels": [verification.LABELS.get(f, f) for f in fields]}
 
 
 def _people(session: Session, usernames: Iterable[str]) -> dict[str, User]:

@@ -98,6 +98,11 @@ def test_demo_loads_the_readme_family_and_a_small_population(app: Flask) -> None
         assert db.session.query(PopulationRecord).count() > 500
         family = siak.port(db.session).lookup_family("1471081506230002")
         assert [m.name for m in family.members] == [r["name"] for r in population.DEMO_FAMILY]
+        count = db.session.query(PopulationRecord).count()
+    again = _run(app, "demo")
+    assert again.exit_code == 0 and "tidak dimuat ulang" in again.output
+    with app.app_context():
+        assert db.session.query(PopulationRecord).count() == count
 
 
 def test_the_generator_is_deterministic() -> None:

@@ -121,7 +121,8 @@ def test_mismatch_needs_an_override_reason_recorded_on_the_control_card(client: 
     assert all(item["override"] is None for item in card["items"] if item["task_id"] != task["id"])
     pdf = client.get(f"/api/v1/applications/{created['code']}/control-card.pdf", headers=admin)
     text = " ".join(" ".join(pages_text(pdf.data)).split())
-    assert "Diterima meski tidak sesuai data kependudukan (name)" in text and "SIAK belum diperbarui" in text
+    assert overridden[0]["override"]["field_labels"] == ["Nama anak"]
+    assert "Diterima meski tidak sesuai data kependudukan (Nama anak)" in text and "SIAK belum diperbarui" in text
 
 
 def test_missing_record_needs_an_override(client: FlaskClient, app: Flask) -> None:
