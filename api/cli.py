@@ -1,4 +1,4 @@
-"""The ``kia`` command: serve, scheduler, users, deploy, demo, init-db."""
+"""The ``kia`` command: serve, scheduler, users, deploy, demo, init-db, backup, restore."""
 
 from __future__ import annotations
 
@@ -34,11 +34,13 @@ DEMO_FAMILIES = 200  # the synthetic population `kia demo` loads
 
 
 def register(app: Flask) -> None:
+    from .cli_backup import backup_command, restore_command
     from .cli_reference import reference_group
     from .cli_siak import siak_group
     from .simulator import whatsapp
 
-    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp, reference_group, siak_group):
+    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp, reference_group, siak_group,
+                    backup_command, restore_command):
         app.cli.add_command(command)
 
 
