@@ -44,7 +44,7 @@ def gunicorn(db: Database, workers: int = 2) -> Iterator[Server]:
     env = dict(os.environ, DATABASE_URL=db.url, KIA_INSTANCE_PATH=db.workdir,
                KIA_DOCUMENT_DIR=f"{db.workdir}/documents", KIA_SCHEDULER="off", SECRET_KEY="bench",
                KIA_STATUS_RATE_LIMIT="1000000", KIA_LOGIN_RATE_LIMIT="1000000")
-    log = open(f"{db.workdir}/gunicorn.log", "wb")  # noqa: SIM115  closed below
+    log = open(f"{db.workdir}/gunicorn.log", "ab")  # noqa: SIM115  closed below; a restart appends
     bindir = Path(sys.executable).parent
     process = subprocess.Popen([str(bindir / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
                                 "--timeout", "120", "api:create_app()"],

@@ -78,7 +78,7 @@ def create(database_url: str, document_dir: str | os.PathLike, target: str | os.
         if kind == "sqlite":
             _sqlite_copy(_sqlite_path(url), dump)
         else:
-            _run([_tool("pg_dump"), "-Fc", "--no-owner", "--no-privileges", "-f", str(dump), "-d", _libpq(url)],
+            _run([postgres_tool("pg_dump"), "-Fc", "--no-owner", "--no-privileges", "-f", str(dump), "-d", _libpq(url)],
                  url, "pg_dump")
         documents = sorted(_documents(Path(document_dir)))
         manifest = {"format": FORMAT, "version": FORMAT_VERSION, "database": kind, "created_at": created_at,
@@ -107,7 +107,7 @@ def restore(database_url: str, document_dir: str | os.PathLike, source: str | os
         if kind == "sqlite":
             _sqlite_copy(dump, _sqlite_path(url))
         else:
-            _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
+            _run([postgres_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
                   "--single-transaction", "-d", _libpq(url), str(dump)], url, "pg_restore")
         for relative, path in documents:
             destination = Path(document_dir) / relative
@@ -200,7 +200,7 @@ def _check_dump(kind: str, dump: Path, name: str) -> None:
         except sqlite3.DatabaseError:
             raise BackupInvalid(f"{problem}.") from None
     else:
-        listing = subprocess.run([_tool("pg_restore"), "-l", str(dump)], capture_output=True, text=True)
+        listing = subprocess.run([postgres_tool("pg_restore"), "-l", str(dump)], capture_output=True, text=True)
         ok = listing.returncode == 0
         tables = set(re.findall(r" TABLE public (\w+) ", listing.stdout))
     if not ok or not {"instances", "process_versions"} <= tables:
@@ -250,7 +250,7 @@ def _sqlite_copy(source: str | os.PathLike, destination: str | os.PathLike) -> N
         raise BackupError(f"Salinan SQLite gagal: {exc}.") from None
 
 
-def _tool(name: str) -> str:
+def postgres_tool(name: str) -> str:
     """``pg_dump``/``pg_restore`` on PATH, else the newest under /usr/lib/postgresql/*/bin."""
     found = shutil.which(name)
     if found:

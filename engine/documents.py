@@ -3,8 +3,10 @@ content-addressed on disk."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +60,32 @@ def store(directory: str | os.PathLike, content: bytes, media_type: str) -> Stor
     digest = hashlib.sha256(content).hexdigest()
     path = path_of(directory, digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
+        _write_durably(path, content)
     return StoredFile(digest, media_type, len(content))
+
+
+def _write_durably(path: Path, content: bytes) -> None:
+    """Write under a temporary name of this writer's own (two requests may store the same file at once),
+    flush it to disk, then rename: the file is complete and durable before the row naming it commits."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:12]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself, where the platform allows a directory fsync
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def path_of(directory: str | os.PathLike, sha256: str) -> Path:
