@@ -99,11 +99,15 @@ def test_round_trip_keeps_every_instance_runnable_and_every_document(app: Flask,
     file = tmp_path / "kia-backup.tar.gz"
     code, output = _run(app, "backup", str(file))
     assert code == 0, output
-    assert "10 dokumen" in output, output
+    on_disk = [p for p in Path(app.config["DOCUMENT_DIR"]).glob("??/*") if p.is_file()]  # earlier tests' too
+    assert f"{len(on_disk)} dokumen" in output, output
     with tarfile.open(file) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))
+        in_backup = {name.rsplit("/", 1)[-1] for name in tar.getnames() if name.startswith("documents/")}
     kind = "sqlite" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else "postgresql"
-    assert (manifest["documents"], manifest["database"]) == (10, kind)
+    assert (manifest["documents"], manifest["database"]) == (len(on_disk), kind)
+    ours = {sha256 for documents in before["documents"].values() for _, sha256 in documents}
+    assert len(ours) == 10 and ours <= in_backup
 
     # the disaster: work goes on after the backup, then documents are lost and the database is changed
     _to_end(client, created[0])
@@ -112,7 +116,7 @@ def test_round_trip_keeps_every_instance_runnable_and_every_document(app: Flask,
 
     code, output = _run(app, "restore", "--yes", str(file))
     assert code == 0, output
-    assert "10 dokumen" in output, output
+    assert f"{len(on_disk)} dokumen" in output, output
     assert _snapshot(client, app, codes) == before
 
     with app.app_context():  # every instance deserializes through the engine
