@@ -275,4 +275,4 @@ def _run(command: list[str], url: URL, tool: str) -> None:
     if result.returncode != 0:
         # pg_* messages name objects and connection settings, never row data
         detail = result.stderr.strip().splitlines()[-1:] or [f"kode keluar {result.returncode}"]
-        raise BackupError(f"{tool} gagal: {detail[0]}")
+        raise BackupError(f"{tool} gagal: {detail[0].rstrip('.')}.")
