@@ -3,6 +3,8 @@ and used by the NIK and KK checks at submission."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -28,6 +30,7 @@ def test_seeded_by_the_schema_migration(client: FlaskClient) -> None:
 
 
 def test_supervisor_edits_a_uptd_and_the_receipt_data_follow(client: FlaskClient) -> None:
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()  # the audit log outlives each test
     supervisor, admin = token(client, "supervisor1"), token(client, "admin1")
     body = {"uptd_head": "Drs. H. Ahmad Fauzi", "uptd_address": "Jl. Garuda Sakti Km 2, Binawidya"}
     assert client.put("/api/v1/reference/kecamatan/14.71.08", json=body, headers=admin).status_code == 403
@@ -38,7 +41,8 @@ def test_supervisor_edits_a_uptd_and_the_receipt_data_follow(client: FlaskClient
     created = submit(client).get_json()
     status = client.get(f"/api/v1/status/{created['code']}").get_json()
     assert status["pickup"]["address"] == "Jl. Garuda Sakti Km 2, Binawidya"
-    audit = client.get("/api/v1/audit", headers=supervisor, query_string={"actor": "supervisor1"}).get_json()
+    audit = client.get("/api/v1/audit", headers=supervisor,
+                       query_string={"actor": "supervisor1", "from": since}).get_json()
     assert any(e["method"] == "PUT" and e["path"] == "/api/v1/reference/kecamatan/14.71.08" and e["status"] == 200
                for e in audit["items"])
 
