@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 import forms
 from engine import applications, instances, reference
@@ -22,6 +21,7 @@ from engine.security import display_code
 from .auth import current_principal
 from .errors import ApiError
 from .extensions import db
+from .http import Blueprint
 from .schemas import ApplicationCreated, ApplicationDetail, ControlCard, ErrorResponse
 from .views import history, task_dict, verification_view
 
@@ -57,7 +57,7 @@ class ApplicationCollection(MethodView):
             raise ApiError(415, "unsupported_media_type", "Kirim sebagai multipart/form-data.")
         try:
             raw = json.loads(request.form.get("data", ""))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiError(422, "invalid_data", "Data permohonan tidak sah.",
                            {"data": ["Bagian 'data' harus berisi JSON."]}) from None
         if not isinstance(raw, dict):

@@ -8,7 +8,6 @@ import logging
 
 from flask import Flask, Response, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from engine import audit
@@ -16,7 +15,9 @@ from engine.access import require_role
 from engine.models import User
 
 from .auth import staff_principal
+from .errors import ApiError
 from .extensions import db
+from .http import Blueprint, json_loads
 from .schemas import AuditList, AuditQuery, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,12 @@ def _actor() -> tuple[str, str] | None:
     if principal is not None and principal.is_staff:
         return principal.name, request.endpoint or "unknown"
     if request.endpoint == SIGN_IN_ENDPOINT:
-        body = request.get_json(silent=True)
+        try:
+            body = json_loads(request.get_data(cache=True)) if request.is_json else None
+        except ApiError:  # malformed: the sign-in itself was refused
+            body = None
         name = body.get("username") if isinstance(body, dict) else None
-        if isinstance(name, str) and name:
+        if isinstance(name, str) and name and name.isprintable():  # no NUL or lone surrogate to the database
             known = db.session.scalar(select(User.username).where(User.username == name[:64]))
             return known or "unknown", "sign_in"
     return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from engine import worktime
@@ -15,7 +14,7 @@ from engine.models import CalendarOverride
 from .auth import staff_principal
 from .errors import ApiError
 from .extensions import db
-from .http import json_object
+from .http import Blueprint, json_object
 from .schemas import CalendarOverrideList, CalendarOverrideSchema, DateRangeQuery, ErrorResponse
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",

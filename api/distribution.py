@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 import forms
 from engine import distribution
 
 from .auth import current_principal
 from .extensions import db
+from .http import Blueprint
 from .schemas import BulkCompleteRequest, BulkCompleteResponse, ErrorResponse
 from .views import task_dict
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response
-from flask_smorest import Blueprint
 
 import tasks.pdf as pdf
 from engine import applications, distribution
@@ -17,6 +16,7 @@ from tasks.pdf.render import tanggal
 from .applications import status_url
 from .auth import current_principal, staff_principal
 from .extensions import db
+from .http import Blueprint
 from .schemas import DistributionQuery, ErrorResponse, PeriodQuery
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="The SOP's papers as PDF")

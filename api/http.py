@@ -7,19 +7,47 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+import flask_smorest
 from flask import Flask, request
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from .errors import ApiError
+
+
+def json_loads(data: bytes | str) -> Any:
+    """Parse JSON from a request: 400 when malformed, not UTF-8 (RFC 8259), with an integer of more than
+    4,300 digits, or nested too deep to parse."""
+    try:
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ApiError(400, "bad_request", "JSON tidak sah.") from None
+
+
+class Parser(FlaskParser):
+    """webargs' parser, answering every JSON that ``json_loads`` refuses as malformed (400); webargs
+    itself lets a too-deep document or a too-long integer through as a server error."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return json_loads(req.get_data(cache=True))
+        except ApiError:
+            raise json.JSONDecodeError("malformed", "", 0) from None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The API's blueprints: flask-smorest's, with ``Parser`` for request arguments."""
+
+    ARGUMENTS_PARSER = Parser()
 
 
 def json_object() -> dict[str, Any]:
     """The request body as a JSON object: 415 for another media type, 400 for malformed JSON."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Kirim data sebagai application/json.")
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_request", "JSON tidak sah.") from None
+    body = json_loads(request.get_data(cache=True) or b"null")
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "Data harus berupa objek JSON.")
     return body

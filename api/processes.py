@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 import forms
@@ -16,6 +15,7 @@ from engine.models import Instance, ProcessVersion
 from .auth import current_principal, staff_principal
 from .errors import ApiError
 from .extensions import db
+from .http import Blueprint
 from .schemas import ErrorResponse, ProcessList, ProcessVersionSchema, ValidationResult, VersionQuery
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Process versions")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError
 
 from engine import reference
@@ -15,7 +14,7 @@ from engine.models import Kecamatan, Region
 from .auth import staff_principal
 from .errors import ApiError
 from .extensions import db
-from .http import json_object
+from .http import Blueprint, json_object
 from .schemas import (
     ErrorResponse,
     KecamatanList,

@@ -21,7 +21,9 @@ class ErrorResponse(Schema):
 
 class TokenRequest(Schema):
     username = Text(max_length=64, metadata={"description": "staff user name"})
-    password = fields.String(validate=validate.Length(max=200), metadata={"description": "staff password"})
+    password = fields.String(validate=[validate.Length(max=200), validate.Predicate(
+        "isprintable", error="Kata sandi berisi karakter yang tidak diizinkan.")],
+        metadata={"description": "staff password"})
     code = Text(max_length=40, metadata={"description": "application code (applicant)"})
     pin = Text(max_length=12, metadata={"description": "application PIN (applicant)"})
 

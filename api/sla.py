@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine import sla
 from engine.access import require_role
@@ -14,6 +13,7 @@ from engine.worktime import calendar
 
 from .auth import staff_principal
 from .extensions import db
+from .http import Blueprint
 from .schemas import DateRangeQuery, ErrorResponse, SlaReport
 
 blp = Blueprint("sla", __name__, url_prefix="/api/v1/reports", description="Supervisor reports")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine import applications
 
 from . import ratelimit
 from .auth import current_principal
 from .extensions import db
+from .http import Blueprint
 from .schemas import ErrorResponse, StatusSchema
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1/status", description="Applicant status by code")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import lazyload
 
@@ -17,7 +16,7 @@ from engine.models import Application, TaskRow
 
 from .auth import current_principal
 from .extensions import db
-from .http import json_object
+from .http import Blueprint, json_object
 from .schemas import CompleteResponse, ErrorResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
 from .views import application_of, history, task_dict, verification_view
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from . import ratelimit
 from .auth import authenticate_applicant, authenticate_staff, bearer_token, issue_token, revoke
 from .errors import ApiError
 from .extensions import db
+from .http import Blueprint
 from .schemas import ErrorResponse, TokenRequest, TokenResponse
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in for staff and applicants")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hmac
-import json
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 
 from tasks.whatsapp import receive, webhook
 from tasks.whatsapp.conversation import Context
@@ -15,6 +13,7 @@ from tasks.whatsapp.gateway import GatewayError
 from . import outbox
 from .errors import ApiError
 from .extensions import db
+from .http import Blueprint, json_loads
 
 blp = Blueprint("whatsapp", __name__, url_prefix="/webhooks", description="WhatsApp Cloud API webhook")
 
@@ -39,10 +38,9 @@ def deliveries() -> dict:
     if not webhook.signature_valid(current_app.config["WHATSAPP_APP_SECRET"], body,
                                    request.headers.get(webhook.SIGNATURE_HEADER)):
         raise ApiError(403, "invalid_signature", "Tanda tangan webhook tidak sah.")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_request", "JSON tidak sah.") from None
+    payload = json_loads(body)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "bad_request", "Data harus berupa objek JSON.")
     messages, statuses = webhook.parse(payload)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     ctx = Context(outbox.gateway_for(app), app.config["DOCUMENT_DIR"], app.config["MAX_UPLOAD_BYTES"],

@@ -75,6 +75,10 @@ def _safe_parse(xml: bytes) -> etree._Element:
     """Parse untrusted XML: no DTD, no entities, no network, bounded size."""
     if len(xml) > MAX_DIAGRAM_BYTES:
         raise DiagramRejected([Problem("", f"berkas lebih dari {MAX_DIAGRAM_BYTES // 1024 // 1024} MB")])
+    try:
+        xml.decode("utf-8")  # stored as text; another encoding would also hide a DOCTYPE from the check below
+    except UnicodeDecodeError:
+        raise DiagramRejected([Problem("", "diagram harus berupa berkas UTF-8")]) from None
     if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
         raise DiagramRejected([Problem("", "DTD dan entitas XML tidak diizinkan")])
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -26,8 +27,12 @@ BLANK = "Tidak boleh kosong."
 CHOICE = "Pilihan tidak sah: harus salah satu dari {choices}."
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Unicode category Cc except tab, line feed and carriage return.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Unicode category Cc except tab, line feed and carriage return; and the bidirectional embeddings,
+# overrides and isolates, which make a text display other than it reads ("Trojan source").
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A person's name: letters of any script (with their combining accents), spaces and . ' - , only.
+_NAME_PUNCTUATION = frozenset(" .'-,\u2019")
+_MAX_MARKS_PER_LETTER = 2
 
 
 # Validators with Indonesian messages (error= passed explicitly).
@@ -73,7 +78,7 @@ def value_range(min: Any = None, max: Any = None) -> validate.Range:
 
 
 class String(ma.fields.String):
-    """A stripped, length-limited string.
+    """A stripped, length-limited string in Unicode normal form C (a decomposed "e" + accent is "é").
 
     ``allow_blank`` defaults to ``not required``: a required text must say something, an optional
     one may be sent as "" (as browser forms do).
@@ -109,7 +114,42 @@ class String(ma.fields.String):
             raise self.make_error("invalid_utf8") from error
         if _CONTROL_CHARS.search(text):
             raise self.make_error("control")
+        return unicodedata.normalize("NFC", text)
+
+
+class PersonName(String):
+    """A person's name: letters of any script with their accents, spaces and . ' - , (no digits, emoji,
+    invisible characters or piles of combining marks)."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        **String.default_error_messages,
+        "name": "Nama hanya boleh berisi huruf, spasi, titik, koma, apostrof dan tanda hubung.",
+    }
+
+    def __init__(self, *, max_length: int = 100, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text and not is_person_name(text):
+            raise self.make_error("name")
         return text
+
+
+def is_person_name(text: str) -> bool:
+    """Letters, each with at most two combining marks, separated by spaces and . ' - , only."""
+    marks = 0
+    for char in text:
+        category = unicodedata.category(char)
+        if category.startswith("M"):
+            marks += 1
+            if marks > _MAX_MARKS_PER_LETTER:
+                return False
+            continue
+        marks = 0
+        if not (category.startswith("L") or char in _NAME_PUNCTUATION):
+            return False
+    return any(unicodedata.category(c).startswith("L") for c in text)
 
 
 class Choice(String):

@@ -19,6 +19,7 @@ from forms.fields import (
     Email,
     Form,
     Nested,
+    PersonName,
     String,
     regexp,
 )
@@ -127,7 +128,7 @@ def _note(title: str) -> String:
 class ApplicantSchema(Form):
     title = "Pemohon"
 
-    name = String(required=True, max_length=100, metadata={"title": "Nama pemohon"})
+    name = PersonName(required=True, metadata={"title": "Nama pemohon"})
     phone = Phone(required=True, metadata={"title": "Nomor HP (WhatsApp)"})
     email = Email(required=True, metadata={"title": "Alamat e-mail"})
     relationship = Choice(
@@ -141,7 +142,7 @@ class ApplicantSchema(Form):
 class ChildSchema(Form):
     title = "Anak"
 
-    name = String(required=True, max_length=100, metadata={"title": "Nama anak"})
+    name = PersonName(required=True, metadata={"title": "Nama anak"})
     nik = Nik(required=True, metadata={"title": "NIK anak"})
     birth_date = Date(required=True, metadata={"title": "Tanggal lahir"})
     birth_place = String(required=True, max_length=100, metadata={"title": "Tempat lahir"})
@@ -232,7 +233,7 @@ class GroupingForm(Form):
 class HandoverForm(Form):
     title = "Penyerahan KIA kepada pemohon"
 
-    recipient_name = String(required=True, max_length=100, metadata={"title": "Nama penerima"})
+    recipient_name = PersonName(required=True, metadata={"title": "Nama penerima"})
     recipient_relationship = String(max_length=50, metadata={"title": "Hubungan penerima dengan anak"})
     note = _note("Catatan")
 

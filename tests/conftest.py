@@ -149,8 +149,18 @@ def db_session(app: Flask) -> Iterator[Any]:
 
 # --- helpers ------------------------------------------------------------------------------------------
 
+def image_bytes(kind: str, size: tuple[int, int] = (8, 8), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small real image ("PNG", "JPEG"): uploads are checked to open, not only by their first bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, kind)
+    return buffer.getvalue()
+
+
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG_BYTES = image_bytes("PNG", (1, 1))
+JPEG_BYTES = image_bytes("JPEG")
 
 
 def application_data(**child_overrides: Any) -> dict[str, Any]:

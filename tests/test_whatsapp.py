@@ -17,7 +17,7 @@ from api.scheduler import start_scheduler
 from engine.models import Application, Conversation, DeliveryAttempt, InboundMessage, MessageStatus, Outbox
 from tasks.whatsapp.fake_graph import FakeGraph
 
-from .conftest import PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
+from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
 from .whatsapp_helpers import (
     PHONE,
     USER_ID,
@@ -273,8 +273,7 @@ def test_a_child_of_five_or_more_needs_the_photo_and_bad_files_are_asked_again(p
     phone.send(media_part(fake, PDF_BYTES, "application/pdf", as_document=True))
     asked = phone.send(media_part(fake, PNG_BYTES, "image/png", as_document=False))[-1]
     assert "Pas foto anak 2x3" in asked
-    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-    summary = phone.send(media_part(fake, jpeg, "image/jpeg", as_document=False))[-1]
+    summary = phone.send(media_part(fake, JPEG_BYTES, "image/jpeg", as_document=False))[-1]
     assert "Pas foto anak 2x3: terlampir" in summary
     code = CODE_RE.search(phone.say("ya")[0]).group(1).replace("-", "")
     stored = stored_application(app, code)

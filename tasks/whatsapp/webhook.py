@@ -52,40 +52,61 @@ class StatusUpdate:
     error_code: str | None = None
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+MAX_ID_LENGTH = 200  # message ids ("wamid." + base64) are far shorter; the column holds 200
+MAX_TEXT_LENGTH = 4096  # WhatsApp's own limit for a text message
+TEXT_PARTS = {"text": "body", "button": "text"}
 
 
-def _timestamp(value: Any) -> datetime:
+def _str(value: Any, limit: int = MAX_ID_LENGTH) -> str | None:
+    """A non-empty printable string of at most ``limit`` characters, else None."""
+    return value if isinstance(value, str) and value and len(value) <= limit and value.isprintable() else None
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON array (anything else in their place is skipped)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """Meta's Unix time (a string of digits), None when it is not one or out of range."""
+    if value is None:
+        return datetime.now(UTC)
     try:
         return datetime.fromtimestamp(int(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        return datetime.now(UTC)
+        return None
 
 
-def _text_of(message: dict[str, Any], kind: str) -> str:
-    if kind == "text":
-        return str((message.get("text") or {}).get("body") or "")
-    if kind == "button":
-        return str((message.get("button") or {}).get("text") or "")
+def _text_of(message: dict[str, Any], kind: str) -> str | None:
+    """The message's text, "" for a type without one, None when its part is malformed."""
+    part = message.get(kind)
+    if (kind in TEXT_PARTS or kind in MEDIA_TYPES or kind == "interactive") and not isinstance(part, dict):
+        return None
+    if kind in TEXT_PARTS:
+        return _plain(part.get(TEXT_PARTS[kind]), required=True)
     if kind == "interactive":
-        part = message.get("interactive") or {}
-        reply = part.get("button_reply") or part.get("list_reply") or {}
-        return str(reply.get("id") or reply.get("title") or "")
+        reply = part.get("button_reply") or part.get("list_reply")
+        if not isinstance(reply, dict):
+            return None
+        return _plain(reply.get("id") or reply.get("title"), required=True)
     if kind in MEDIA_TYPES:
-        return str((message.get(kind) or {}).get("caption") or "")
+        return _plain(part.get("caption"), required=False)
     return ""
+
+
+def _plain(value: Any, required: bool) -> str | None:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
+        return None
+    return value
 
 
 def _values(payload: Any) -> list[dict[str, Any]]:
     if not isinstance(payload, dict):
         return []
-    values = []
-    for entry in payload.get("entry") or []:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
-            if isinstance(change, dict) and isinstance(change.get("value"), dict):
-                values.append(change["value"])
-    return values
+    return [change["value"] for entry in _dicts(payload.get("entry")) for change in _dicts(entry.get("changes"))
+            if isinstance(change.get("value"), dict)]
 
 
 def parse(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
@@ -93,29 +114,39 @@ def parse(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
     messages: list[Inbound] = []
     statuses: list[StatusUpdate] = []
     for value in _values(payload):
-        contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
-        for message in value.get("messages") or []:
-            if not isinstance(message, dict) or not _str(message.get("id")):
+        contacts = _dicts(value.get("contacts"))
+        for message in _dicts(value.get("messages")):
+            inbound = _inbound(message, contacts)
+            if inbound is not None:
+                messages.append(inbound)
+        for status in _dicts(value.get("statuses")):
+            at, errors = _timestamp(status.get("timestamp")), status.get("errors", [])
+            if (not _str(status.get("id")) or not _str(status.get("status"), 16) or at is None
+                    or not isinstance(errors, list) or len(_dicts(errors)) != len(errors)):
                 continue
-            phone = _str(message.get("from"))
-            user_id = _str(message.get("from_user_id"))
-            contact = next((c for c in contacts if (phone and c.get("wa_id") == phone)
-                            or (user_id and c.get("user_id") == user_id)), contacts[0] if len(contacts) == 1 else {})
-            phone = phone or _str(contact.get("wa_id"))
-            user_id = user_id or _str(contact.get("user_id"))
-            if not (phone or user_id):
-                continue
-            kind = _str(message.get("type")) or "unknown"
-            media = message.get(kind) if kind in MEDIA_TYPES and isinstance(message.get(kind), dict) else {}
-            messages.append(Inbound(
-                message_id=message["id"], user_id=user_id, phone=phone if phone and phone.isdigit() else None,
-                kind=kind, text=_text_of(message, kind), media_id=_str(media.get("id")),
-                mime_type=_str(media.get("mime_type")), filename=_str(media.get("filename"))))
-        for status in value.get("statuses") or []:
-            if not isinstance(status, dict) or not _str(status.get("id")) or not _str(status.get("status")):
-                continue
-            errors = status.get("errors") or []
-            code = errors[0].get("code") if errors and isinstance(errors[0], dict) else None
-            statuses.append(StatusUpdate(status["id"], status["status"][:16], _timestamp(status.get("timestamp")),
-                                         str(code)[:32] if code is not None else None))
+            code = errors[0].get("code") if errors else None
+            statuses.append(StatusUpdate(status["id"], status["status"], at,
+                                         str(code)[:32] if isinstance(code, int | str) else None))
     return messages, statuses
+
+
+def _inbound(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inbound | None:
+    """One message as Meta documents it, or None when a part of it is not what Meta sends."""
+    if not _str(message.get("id")):
+        return None
+    phone = _str(message.get("from"), 32)
+    user_id = _str(message.get("from_user_id"))
+    contact = next((c for c in contacts if (phone and c.get("wa_id") == phone)
+                    or (user_id and c.get("user_id") == user_id)), contacts[0] if len(contacts) == 1 else {})
+    phone = phone or _str(contact.get("wa_id"), 32)
+    user_id = user_id or _str(contact.get("user_id"))
+    kind = _str(message.get("type"), 32)
+    if not (phone or user_id) or kind is None:
+        return None
+    text = _text_of(message, kind)
+    media = message.get(kind) if kind in MEDIA_TYPES else {}
+    if text is None or (kind in MEDIA_TYPES and not _str(media.get("id"))):
+        return None
+    return Inbound(message_id=message["id"], user_id=user_id, phone=phone if phone and phone.isdigit() else None,
+                   kind=kind, text=text, media_id=_str(media.get("id")),
+                   mime_type=_str(media.get("mime_type"), 100), filename=_str(media.get("filename"), 255))
