@@ -12,10 +12,12 @@ from .models import Base
 
 
 def engine_options(url: str) -> dict[str, Any]:
-    """Options that make each database behave: SQLite waits for locks instead of failing at once."""
+    """Options that make each database behave: SQLite waits for locks instead of failing at once.
+    Statement parameters (NIKs, names, phone numbers) are kept out of SQL logging and of database errors'
+    messages (``hide_parameters``), whoever turns the ``sqlalchemy.engine`` log on."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "hide_parameters": True}
 
 
 def configure_sqlite(engine: Engine) -> None:

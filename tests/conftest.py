@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -16,6 +17,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete
@@ -25,6 +28,7 @@ from api.extensions import db
 from api.provisioning import add_user, init_database
 from engine import models, reference, worktime
 from engine.clock import clock
+from tasks.whatsapp.fake_graph import FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -139,6 +143,47 @@ def working_time() -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGraph]:
+    """The local fake of the WhatsApp Graph API (a real HTTP server)."""
+    with FakeGraph() as server:
+        yield server
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201 - aiosmtpd's hook
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 that wants a login (without TLS, on loopback only)."""
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"kia" and auth_data.password == b"sandi"
+        return AuthResult(success=ok)
+
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_USER": "kia", "SMTP_PASSWORD": "sandi",
+                       "MAIL_FROM": "KIA Pekanbaru <kia@disdukcapil.example>"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield mailbox
+    controller.stop()
 
 
 @pytest.fixture

@@ -4,14 +4,10 @@ through a real local Graph API server; e-mail through a real SMTP server on loop
 from __future__ import annotations
 
 import io
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -24,48 +20,8 @@ from engine.models import DeliveryAttempt, Outbox
 from tasks import delivery
 from tasks.whatsapp.fake_graph import FakeGraph
 
-from .conftest import PDF_BYTES, inbox, submit, token
+from .conftest import PDF_BYTES, Mailbox, free_port, inbox, submit, token
 from .whatsapp_helpers import PHONE, configure
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    with FakeGraph() as server:
-        yield server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on 127.0.0.1 that wants a login (without TLS, on loopback only)."""
-
-    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"kia" and auth_data.password == b"sandi"
-        return AuthResult(success=ok)
-
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False)
-    controller.start()
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_USER": "kia", "SMTP_PASSWORD": "sandi",
-                       "MAIL_FROM": "KIA Pekanbaru <kia@disdukcapil.example>"}.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield mailbox
-    controller.stop()
 
 
 def add_notice(app: Flask, **fields: object) -> int:

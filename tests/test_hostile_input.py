@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -535,12 +535,6 @@ def test_hostile_token_requests_are_refused(client: FlaskClient, app: Flask) -> 
     run_table("token", app, client, token_cases())
     assert client.post("/api/v1/auth/token", json={"username": "admin1", "password": "rahasia-uji-123"}
                        ).status_code == 200
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    with FakeGraph() as server:
-        yield server
 
 
 def _signed(payload: Any = None, raw: bytes | None = None) -> Callable[[FlaskClient], Any]:

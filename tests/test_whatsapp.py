@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -19,6 +18,7 @@ from tasks.whatsapp.fake_graph import FakeGraph
 
 from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
 from .whatsapp_helpers import (
+    ANSWERS,
     PHONE,
     USER_ID,
     VERIFY_TOKEN,
@@ -32,18 +32,6 @@ from .whatsapp_helpers import (
 )
 
 CODE_RE = re.compile(r"Kode permohonan: \*([A-Z0-9-]{14})\*")
-# Answers for application_data(): a girl under five in Binawidya, her mother applying.
-ANSWERS = [
-    "Siti Rahmawati", "2", "ini", "siti@example.com", "Aisyah Putri Ramadhani", "1471085005230001", "2",
-    "10-05-2023", "Pekanbaru", "1471081506230002", "1471-LT-15062023-0001", "Jl. Garuda Sakti Km 3 No. 12",
-    "Binawidya",
-]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    with FakeGraph() as server:
-        yield server
 
 
 @pytest.fixture

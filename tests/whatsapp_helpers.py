@@ -18,6 +18,12 @@ VERIFY_TOKEN = "test-verify-token"
 PHONE = "6281234567890"
 USER_ID = "ID.1297456843157"
 _ids = itertools.count(1)
+# Answers for application_data(): a girl under five in Binawidya, her mother applying.
+ANSWERS = [
+    "Siti Rahmawati", "2", "ini", "siti@example.com", "Aisyah Putri Ramadhani", "1471085005230001", "2",
+    "10-05-2023", "Pekanbaru", "1471081506230002", "1471-LT-15062023-0001", "Jl. Garuda Sakti Km 3 No. 12",
+    "Binawidya",
+]
 
 
 def new_message_id() -> str:
