@@ -4,6 +4,7 @@ supervisors read it at GET /api/v1/audit. Sign-in attempts are recorded under th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, Response, g, request
@@ -61,18 +62,23 @@ def _actor() -> tuple[str, str] | None:
 
 
 def record_request(response: Response) -> Response:
-    who = _actor()
-    if who is None or request.method == "OPTIONS":
+    if request.method == "OPTIONS":
         return response
-    target = next((str(request.view_args[k]) for k in TARGET_ARGS if request.view_args and k in request.view_args),
-                  None)
+    # everything inside the try, the actor too: after a failed request the session was rolled back and
+    # reading the principal's name may need the database, which may be down; the answer stands regardless
     try:
+        who = _actor()
+        if who is None:
+            return response
+        target = next((str(request.view_args[k]) for k in TARGET_ARGS
+                       if request.view_args and k in request.view_args), None)
         audit.append(db.session, audit.Action(actor=who[0], action=who[1], method=request.method,
                                               path=request.path, status=response.status_code, target=target,
                                               client_ip=request.remote_addr))
         db.session.commit()
     except Exception as exc:  # the database may be down: the answer stands, the loss is logged
-        db.session.rollback()
+        with contextlib.suppress(Exception):
+            db.session.rollback()
         log.error("audit entry not written: %s", type(exc).__name__)
     return response
 

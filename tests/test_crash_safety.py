@@ -361,10 +361,10 @@ def server_log_errors(db: Database) -> list[str]:
     """The service's unhandled errors, each with its innermost frame (request data is never logged)."""
     errors, current = [], None
     for line in (Path(db.workdir) / "gunicorn.log").read_text(errors="replace").splitlines():
-        if "unhandled error" in line:
+        if "unhandled error" in line or "ERROR kia: Exception on" in line:  # ours, or Flask's own
             current = [line]
             errors.append(current)
-        elif current is not None and line.startswith(" "):
+        elif current is not None and (line.startswith(" ") or not line.startswith(("[", "20"))):
             current.append(line.strip())
         else:
             current = None
