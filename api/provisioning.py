@@ -9,8 +9,9 @@ from sqlalchemy import select
 import forms
 from engine import definitions, reference
 from engine.access import ROLES
+from engine.database import create_schema
 from engine.errors import InvalidData
-from engine.models import Base, ProcessVersion, User
+from engine.models import ProcessVersion, User
 from engine.security import hash_secret
 
 from .extensions import db
@@ -18,7 +19,7 @@ from .extensions import db
 
 def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     """Create missing tables, seed reference data, deploy the bundled diagram if it changed."""
-    Base.metadata.create_all(db.engine)
+    create_schema(db.engine)
     reference.seed(db.session)  # regions, kecamatan and UPTDs: added where missing, edits kept
     db.session.commit()
     version = None

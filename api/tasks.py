@@ -27,26 +27,46 @@ COMPLETE_BODY = {"required": True, "content": {"application/json": {"schema": {
     "additionalProperties": True}}}}
 
 
-def inbox_query(principal: Principal, lane: str | None = None, state: str = "open",
-                overdue: bool | None = None, kecamatan: str | None = None) -> Any:
-    """Tasks the caller may see, newest deadline pressure first. Reads only projection tables."""
-    query = (select(TaskRow, Application.code, Application.child)
-             .join(Application, Application.instance_id == TaskRow.instance_id)
-             .where(TaskRow.state == state)
-             .options(lazyload(TaskRow.instance)))  # the page needs no instance (nor its state) per row
+def inbox_filter(principal: Principal, lane: str | None = None, state: str = "open",
+                 overdue: bool | None = None, kecamatan: str | None = None) -> list[Any]:
+    """The conditions on ``tasks`` that make up the caller's inbox. Only columns of the inbox index
+    (``ix_tasks_inbox``), so that counting and ordering read the index alone."""
+    conditions: list[Any] = [TaskRow.state == state]
     if principal.user is None:
-        query = query.where(TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant")
+        conditions += [TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant"]
     elif "supervisor" not in principal.roles:
         lanes = lanes_of(principal)
-        query = query.where(TaskRow.lane.in_(lanes),
-                            or_(TaskRow.lane != "uptd", TaskRow.kecamatan == principal.user.kecamatan))
+        conditions += [TaskRow.lane.in_(lanes),
+                       or_(TaskRow.lane != "uptd", TaskRow.kecamatan == principal.user.kecamatan)]
     if lane:
-        query = query.where(TaskRow.lane == lane)
+        conditions.append(TaskRow.lane == lane)
     if overdue is not None:
-        query = query.where(TaskRow.overdue.is_(overdue))
+        conditions.append(TaskRow.overdue.is_(overdue))
     if kecamatan:
-        query = query.where(TaskRow.kecamatan == kecamatan)
-    return query
+        conditions.append(TaskRow.kecamatan == kecamatan)
+    return conditions
+
+
+INBOX_ORDER = (TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at, TaskRow.id)  # deadline pressure
+
+
+def inbox_page(principal: Principal, lane: str | None = None, state: str = "open", overdue: bool | None = None,
+               kecamatan: str | None = None, *, limit: int = 50, offset: int = 0,
+               with_total: bool = True) -> tuple[list[Any], int | None]:
+    """One page of the caller's inbox, most pressing deadline first: ``(rows of (TaskRow, code, child),
+    total)``. Reads only projection tables. The count and the page's ids come from the inbox index alone
+    (no join, no task rows read); only the page's rows are then read with their application."""
+    conditions = inbox_filter(principal, lane, state, overdue, kecamatan)
+    total = db.session.scalar(select(func.count()).select_from(TaskRow).where(*conditions)) \
+        if with_total else None
+    page_ids = select(TaskRow.id).where(*conditions).order_by(*INBOX_ORDER).limit(limit).offset(offset)
+    rows = db.session.execute(
+        select(TaskRow, Application.code, Application.child)
+        .join(Application, Application.instance_id == TaskRow.instance_id)
+        .where(TaskRow.id.in_(page_ids.scalar_subquery()))
+        .order_by(*INBOX_ORDER)
+        .options(lazyload(TaskRow.instance))).all()  # the page needs no instance (nor its state) per row
+    return rows, total
 
 
 @blp.route("")
@@ -56,13 +76,8 @@ class TaskCollection(MethodView):
     @blp.alt_response(401, schema=ErrorResponse)
     def get(self, args: dict) -> dict:
         """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only)."""
-        principal = current_principal()
-        query = inbox_query(principal, args.get("lane"), args["state"], args.get("overdue"),
-                            args.get("kecamatan"))
-        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = db.session.execute(
-            query.order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at)
-            .limit(args["limit"]).offset(args["offset"]))
+        rows, total = inbox_page(current_principal(), args.get("lane"), args["state"], args.get("overdue"),
+                                 args.get("kecamatan"), limit=args["limit"], offset=args["offset"])
         return {"items": [task_dict(row, code, child.get("name")) for row, code, child in rows],
                 "total": total}
 

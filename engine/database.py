@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,5 +54,16 @@ def make_session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=make_engine(url), expire_on_commit=False)
 
 
+# Indexes an earlier schema had and a later one replaced (create_all never touches existing tables).
+OBSOLETE_INDEXES = ("ix_tasks_inbox",)
+
+
 def create_schema(engine: Engine) -> None:
+    """Create missing tables, add indexes that existing tables lack, drop replaced indexes."""
     Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+        for name in OBSOLETE_INDEXES:
+            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))

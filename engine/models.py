@@ -156,7 +156,9 @@ class TaskRow(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_inbox", "state", "lane", "kecamatan", "due_at"),
+        # Every column an inbox filters or orders by: its count and its page's ids read this index alone
+        # (an index-only scan over the open tasks), never the task rows (api.tasks.inbox_page).
+        Index("ix_tasks_inbox_cover", "state", "lane", "kecamatan", "overdue", "due_at", "ready_at", "id"),
         Index("ix_tasks_instance", "instance_id", "state"),
     )
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select, text
 
 from api.extensions import db
 from engine.clock import clock
+from engine.database import create_schema
 from engine.models import Instance, RateLimit
 
 from .conftest import inbox, submit, token
@@ -78,6 +79,38 @@ def test_inbox_has_no_n_plus_1_and_reads_neither_state_nor_diagram(client: Flask
     assert len(seen_four) == len(seen_one)
     joined = " ".join(seen_four).lower()
     assert "bpmn_xml" not in joined and "instances.state" not in joined
+
+
+def test_inbox_counts_and_pages_from_the_tasks_alone(client: FlaskClient, app: Flask) -> None:
+    """The count and the page's ids read only ``tasks`` (the inbox index); pages are disjoint, complete and
+    in deadline order, so paging through a large inbox never repeats or skips a task."""
+    admin = token(client, "admin1")
+    codes = {submit(client).get_json()["code"] for _ in range(5)}
+    with statements(app) as seen:
+        response = client.get("/api/v1/tasks?limit=2", headers=admin)
+    assert response.status_code == 200 and response.get_json()["total"] == 5
+    counts = [s.lower() for s in seen if "count(" in s.lower()]
+    assert len(counts) == 1 and "applications" not in counts[0], counts
+    everything = inbox(client, admin, limit="50")
+    pages = [t for offset in (0, 2, 4) for t in inbox(client, admin, limit="2", offset=str(offset))]
+    assert [t["id"] for t in pages] == [t["id"] for t in everything]
+    assert {t["application_code"] for t in pages} == codes
+    deadlines = [t["due_at"] for t in pages]
+    assert deadlines == sorted(deadlines)
+
+
+def test_schema_upgrade_adds_the_inbox_index_and_drops_the_replaced_one(app: Flask) -> None:
+    """``kia init-db`` on a database made by an earlier version: the covering inbox index is added,
+    the index it replaced is dropped, and running it again changes nothing."""
+    with app.app_context():
+        engine = db.engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_tasks_inbox_cover"))
+        conn.execute(text("CREATE INDEX ix_tasks_inbox ON tasks (state, lane, kecamatan, due_at)"))
+    create_schema(engine)
+    create_schema(engine)
+    names = {i["name"] for i in inspect(engine).get_indexes("tasks")}
+    assert "ix_tasks_inbox_cover" in names and "ix_tasks_inbox" not in names
 
 
 def test_status_lookup_reads_no_diagram(client: FlaskClient, app: Flask) -> None:

@@ -20,7 +20,7 @@ from ..applications import application_detail
 from ..auth import authenticate_staff
 from ..errors import ApiError
 from ..extensions import db
-from ..tasks import claim_task, complete_task, inbox_query, release_task, task_detail
+from ..tasks import claim_task, complete_task, inbox_page, release_task, task_detail
 from . import formdata, session
 from .blueprint import blp, principal, safe_next, staff_page
 
@@ -79,9 +79,7 @@ def inbox() -> Any:
     lane = request.args.get("lane") or None
     kecamatan = request.args.get("kecamatan") or None
     overdue = True if request.args.get("overdue") else None
-    query = inbox_query(who, lane, "open", overdue, kecamatan)
-    rows = db.session.execute(query.order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at)
-                              .limit(INBOX_LIMIT)).all()
+    rows, _ = inbox_page(who, lane, "open", overdue, kecamatan, limit=INBOX_LIMIT, with_total=False)
     lanes = sorted(lanes_of(who) - {"applicant"}) if "supervisor" not in who.roles else \
         ["admin", "operator", "dafdud", "uptd"]
     kecamatan_names = {k.code: k.name for k in db.session.scalars(select(Kecamatan).order_by(Kecamatan.code))}
