@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=None, help="deadlines falling due at once (PostgreSQL)")
     parser.add_argument("--timers-sqlite", type=int, default=None, help="deadlines due at once on SQLite")
     parser.add_argument("--memory-cases", type=int, default=None, help="cases for the memory-growth run")
+    parser.add_argument("--memory-warmup", type=int, default=None, help="cases before the memory baseline")
     parser.add_argument("--profile", default=None, help="write a pyinstrument HTML profile of the engine bound")
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.WARNING)
@@ -49,6 +50,7 @@ def main() -> None:
         "timers": args.timers or (200 if quick else 10_000),
         "timers_sqlite": args.timers_sqlite or (200 if quick else 1_000),
         "memory_cases": args.memory_cases or (40 if quick else 10_000),
+        "memory_warmup": args.memory_warmup or (8 if quick else 500),
     }
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
@@ -90,10 +92,11 @@ def main() -> None:
                 section["timers"] = timers.measure(db, n, sweepers=2 if kind == "postgresql" else 1)
     if "memory" in only and kinds:
         kind = "postgresql" if "postgresql" in kinds else kinds[0]
-        _say(f"{kind}: worker memory over {sizes['memory_cases']:,} cases")
+        _say(f"{kind}: worker memory over {sizes['memory_cases']:,} cases after {sizes['memory_warmup']:,}")
         with database(kind) as db:
-            results["memory"] = {"database": kind,
-                                 **service.measure(db, args.clients, sizes["memory_cases"])}
+            results["memory"] = {"database": kind, "warmup_cases": sizes["memory_warmup"],
+                                 **service.measure(db, args.clients, sizes["memory_cases"],
+                                                   warmup=sizes["memory_warmup"])}
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print()
     print(report.table(results))

@@ -47,6 +47,7 @@ def _dialect(kind: str) -> dict[str, str]:
             "ts": "(CAST(:t0 AS timestamptz) + ({x}) * interval '1 second')",
             "json": "CAST({x} AS json)",
             "div": "({a} / {b})",
+            "pad2": "lpad(CAST({x} AS text), 2, '0')",
         }
     return {
         "series": "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s",
@@ -55,6 +56,7 @@ def _dialect(kind: str) -> dict[str, str]:
         "ts": "strftime('%Y-%m-%d %H:%M:%f', :t0, '+' || ({x}) || ' seconds')",
         "json": "{x}",
         "div": "({a} / {b})",
+        "pad2": "printf('%02d', {x})",
     }
 
 
@@ -88,7 +90,7 @@ def seed(db: Database, count: int) -> dict[str, Any]:
               "finished_state": b"", **{f"state{k}": states[k] for k in range(4)}}
     # open_step: NULL for a finished case, else the open step 1..4 (admin, operator, dafdud, uptd)
     open_step = f"CASE WHEN s.i % :every = 0 THEN 1 + {d['div'].format(a='s.i', b=':every')} % 4 END"
-    kecamatan = f"'14.71.' || substr('0' || (1 + {d['div'].format(a='s.i', b='7')} % 15), -2, 2)"
+    kecamatan = "'14.71.' || " + d["pad2"].format(x=f"1 + {d['div'].format(a='s.i', b='7')} % 15")
     base = f"SELECT s.i, {open_step} AS open_step, {kecamatan} AS kec FROM ({d['series']}) AS s"
     steps = " UNION ALL ".join(
         f"SELECT {n} AS n, '{info.step}' AS step, '{info.title}' AS title, '{info.lane}' AS lane, "

@@ -84,19 +84,22 @@ class Client:
         return done.get("status") == "selesai"
 
 
-def measure(db: Database, clients: int = 4, cases: int = 200, workers: int = 2) -> dict[str, Any]:
-    """Run ``cases`` cases in total over ``clients`` concurrent clients against gunicorn."""
+def measure(db: Database, clients: int = 4, cases: int = 200, workers: int = 2,
+            warmup: int = 0) -> dict[str, Any]:
+    """Run ``cases`` cases in total over ``clients`` concurrent clients against gunicorn, after
+    ``warmup`` cases (at least one per client) that are neither timed nor counted; worker RSS is taken
+    after the warm-up and every tenth of the way."""
     with gunicorn(db, workers) as server:
         desks = [Client(server.port, KECAMATAN[i % len(KECAMATAN)]) for i in range(clients)]
-        return run(server, desks, cases)
+        return run(server, desks, cases, warmup)
 
 
-def run(server: Server, desks: list[Client], cases: int) -> dict[str, Any]:
+def _drive(desks: list[Client], cases: int, on_case: Any = None) -> tuple[list[int], list[int]]:
+    """``cases`` cases over the desks, one thread each; (finished, failed) per desk."""
     finished = [0] * len(desks)
     failed = [0] * len(desks)
     remaining = [cases]
     lock = threading.Lock()
-    memory = _MemorySampler(server, warm_after=max(len(desks), cases // 10))
 
     def work(i: int) -> None:
         while True:
@@ -108,19 +111,26 @@ def run(server: Server, desks: list[Client], cases: int) -> dict[str, Any]:
                 finished[i] += 1
             else:
                 failed[i] += 1
-            memory.case_done()
+            if on_case is not None:
+                on_case()
 
-    # warm-up: one case per client (imports, definition cache, connection pools) outside the clock
-    for desk in desks:
-        desk.case()
-    for desk in desks:
-        desk.latencies.clear()
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(desks))]
-    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return finished, failed
+
+
+def run(server: Server, desks: list[Client], cases: int, warmup: int = 0) -> dict[str, Any]:
+    # warm-up outside the clock: imports, the definition cache, connection pools, allocator arenas
+    _drive(desks, max(warmup, len(desks)))
+    for desk in desks:
+        desk.latencies.clear()
+        desk.errors.clear()
+    memory = _MemorySampler(server, every=max(1, cases // 10))
+    started = time.perf_counter()
+    finished, failed = _drive(desks, cases, memory.case_done)
     elapsed = time.perf_counter() - started
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -140,26 +150,31 @@ def run(server: Server, desks: list[Client], cases: int) -> dict[str, Any]:
 
 
 class _MemorySampler:
-    """RSS of each worker after the warm-up cases and at the end; peak RSS (VmHWM) at the end."""
+    """RSS of each worker right after the warm-up (the baseline), every ``every`` measured cases, and at
+    the end; peak RSS (VmHWM, since the worker started) at the end. Growth is end against baseline."""
 
-    def __init__(self, server: Server, warm_after: int) -> None:
-        self.server, self.warm_after = server, warm_after
+    def __init__(self, server: Server, every: int) -> None:
+        self.server, self.every = server, every
         self.done = 0
         self.lock = threading.Lock()
-        self.baseline: dict[int, int] = {}
+        self.baseline = {pid: rss_kib(pid)[0] for pid in server.worker_pids()}
+        self.trace: list[dict[str, Any]] = [{"cases": 0, **self._rss_mib()}]
+
+    def _rss_mib(self) -> dict[str, float]:
+        return {str(pid): round(rss_kib(pid)[0] / 1024, 1) for pid in self.server.worker_pids()}
 
     def case_done(self) -> None:
         with self.lock:
             self.done += 1
-            if self.done == self.warm_after:
-                self.baseline = {pid: rss_kib(pid)[0] for pid in self.server.worker_pids()}
+            if self.done % self.every == 0:
+                self.trace.append({"cases": self.done, **self._rss_mib()})
 
     def summary(self) -> dict[str, Any]:
         workers = []
         for pid in self.server.worker_pids():
             rss, peak = rss_kib(pid)
-            base = self.baseline.get(pid)
+            base = self.baseline.get(pid)  # None: the worker was restarted during the run
             workers.append({"pid": pid, "rss_after_warmup_mib": round(base / 1024, 1) if base else None,
                             "rss_end_mib": round(rss / 1024, 1), "peak_rss_mib": round(peak / 1024, 1),
                             "growth_pct": round(100 * (rss - base) / base, 1) if base else None})
-        return {"measured_after_cases": self.warm_after, "cases": self.done, "workers": workers}
+        return {"cases": self.done, "workers": workers, "trace_mib": self.trace}
