@@ -139,7 +139,8 @@ def _printed_cards(client: FlaskClient, spread: dict[str, int]) -> dict[str, str
     for kecamatan, count in spread.items():
         for _ in range(count):
             serial += 1
-            data = application_data(name=f"Anak Uji {serial:02d}", nik=f"14710850052300{serial:02d}",
+            letters = chr(65 + serial // 26) + chr(65 + serial % 26)  # names take no digits
+            data = application_data(name=f"Anak Uji {letters}", nik=f"14710850052300{serial:02d}",
                                     kecamatan=kecamatan)
             response = submit(client, data)
             assert response.status_code == 201, response.get_json()
