@@ -1,8 +1,9 @@
 """``make bench``: run the suite, print one table, write it as JSON under bench/results/.
 
-    python -m bench                      # everything, default sizes (an hour or more on 2 busy cores)
-    python -m bench --quick              # small sizes, to check the suite itself (about 2 minutes)
+    python -m bench                      # everything, default sizes (about 20 minutes on 2 cores)
+    python -m bench --quick              # small sizes, to check the suite itself (about 1 minute)
     python -m bench --only engine,service --databases postgresql
+    python -m bench.report RUN.json ...  # the median table of several runs (docs/performance.md)
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def main() -> None:
         "engine_cases": args.engine_cases or (10 if quick else 40),
         "service_cases": args.service_cases or (20 if quick else 200),
         "scale": _ints(args.scale or ("2000" if quick else "100000,1000000")),
-        "scale_sqlite": _ints(args.scale_sqlite or ("2000" if quick else "100000")),
+        "scale_sqlite": _ints(args.scale_sqlite or ("2000" if quick else "100000,1000000")),
         "timers": args.timers or (200 if quick else 10_000),
         "timers_sqlite": args.timers_sqlite or (200 if quick else 1_000),
         "memory_cases": args.memory_cases or (40 if quick else 10_000),

@@ -96,3 +96,75 @@ def table(results: dict[str, Any]) -> str:
     lines.append(f"machine: {mach.get('nproc')} cores ({mach.get('cpu')}), {mach.get('memory_gib')} GiB; "
                  f"load average at start {', '.join(f'{x:.1f}' for x in load) if load else '?'}")
     return "\n".join(lines)
+
+
+# --- several runs: the median table ---------------------------------------------------------------------
+
+HEADLINES = [  # (label, path from a database section)
+    ("engine cases/s", ("engine", "cases_per_s")),
+    ("service cases/s", ("service", "cases_per_s")),
+    ("service / engine", ("ratio",)),
+    ("completion p95 ms", ("service", "latency", "complete", "p95_ms")),
+    ("inbox p95 ms under load", ("service", "latency", "inbox", "p95_ms")),
+    ("inbox p95 ms at 100,000", ("scale", "100000", "inbox", "p95_ms")),
+    ("status p95 ms at 100,000", ("scale", "100000", "status", "p95_ms")),
+    ("inbox p95 ms at 1,000,000", ("scale", "1000000", "inbox", "p95_ms")),
+    ("status p95 ms at 1,000,000", ("scale", "1000000", "status", "p95_ms")),
+    ("timers: all escalated s", ("timers", "all_escalated_s")),
+    ("timers: delay p99 s", ("timers", "delay", "p99_s")),
+]
+
+
+def median_results(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result with the median of every number over ``runs`` (where present); other values from the
+    first run that has them."""
+    import statistics
+
+    present = [r for r in runs if r is not None]
+    if not present:
+        return {}
+    if all(isinstance(r, dict) for r in present):
+        keys = list(dict.fromkeys(k for r in present for k in r))
+        return {k: median_results([r.get(k) for r in present]) for k in keys}
+    if all(isinstance(r, int | float) and not isinstance(r, bool) for r in present):
+        value = statistics.median(present)
+        return round(value, 2) if isinstance(value, float) else value
+    return present[0]
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    """The headline figures of each run next to their median."""
+    kinds = list(dict.fromkeys(k for r in runs for k in r.get("databases", [])))
+    header = ["measure", *[f"run {i + 1}" for i in range(len(runs))], "median"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    merged = median_results(runs)
+    for kind in kinds:
+        for label, path in HEADLINES:
+            values = [_get(r, kind, *path) for r in runs]
+            if all(v is None for v in values):
+                continue
+            lines.append("| " + " | ".join([f"{kind}: {label}", *[_fmt(v) for v in values],
+                                            _fmt(_get(merged, kind, *path))]) + " |")
+    growth = [[w["growth_pct"] for w in (_get(r, "memory", "memory", "workers") or [])] for r in runs]
+    if any(growth):
+        lines.append("| " + " | ".join(["memory: RSS growth per worker %",
+                                        *[", ".join(f"{g:+.1f}" for g in gs if g is not None) or "–"
+                                          for gs in growth], ""]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.report RUN.json [RUN.json ...]``: the median table and each run's headlines."""
+    import json
+    import sys
+
+    paths = argv if argv is not None else sys.argv[1:]
+    runs = [json.loads(open(p).read()) for p in paths]  # noqa: SIM115, PTH123
+    print(f"Median of {len(runs)} run(s): {', '.join(paths)}\n")
+    print(table(median_results(runs)))
+    print()
+    print(runs_table(runs))
+
+
+if __name__ == "__main__":
+    main()
