@@ -22,7 +22,7 @@ from .auth import current_principal
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
-from .schemas import ApplicationCreated, ApplicationDetail, ControlCard, ErrorResponse
+from .schemas import ApplicationCreated, ApplicationDetail, ControlCard
 from .views import history, task_dict, verification_view
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
@@ -47,10 +47,7 @@ MULTIPART_BODY = {
 class ApplicationCollection(MethodView):
     @blp.doc(requestBody=MULTIPART_BODY)
     @blp.response(201, ApplicationCreated)
-    @blp.alt_response(400, schema=ErrorResponse)
-    @blp.alt_response(413, schema=ErrorResponse)
-    @blp.alt_response(415, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(400, 413, 415, 422)
     def post(self) -> dict:
         """Submit an application: starts an instance and completes the applicant's submission step."""
         if request.mimetype != "multipart/form-data":
@@ -82,9 +79,7 @@ def status_url(code: str) -> str:
 @blp.route("/<code>")
 class ApplicationItem(MethodView):
     @blp.response(200, ApplicationDetail)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(401, 403, 404)
     def get(self, code: str) -> dict:
         """The full application with its documents and history (the control card), for staff."""
         return application_detail(code)
@@ -118,9 +113,7 @@ def application_detail(code: str) -> dict[str, Any]:
 @blp.route("/<code>/control-card")
 class ControlCardItem(MethodView):
     @blp.response(200, ControlCard)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(401, 403, 404)
     def get(self, code: str) -> dict:
         """The control card: every hand-over in order with its standard, deadline, time taken and
         escalations (same access as the application itself)."""
@@ -133,9 +126,7 @@ class ControlCardItem(MethodView):
 
 @blp.route("/<code>/documents/<int:document_id>", endpoint="document")
 @blp.response(200, content_type="application/octet-stream")
-@blp.alt_response(401, schema=ErrorResponse)
-@blp.alt_response(403, schema=ErrorResponse)
-@blp.alt_response(404, schema=ErrorResponse)
+@blp.errors(401, 403, 404)
 def document(code: str, document_id: int):  # noqa: ANN201
     """One uploaded document, for staff of the lanes (and kecamatan) that handle the application."""
     principal = current_principal()

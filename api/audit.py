@@ -19,7 +19,7 @@ from .auth import staff_principal
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint, json_loads
-from .schemas import AuditList, AuditQuery, ErrorResponse
+from .schemas import AuditList, AuditQuery
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ TARGET_ARGS = ("code", "task_id", "key", "document_id")
 class AuditLog(MethodView):
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditList)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.errors(401, 403)
     def get(self, args: dict) -> dict:
         """Staff actions in a time window (``from`` inclusive, ``to`` exclusive), optionally of one
         actor, oldest first. Supervisors only."""

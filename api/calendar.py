@@ -15,7 +15,7 @@ from .auth import staff_principal
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint, json_object
-from .schemas import CalendarOverrideList, CalendarOverrideSchema, DateRangeQuery, ErrorResponse
+from .schemas import CalendarOverrideList, CalendarOverrideSchema, DateRangeQuery
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
                 description="Working-time calendar overrides")
@@ -36,9 +36,7 @@ def _supervisor() -> str:
 class OverrideCollection(MethodView):
     @blp.arguments(DateRangeQuery, location="query")
     @blp.response(200, CalendarOverrideList)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(401, 403, 422)
     def get(self, args: dict) -> dict:
         """Every override, optionally within ``from``..``to`` (staff)."""
         staff_principal()
@@ -47,11 +45,7 @@ class OverrideCollection(MethodView):
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": CalendarOverrideSchema}}})
     @blp.response(201, CalendarOverrideSchema)
-    @blp.alt_response(400, schema=ErrorResponse)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(415, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(400, 401, 403, 415, 422)
     def post(self) -> dict:
         """Open or close one day (replaces an earlier override of that day); applies to every deadline
         computed from now on, in every process (supervisor)."""
@@ -68,10 +62,7 @@ class OverrideCollection(MethodView):
 @blp.route("/overrides/<day>")
 class OverrideItem(MethodView):
     @blp.response(204)
-    @blp.alt_response(400, schema=ErrorResponse)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(400, 401, 403, 404)
     def delete(self, day: str) -> None:
         """Return a day to the regular calendar (supervisor)."""
         actor = _supervisor()

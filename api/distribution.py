@@ -11,7 +11,7 @@ from engine import distribution
 from .auth import current_principal
 from .extensions import db
 from .http import Blueprint
-from .schemas import BulkCompleteRequest, BulkCompleteResponse, ErrorResponse
+from .schemas import BulkCompleteRequest, BulkCompleteResponse
 from .views import task_dict
 
 blp = Blueprint("distribution", __name__, url_prefix="/api/v1/tasks", description="Distribution batches")
@@ -21,10 +21,7 @@ blp = Blueprint("distribution", __name__, url_prefix="/api/v1/tasks", descriptio
 class BulkComplete(MethodView):
     @blp.arguments(BulkCompleteRequest)
     @blp.response(200, BulkCompleteResponse)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(409, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(401, 403, 409, 422)
     def post(self, args: dict) -> dict:
         """Complete many open grouping tasks at once and record one distribution batch linked to each
         application. All or nothing: the first failing task is named in the error (403 not your lane,

@@ -17,7 +17,7 @@ from .applications import status_url
 from .auth import current_principal, staff_principal
 from .extensions import db
 from .http import Blueprint
-from .schemas import DistributionQuery, ErrorResponse, PeriodQuery
+from .schemas import DistributionQuery, PeriodQuery
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="The SOP's papers as PDF")
 
@@ -33,9 +33,7 @@ def pdf_response(content: bytes, filename: str) -> Response:
 
 def _errors(*statuses: int):  # noqa: ANN202
     def decorate(func):  # noqa: ANN001, ANN202
-        for status in statuses:
-            func = blp.alt_response(status, schema=ErrorResponse)(func)
-        return blp.response(200, content_type="application/pdf")(func)
+        return blp.response(200, content_type="application/pdf")(blp.errors(*statuses)(func))
     return decorate
 
 

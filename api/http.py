@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import flask_smorest
@@ -13,6 +14,9 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from .errors import ApiError
+from .schemas import ErrorResponse
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def json_loads(data: bytes | str) -> Any:
@@ -41,6 +45,14 @@ class Blueprint(flask_smorest.Blueprint):
     """The API's blueprints: flask-smorest's, with ``Parser`` for request arguments."""
 
     ARGUMENTS_PARSER = Parser()
+
+    def errors(self, *statuses: int) -> Callable[[F], F]:
+        """Document the error answers an endpoint can give, each with the JSON error body."""
+        def decorate(func: F) -> F:
+            for status in statuses:
+                func = self.alt_response(status, schema=ErrorResponse)(func)
+            return func
+        return decorate
 
 
 def json_object() -> dict[str, Any]:

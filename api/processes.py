@@ -16,7 +16,7 @@ from .auth import current_principal, staff_principal
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
-from .schemas import ErrorResponse, ProcessList, ProcessVersionSchema, ValidationResult, VersionQuery
+from .schemas import ProcessList, ProcessVersionSchema, ValidationResult, VersionQuery
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Process versions")
 
@@ -49,8 +49,7 @@ def versions_with_running() -> list[tuple[ProcessVersion, int]]:
 @blp.route("")
 class ProcessCollection(MethodView):
     @blp.response(200, ProcessList)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.errors(401, 403)
     def get(self) -> dict:
         """Every deployed version with the number of applications still running on it (staff)."""
         staff_principal()
@@ -59,11 +58,7 @@ class ProcessCollection(MethodView):
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(201, ProcessVersionSchema)
     @blp.alt_response(200, schema=ProcessVersionSchema, description="the same content was already deployed")
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(413, schema=ErrorResponse)
-    @blp.alt_response(415, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(401, 403, 413, 415, 422)
     def post(self) -> tuple[dict, int]:
         """Upload a diagram: parse, lint and deploy it as the next version (process owners only).
         A refused diagram changes nothing; the deployed version keeps serving."""
@@ -78,10 +73,7 @@ class ProcessCollection(MethodView):
 class ProcessValidation(MethodView):
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(200, ValidationResult)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(413, schema=ErrorResponse)
-    @blp.alt_response(415, schema=ErrorResponse)
+    @blp.errors(401, 403, 413, 415)
     def post(self) -> dict:
         """Lint a diagram without deploying it: every problem with the element it names (process owners)."""
         require_role(current_principal(), "owner")
@@ -111,9 +103,7 @@ def _uploaded_xml() -> bytes:
 class ProcessDiagram(MethodView):
     @blp.arguments(VersionQuery, location="query")
     @blp.response(200, content_type="application/xml")
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(401, 403, 404)
     def get(self, args: dict, key: str) -> Response:
         """The diagram of one version (the latest without ``version``), for staff."""
         staff_principal()

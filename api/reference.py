@@ -16,7 +16,6 @@ from .errors import ApiError
 from .extensions import db
 from .http import Blueprint, json_object
 from .schemas import (
-    ErrorResponse,
     KecamatanList,
     KecamatanSchema,
     KecamatanUpdate,
@@ -50,19 +49,11 @@ def kecamatan_dict(row: Kecamatan) -> dict[str, str]:
             "uptd_head": row.uptd_head}
 
 
-def _write_responses(func: Any) -> Any:
-    for status in WRITE_ERRORS:
-        func = blp.alt_response(status, schema=ErrorResponse)(func)
-    return func
-
-
 @blp.route("/regions")
 class RegionCollection(MethodView):
     @blp.arguments(RegionQuery, location="query")
     @blp.response(200, RegionList)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(401, 403, 422)
     def get(self, args: dict) -> dict:
         """Region codes (staff), optionally of one level or under one parent code."""
         staff_principal()
@@ -73,9 +64,7 @@ class RegionCollection(MethodView):
 @blp.route("/regions/<code>")
 class RegionItem(MethodView):
     @blp.response(200, RegionSchema)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(401, 403, 404)
     def get(self, code: str) -> dict:
         """One region code (staff)."""
         staff_principal()
@@ -83,7 +72,7 @@ class RegionItem(MethodView):
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RegionUpdate}}})
     @blp.response(200, RegionSchema)
-    @_write_responses
+    @blp.errors(*WRITE_ERRORS)
     def put(self, code: str) -> dict:
         """Add or rename a region code (supervisor); the level follows from the code, the parent must
         exist. NIK and KK numbers are checked against these codes from the next submission on."""
@@ -96,8 +85,7 @@ class RegionItem(MethodView):
 @blp.route("/kecamatan")
 class KecamatanCollection(MethodView):
     @blp.response(200, KecamatanList)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
+    @blp.errors(401, 403)
     def get(self) -> dict:
         """Pekanbaru's kecamatan and their UPTD (staff)."""
         staff_principal()
@@ -107,9 +95,7 @@ class KecamatanCollection(MethodView):
 @blp.route("/kecamatan/<code>")
 class KecamatanItem(MethodView):
     @blp.response(200, KecamatanSchema)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(401, 403, 404)
     def get(self, code: str) -> dict:
         """One kecamatan and its UPTD (staff)."""
         staff_principal()
@@ -117,7 +103,7 @@ class KecamatanItem(MethodView):
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": KecamatanUpdate}}})
     @blp.response(200, KecamatanSchema)
-    @_write_responses
+    @blp.errors(*WRITE_ERRORS)
     def put(self, code: str) -> dict:
         """Add a kecamatan or edit its name and UPTD (name, address, head) (supervisor). Receipts,
         status pages and recaps show the new values from now on."""

@@ -14,7 +14,7 @@ from engine.worktime import calendar
 from .auth import staff_principal
 from .extensions import db
 from .http import Blueprint
-from .schemas import DateRangeQuery, ErrorResponse, SlaReport
+from .schemas import DateRangeQuery, SlaReport
 
 blp = Blueprint("sla", __name__, url_prefix="/api/v1/reports", description="Supervisor reports")
 
@@ -25,9 +25,7 @@ DEFAULT_DAYS = 30
 class SlaReportView(MethodView):
     @blp.arguments(DateRangeQuery, location="query")
     @blp.response(200, SlaReport)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(401, 403, 422)
     def get(self, args: dict) -> dict:
         """Steps completed from ``from`` to ``to`` (inclusive days, Asia/Jakarta; default the last 30
         days): count, median and 90th percentile (nearest rank) duration in the step's basis, and the

@@ -11,7 +11,7 @@ from . import ratelimit
 from .auth import current_principal
 from .extensions import db
 from .http import Blueprint
-from .schemas import ErrorResponse, StatusSchema
+from .schemas import StatusSchema
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1/status", description="Applicant status by code")
 
@@ -19,8 +19,7 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1/status", description="Ap
 @blp.route("/<code>")
 class Status(MethodView):
     @blp.response(200, StatusSchema)
-    @blp.alt_response(404, schema=ErrorResponse)
-    @blp.alt_response(429, schema=ErrorResponse)
+    @blp.errors(404, 429)
     def get(self, code: str) -> dict:
         """State, current step and the steps so far. Only a masked name; with the applicant's own token
         (code + PIN) the officers' notes and the open correction task are added."""

@@ -17,7 +17,7 @@ from engine.models import Application, TaskRow
 from .auth import current_principal
 from .extensions import db
 from .http import Blueprint, json_object
-from .schemas import CompleteResponse, ErrorResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
+from .schemas import CompleteResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
 from .views import application_of, history, task_dict, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
@@ -73,7 +73,7 @@ def inbox_page(principal: Principal, lane: str | None = None, state: str = "open
 class TaskCollection(MethodView):
     @blp.arguments(TaskListQuery, location="query")
     @blp.response(200, TaskList)
-    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.errors(401)
     def get(self, args: dict) -> dict:
         """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only)."""
         rows, total = inbox_page(current_principal(), args.get("lane"), args["state"], args.get("overdue"),
@@ -93,9 +93,7 @@ def visible_task(task_id: str) -> tuple[Principal, TaskRow]:
 @blp.route("/<task_id>")
 class TaskItem(MethodView):
     @blp.response(200, TaskDetail)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
+    @blp.errors(401, 403, 404)
     def get(self, task_id: str) -> dict:
         """One task with its form's JSON Schema and the application data it shows."""
         return task_detail(task_id)
@@ -122,10 +120,7 @@ def task_detail(task_id: str) -> dict[str, Any]:
 @blp.route("/<task_id>/claim")
 class Claim(MethodView):
     @blp.response(200, TaskSchema)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
-    @blp.alt_response(409, schema=ErrorResponse)
+    @blp.errors(401, 403, 404, 409)
     def post(self, task_id: str) -> dict:
         """Claim an open task of one's lane."""
         return task_dict(claim_task(task_id))
@@ -134,10 +129,7 @@ class Claim(MethodView):
 @blp.route("/<task_id>/unclaim")
 class Unclaim(MethodView):
     @blp.response(200, TaskSchema)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
-    @blp.alt_response(409, schema=ErrorResponse)
+    @blp.errors(401, 403, 404, 409)
     def post(self, task_id: str) -> dict:
         """Release a claimed task (the claimant, or a supervisor)."""
         return task_dict(release_task(task_id))
@@ -147,13 +139,7 @@ class Unclaim(MethodView):
 class Complete(MethodView):
     @blp.doc(requestBody=COMPLETE_BODY)
     @blp.response(200, CompleteResponse)
-    @blp.alt_response(400, schema=ErrorResponse)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(403, schema=ErrorResponse)
-    @blp.alt_response(404, schema=ErrorResponse)
-    @blp.alt_response(409, schema=ErrorResponse)
-    @blp.alt_response(415, schema=ErrorResponse)
-    @blp.alt_response(422, schema=ErrorResponse)
+    @blp.errors(400, 401, 403, 404, 409, 415, 422)
     def post(self, task_id: str) -> dict:
         """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
         row, next_rows = complete_task(task_id, json_object())

@@ -10,7 +10,7 @@ from .auth import authenticate_applicant, authenticate_staff, bearer_token, issu
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
-from .schemas import ErrorResponse, TokenRequest, TokenResponse
+from .schemas import TokenRequest, TokenResponse
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in for staff and applicants")
 
@@ -19,8 +19,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-i
 class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(200, TokenResponse)
-    @blp.alt_response(401, schema=ErrorResponse)
-    @blp.alt_response(429, schema=ErrorResponse)
+    @blp.errors(401, 429)
     def post(self, body: dict) -> dict:
         """Exchange a user name and password, or an application code and PIN, for a bearer token."""
         if body.get("username") and body.get("password") is not None:
@@ -46,7 +45,7 @@ class Token(MethodView):
 @blp.route("/revoke")
 class Revoke(MethodView):
     @blp.response(204)
-    @blp.alt_response(401, schema=ErrorResponse)
+    @blp.errors(401)
     def post(self) -> None:
         """Revoke the bearer token used for this request."""
         token = bearer_token()
