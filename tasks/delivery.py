@@ -13,9 +13,11 @@ writing leaves the row to be sent again after the lease: delivery is at least on
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -115,7 +117,7 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
         except SendError as exc:
             failure = exc
         except Exception as exc:  # a bug must not stop the other deliveries; the row is retried
-            log.exception("outbox %d: unexpected %s", outbox_id, type(exc).__name__)
+            log.error("outbox %d: unexpected %s at %s", outbox_id, type(exc).__name__, where(exc))
             failure = SendError(f"unexpected: {type(exc).__name__}")
     now = clock.now()
     with sessions() as session, session.begin():
@@ -139,6 +141,13 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
         log.info("outbox %d (%s/%s): attempt %d failed (%s), next at %s", row.id, row.channel, row.kind,
                  row.attempts, failure.reason, row.next_attempt_at.isoformat())
         return "retrying"
+
+
+def where(exc: BaseException) -> str:
+    """Where ``exc`` was raised, as ``file:line in function`` frames, without its message: an exception
+    from a mail or HTTP library can quote a recipient's address or a message's text."""
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
 
 
 def _send(session: Session, senders: Senders, row: Outbox) -> str:

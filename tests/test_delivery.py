@@ -169,3 +169,23 @@ def test_smtp_refusing_the_login_is_retried(app: Flask, smtp: Mailbox, monkeypat
     row = row_of(app, notice)
     assert row.status == "pending" and row.last_error.startswith("smtp: ") and smtp.messages == []
     assert "siti@example.com" not in row.last_error
+
+
+def test_an_unexpected_error_is_logged_without_its_message(app: Flask, smtp: Mailbox,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A library's exception can quote the recipient; the log names where it was raised, not what it said."""
+    address = "siti.rahmawati@example.com"
+
+    def broken_library(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"cannot encode header for {address}")
+
+    monkeypatch.setattr(delivery, "send_mail", broken_library)
+    notice = add_notice(app, channel="email", kind="code", recipient=address,
+                        payload={"subject": "Kode permohonan KIA", "text": "Kode Anda: ABCD-EFGH-JKMN"})
+    with caplog.at_level("DEBUG"):
+        assert outbox.deliver(app).retrying == [notice]
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "RuntimeError at" in logged and "broken_library" in logged
+    assert address not in logged and "siti" not in logged
+    assert attempts_of(app, notice)[0].error == "unexpected: RuntimeError"
