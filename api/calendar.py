@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask.views import MethodView
-from marshmallow import ValidationError
 
 from engine import worktime
 from engine.access import require_role
@@ -14,7 +13,7 @@ from engine.models import CalendarOverride
 from .auth import staff_principal
 from .errors import ApiError
 from .extensions import db
-from .http import Blueprint, json_object
+from .http import Blueprint, load_json
 from .schemas import CalendarOverrideList, CalendarOverrideSchema, DateRangeQuery
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
@@ -50,10 +49,7 @@ class OverrideCollection(MethodView):
         """Open or close one day (replaces an earlier override of that day); applies to every deadline
         computed from now on, in every process (supervisor)."""
         actor = _supervisor()
-        try:
-            data = CalendarOverrideSchema().load(json_object())
-        except ValidationError as exc:
-            raise ApiError(422, "invalid_data", "Data tidak sah.", exc.normalized_messages()) from None
+        data = load_json(CalendarOverrideSchema)
         row = worktime.set_override(db.session, data["date"], data["open"], data["reason"], actor)
         db.session.commit()
         return override_dict(row)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
 from engine import reference
 from engine.access import require_role
 from engine.models import Kecamatan, Region
 
 from .auth import staff_principal
-from .errors import ApiError
 from .extensions import db
-from .http import Blueprint, json_object
+from .http import Blueprint, load_json
 from .schemas import (
     KecamatanList,
     KecamatanSchema,
@@ -34,10 +33,7 @@ WRITE_ERRORS = (400, 401, 403, 415, 422)
 def _body(schema: type[Schema]) -> dict[str, Any]:
     """The supervisor's JSON body, loaded by ``schema`` (403 for anyone else, 422 per field)."""
     require_role(staff_principal(), "supervisor")
-    try:
-        return schema().load(json_object())
-    except ValidationError as exc:
-        raise ApiError(422, "invalid_data", "Data tidak sah.", exc.normalized_messages()) from None
+    return load_json(schema)
 
 
 def region_dict(row: Region) -> dict[str, str]:
