@@ -238,6 +238,12 @@ def submit(client: FlaskClient, data: dict | None = None, files: dict[str, bytes
     return client.post("/api/v1/applications", data=payload, content_type="multipart/form-data")
 
 
+def applicant_headers(client: FlaskClient, created: dict) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
 def token(client: FlaskClient, username: str) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.get_json()

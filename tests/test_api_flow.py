@@ -12,7 +12,7 @@ from api.extensions import db
 from engine.definitions import NS
 from engine.models import Instance, Outbox, TaskRow
 
-from .conftest import ROOT, application_data, inbox, submit, token
+from .conftest import ROOT, applicant_headers, application_data, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 
@@ -87,9 +87,7 @@ def test_happy_path_through_all_five_steps(client: FlaskClient, app: Flask) -> N
 
 
 def _correct_as_applicant(client: FlaskClient, created: dict, expected_note: str) -> None:
-    response = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]})
-    assert response.status_code == 200
-    applicant = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+    applicant = applicant_headers(client, created)
     view = client.get(f"/api/v1/status/{created['code']}", headers=applicant).get_json()
     assert view["status"] == "perlu_perbaikan"
     assert view["notes"][-1]["note"] == expected_note

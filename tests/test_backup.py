@@ -20,7 +20,7 @@ from api.extensions import db
 from engine import instances
 from engine.models import Event, Instance
 
-from .conftest import PDF_BYTES, PNG_BYTES, application_data, submit, token
+from .conftest import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
 
 STAFF_FORMS = {
     "admin": ("admin1", {"decision": "complete"}),
@@ -47,8 +47,7 @@ def _step(client: FlaskClient, created: dict, data: dict | None = None) -> str:
     """Complete the application's one open task (staff or the applicant's correction); the new status."""
     [task] = _detail(client, created["code"])["tasks"]
     if task["lane"] == "applicant":
-        response = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]})
-        headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+        headers = applicant_headers(client, created)
         data = data or {"response": "Sudah diperbaiki."}
     else:
         user, form = STAFF_FORMS[task["lane"]]

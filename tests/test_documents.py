@@ -14,7 +14,7 @@ from sqlalchemy import select
 from api.extensions import db
 from engine.models import DistributionBatch, DistributionItem, Outbox, TaskRow
 
-from .conftest import application_data, submit, token
+from .conftest import applicant_headers, application_data, submit, token
 from .pdfcheck import assert_a4_with_embedded_fonts, first_page_png, pages_text
 from .scripted import STEP_DATA, at, finish, new_application, wib
 from .test_control_card import scripted_history
@@ -33,12 +33,6 @@ def pdf_of(client: FlaskClient, url: str, headers: dict | None = None, status: i
         assert response.mimetype == "application/pdf"
         assert response.headers["Cache-Control"] == "no-store"
     return response.get_data()
-
-
-def applicant_headers(client: FlaskClient, created: dict) -> dict:
-    response = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
 
 def flat(text: str) -> str:

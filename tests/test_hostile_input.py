@@ -39,7 +39,7 @@ from engine.models import (
 )
 from tasks.whatsapp.fake_graph import FakeGraph
 
-from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, ROOT, application_data, inbox, submit, token
+from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, ROOT, applicant_headers, application_data, inbox, submit, token
 from .whatsapp_helpers import APP_SECRET, Phone, configure, message_payload, text_part
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
@@ -409,8 +409,7 @@ def _stages(client: FlaskClient) -> dict[str, Stage]:
     [task] = [t for t in inbox(client, admin) if t["application_code"] == created["code"]]
     client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin,
                 json={"decision": "incomplete", "note": "Foto KK buram."})
-    pin = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]}).get_json()
-    applicant = {"Authorization": f"Bearer {pin['access_token']}"}
+    applicant = applicant_headers(client, created)
     [task] = [t for t in inbox(client, applicant)]
     stages["correction"] = Stage(created["code"], task["id"], applicant)
     return stages

@@ -14,7 +14,7 @@ from api.extensions import db
 from engine.population import DEMO_FAMILY
 from engine.siak_import import upsert
 
-from .conftest import PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
+from .conftest import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, inbox, submit, token
 from .pdfcheck import pages_text
 
 WITH_PHOTO = {"kk": PDF_BYTES, "akta": PDF_BYTES, "photo": PNG_BYTES}  # a child of 5 or more
@@ -101,8 +101,7 @@ def test_mismatch_needs_an_override_reason_recorded_on_the_control_card(client: 
                        headers=admin).status_code == 200  # sending it back needs no override
 
     # the applicant corrects only the birth place; the name still differs: override it
-    pin_token = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]}).get_json()
-    applicant = {"Authorization": f"Bearer {pin_token['access_token']}"}
+    applicant = applicant_headers(client, created)
     correction = client.get(f"/api/v1/status/{created['code']}", headers=applicant).get_json()["tasks"][0]
     fixed = client.post(f"/api/v1/tasks/{correction['id']}/complete", headers=applicant,
                         json={"response": "Tempat lahir diperbaiki.", "child": {"birth_place": "Pekanbaru"}})
@@ -185,8 +184,7 @@ def test_correction_of_the_kk_number_reroutes(client: FlaskClient, app: Flask) -
     task = verification_task(client, created["code"], admin)
     client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "incomplete", "note": "Nomor KK salah."},
                 headers=admin)
-    pin_token = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]}).get_json()
-    applicant = {"Authorization": f"Bearer {pin_token['access_token']}"}
+    applicant = applicant_headers(client, created)
     correction = client.get(f"/api/v1/status/{created['code']}", headers=applicant).get_json()["tasks"][0]
     fixed = client.post(f"/api/v1/tasks/{correction['id']}/complete", headers=applicant,
                         json={"response": "KK diperbaiki.", "child": {"kk_number": "1471131002210004"}})
