@@ -24,6 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.server import stop
+
 from .conftest import PDF_BYTES, PG_ADMIN_URL, PNG_BYTES, ROOT, _pg_reachable, application_data
 
 pytestmark = pytest.mark.browser
@@ -107,12 +109,7 @@ def _serve(home: Path, database_url: str) -> Iterator[str]:
                 time.sleep(0.3)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 10)
         log.close()
 
 

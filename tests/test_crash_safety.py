@@ -43,7 +43,7 @@ from sqlalchemy import select
 
 import tasks  # noqa: F401  registers the diagram's service-task handlers (loading needs them)
 from bench.common import KECAMATAN, PASSWORD, PDF_BYTES, PNG_BYTES, STEPS, Database, application, uptd_user
-from bench.server import free_port, gunicorn, json_request, multipart, request
+from bench.server import free_port, gunicorn, json_request, multipart, request, stop
 from engine import documents, instances
 from engine.backup import BackupError, postgres_tool
 from engine.database import make_session_factory
@@ -334,12 +334,7 @@ def scheduler(db: Database) -> Iterator[subprocess.Popen]:
         try:
             yield process
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, 20)
 
 
 def timer_rows(db: Database) -> list[tuple[str, str | None, datetime, str]]:
