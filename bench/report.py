@@ -61,7 +61,10 @@ def table(results: dict[str, Any]) -> str:
                 target, met = "< 25 ms (PostgreSQL, 1M)", _met([None if pg is None else pg < 25])
             row(f"{what} p95 ms at {count:,} applications", [_fmt(v) for v in values], target, met)
     for label, key in (("timers: seconds until all escalated", "all_escalated_s"),
-                       ("timers: escalations/s", "per_s")):
+                       ("timers: escalations/s", "per_s"),
+                       ("timers: seconds until every workflow caught up", "workflows_caught_up_s"),
+                       ("timers: escalated twice (must be 0)", "escalated_twice"),
+                       ("timers: left waiting (must be 0)", "left_waiting")):
         row(label, [_fmt(_get(results, k, "timers", key)) for k in kinds])
     delays = [_get(results, k, "timers", "delay") for k in kinds]
     row("timers: deadline->escalation p50/p99 s", [
@@ -112,6 +115,7 @@ HEADLINES = [  # (label, path from a database section)
     ("status p95 ms at 1,000,000", ("scale", "1000000", "status", "p95_ms")),
     ("timers: all escalated s", ("timers", "all_escalated_s")),
     ("timers: delay p99 s", ("timers", "delay", "p99_s")),
+    ("timers: workflows caught up s", ("timers", "workflows_caught_up_s")),
 ]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import JSON, Table, create_engine, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,3 +68,31 @@ def create_schema(engine: Engine) -> None:
                 index.create(conn, checkfirst=True)
         for name in OBSOLETE_INDEXES:
             conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once, in the session's transaction.
+
+    Set-based work such as recording thousands of escalations at once then spends its time in the
+    database rather than in round trips: on PostgreSQL the rows are streamed with ``COPY`` (psycopg's
+    ``executemany`` would send a statement per row); SQLite's ``executemany`` runs in-process and is fast
+    as it is. Every row must have the same keys; JSON columns take dicts, datetimes must be aware."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    given = list(rows[0])
+    # COPY leaves out the model's Python-side defaults (``default=...``): supply them as INSERT would
+    defaults = {c.name: c.default for c in table.columns
+                if c.name not in given and c.default is not None and not c.primary_key}
+    columns = given + list(defaults)
+    as_json = [isinstance(table.c[name].type, JSON) for name in columns]
+    cursor = session.connection().connection.driver_connection.cursor()
+    names = ", ".join(f'"{name}"' for name in columns)
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            values = [row[name] for name in given] + [
+                d.arg(None) if d.is_callable else d.arg for d in defaults.values()]
+            copy.write_row([json.dumps(v) if encode and v is not None else v
+                            for v, encode in zip(values, as_json, strict=True)])

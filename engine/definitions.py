@@ -2,11 +2,13 @@
 
 This is the "spec" side of SpiffWorkflow's spec/instance split. A ``Definition`` is the parsed diagram
 plus what the service needs to know about it (lanes by id, each user task's form and time standard, the
-milestones); it is built once per version and cached, since versions never change.
+milestones, the service task each boundary timer leads to); it is built once per version and cached,
+since versions never change.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -14,7 +16,8 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
@@ -65,6 +68,9 @@ class Definition:
     lane_names: dict[str, str]  # lane id -> display name
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     milestones: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> (key, name)
+    # boundary timer id -> (handler, parameters) of the service task it leads to, when every parameter
+    # is a literal: the timer sweep can then run that handler's batch form at the deadline
+    timer_actions: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def content_hash(xml: bytes) -> str:
@@ -220,7 +226,26 @@ def _describe(root: etree._Element, key: str, spec: Any, subprocess_specs: dict)
             )
         elif isinstance(task_spec, IntermediateThrowEvent) and props.get("milestone"):
             definition.milestones[task_spec.bpmn_id] = (props["milestone"], task_spec.bpmn_name or "")
+        elif isinstance(task_spec, BoundaryEvent):
+            action = _service_action(task_spec)
+            if action is not None:
+                definition.timer_actions[task_spec.bpmn_id] = action
     return definition
+
+
+def _service_action(boundary: Any) -> tuple[str, dict[str, Any]] | None:
+    """The handler and literal parameters of the service task a boundary event leads to, if any."""
+    target = next((spec for spec in boundary.outputs if isinstance(spec, ServiceTask)), None)
+    name = getattr(target, "operation_name", None)
+    if target is None or not name:
+        return None
+    params = {}
+    for key, param in (getattr(target, "operation_params", None) or {}).items():
+        try:
+            params[key] = ast.literal_eval(str(param.get("value", "")))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None  # an expression, evaluated only when the workflow runs the task
+    return name, params
 
 
 _DEFINITIONS: dict[str, Definition] = {}

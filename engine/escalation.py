@@ -1,11 +1,13 @@
 """Escalation of overrunning steps: one escalation per level, repeated each further standard period,
 up to a cap (``KIA_ESCALATION_CAP``, default 3).
 
-Level 1 is the diagram's own boundary timer: it fires at the step's deadline and runs the diagram's
-escalation service task. Its handler calls :func:`escalate_row` to flag and record the level, and
-:func:`schedule_next` to plan the following level as a ``repeat`` timer: when that falls due, the sweep
-calls the same handler with the same parameters again (:func:`fire_repeat`), without a workflow step.
-Completing or cancelling the step cancels its waiting repeats (``projection.sync_tasks``).
+Level 1 is the diagram's own boundary timer, due at the step's deadline; it leads to the diagram's
+escalation service task. Levels 2, 3, ... are ``repeat`` timers planned here, without a workflow step.
+:func:`escalate_due` does the work for any number of due timers at once, with set-based statements:
+flag each step overdue, record its level on the history, plan the next level. The timer sweep calls it
+(through the escalation handler's batch form) at the deadline for many timers together; the service
+task calls it for one, when a workflow fires its timer itself. Completing or cancelling the step
+cancels its waiting repeats (``projection.sync_tasks``).
 
 Level ``k + 1`` is due one standard period (in the step's basis) after level ``k``'s due time; a level
 whose time already passed (the scheduler was down) is not replayed: the next one is planned one period
@@ -15,16 +17,16 @@ after now, so an outage produces one late escalation, not a burst.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import worktime
-from .models import Instance, TaskRow, Timer
-from .projection import record
-from .services import ServiceContext, get_handler
+from .database import insert_rows
+from .models import Event, TaskRow, Timer
+from .services import DueTimer
 
 DEFAULT_CAP = 3
 MAX_CAP = 50
@@ -44,57 +46,63 @@ def cap() -> int:
     return _cap
 
 
-def escalate_row(ctx: ServiceContext, row: TaskRow) -> int | None:
-    """Flag ``row`` overdue and record its next escalation level; None once the cap is reached."""
-    if row.escalations >= _cap:
-        return None
-    row.overdue = True
-    row.escalations += 1
-    due = _level_due(ctx.session, row) if row.due_at else None
-    record(ctx.session, ctx.instance, "escalated", actor="system", at=ctx.now, task_id=row.id, step=row.step,
-           lane=row.lane, level=row.escalations, due_at=due.isoformat() if due else None)
-    return row.escalations
+@dataclass(frozen=True)
+class Escalated:
+    """One step escalated by :func:`escalate_due`: who must be told, about what, at which level."""
+
+    instance_id: int
+    task_id: str
+    step: str
+    lane: str
+    title: str
+    time_standard: str | None
+    level: int
 
 
-def schedule_next(ctx: ServiceContext, row: TaskRow, handler: str, params: dict[str, Any]) -> Timer | None:
-    """Plan level ``row.escalations + 1`` of ``row`` as a repeat timer (nothing once the cap is reached)."""
-    if row.escalations >= _cap or row.due_at is None or not row.time_standard:
-        return None
-    basis = row.time_basis or "working"
-    due = worktime.deadline_for(_level_due(ctx.session, row), row.time_standard, basis)
-    if due <= ctx.now:
-        due = worktime.deadline_for(ctx.now, row.time_standard, basis)
-    level = row.escalations + 1
-    timer = Timer(id=str(uuid.uuid5(_NAMESPACE, f"{row.id}:{level}")), instance_id=row.instance_id,
-                  task_id=row.id, step=row.step, due_at=due, state="waiting", kind="repeat", level=level,
-                  handler=handler, params=params)
-    ctx.session.add(timer)
-    return timer
+def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: str) -> list[Escalated]:
+    """Escalate the open step named by each due timer (``params["step"]`` in the timer's instance).
 
-
-def _level_due(session: Session, row: TaskRow) -> datetime:
-    """When the current level (``row.escalations``) fell due: the deadline, or its repeat timer's time."""
-    if row.escalations <= 1:
-        return row.due_at
-    due = session.scalar(select(Timer.due_at).where(Timer.task_id == row.id, Timer.kind == "repeat",
-                                                    Timer.level == row.escalations))
-    return due or row.due_at
-
-
-def fire_repeat(session: Session, timer: Timer, now: datetime) -> None:
-    """Run a due repeat timer: call its handler again if the step is still open, else cancel it.
-
-    Bumps the instance's lock version, so that a completion racing with the escalation makes one of
-    them fail with ``Conflict`` instead of both writing."""
-    instance = session.get(Instance, timer.instance_id)
-    row = session.get(TaskRow, timer.task_id) if timer.task_id else None
-    func = get_handler(timer.handler or "")
-    timer.fired_at = now
-    if row is None or row.state != "open" or func is None or instance is None:
-        timer.state, timer.fired_at = "cancelled", None
-        return
-    timer.state = "fired"
-    instance.updated_at = now
+    Steps that are no longer open, or already at the cap, are left alone. ``handler`` is the service
+    handler the planned repeat timers call again. Four statements whatever the number of timers: the
+    open task rows of their instances, one ``UPDATE ... RETURNING`` of the steps they name, one insert
+    of the history events, one of the repeats."""
+    by_step = {(d.instance_id, str(d.params.get("step", ""))): d for d in due}
+    open_rows = session.execute(select(TaskRow.id, TaskRow.instance_id, TaskRow.step).where(
+        TaskRow.instance_id.in_({d.instance_id for d in due}), TaskRow.state == "open")).all()
+    task_ids = [row.id for row in open_rows if (row.instance_id, row.step) in by_step]
+    if not task_ids:
+        return []
+    rows = session.execute(
+        update(TaskRow)
+        .where(TaskRow.id.in_(task_ids), TaskRow.state == "open", TaskRow.escalations < _cap)
+        .values(overdue=True, escalations=TaskRow.escalations + 1)
+        .returning(TaskRow.id, TaskRow.instance_id, TaskRow.step, TaskRow.lane, TaskRow.title,
+                   TaskRow.time_standard, TaskRow.time_basis, TaskRow.due_at, TaskRow.escalations),
+        execution_options={"synchronize_session": "fetch"},
+    ).all()
+    if not rows:
+        return []
     worktime.refresh(session)
-    func(ServiceContext(session=session, instance=instance, now=now, actor="system", task_id=timer.id,
-                        step=timer.step or ""), **timer.params)
+    events, repeats, escalated = [], [], []
+    for row in rows:
+        timer = by_step[(row.instance_id, row.step)]
+        # when this level fell due: the step's deadline for level 1, the repeat timer's time after that
+        level_due = row.due_at if row.escalations <= 1 and row.due_at else timer.due_at
+        events.append(dict(instance_id=row.instance_id, task_id=row.id, kind="escalated", step=row.step,
+                           lane=row.lane, actor="system", at=now,
+                           detail={"level": row.escalations,
+                                   "due_at": level_due.isoformat() if row.due_at else None}))
+        if row.escalations < _cap and row.due_at is not None and row.time_standard:
+            basis = row.time_basis or "working"
+            next_due = worktime.deadline_for(level_due, row.time_standard, basis)
+            if next_due <= now:
+                next_due = worktime.deadline_for(now, row.time_standard, basis)
+            level = row.escalations + 1
+            repeats.append(dict(id=str(uuid.uuid5(_NAMESPACE, f"{row.id}:{level}")), instance_id=row.instance_id,
+                                task_id=row.id, step=row.step, due_at=next_due, state="waiting", kind="repeat",
+                                level=level, handler=handler, params=dict(timer.params)))
+        escalated.append(Escalated(row.instance_id, row.id, row.step, row.lane, row.title, row.time_standard,
+                                   row.escalations))
+    insert_rows(session, Event.__table__, events)
+    insert_rows(session, Timer.__table__, repeats)
+    return escalated

@@ -17,18 +17,18 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import escalation, serialization, worktime
+from . import serialization, worktime
 from .clock import clock
 from .definitions import Definition, definition_of, latest_version
 from .errors import Conflict, EngineError, NotFound
 from .models import Instance, TaskRow, Timer
 from .projection import record, sync_tasks, sync_timers
 from .script_engine import SandboxScriptEngine
-from .services import ServiceContext
+from .services import DueTimer, ServiceContext, get_batch_handler
 
 MAX_ENGINE_ROUNDS = 50
 
@@ -105,7 +105,7 @@ def advance(loaded: Loaded) -> list[TaskRow]:
                        step=task.task_spec.bpmn_id, lane=loaded.definition.lanes.get(task.task_spec.bpmn_id),
                        milestone=milestone[0], name=milestone[1])
         opened = sync_tasks(session, instance, loaded.definition, workflow, now, loaded.context.actor)
-        sync_timers(session, instance, workflow, now, {r.id: r for r in opened})
+        sync_timers(session, instance, loaded.definition, workflow, now, {r.id: r for r in opened})
         if workflow.is_completed() and instance.completed_at is None:
             instance.completed_at = now
             record(session, instance, "finished", actor="system", at=now)
@@ -124,7 +124,8 @@ def conflicts_as_409() -> Iterator[None]:
     except StaleDataError:
         raise Conflict("Permohonan ini baru saja diubah oleh orang lain; muat ulang dan coba lagi.") from None
     except OperationalError as exc:
-        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+        message = str(exc).lower()
+        if "locked" in message or "deadlock" in message or "could not serialize" in message:
             raise Conflict("Basis data sedang sibuk; coba lagi.") from None
         raise
 
@@ -225,14 +226,26 @@ def fire_timer(session: Session, timer: Timer) -> None:
 
 
 def _fire_timer(session: Session, timer: Timer) -> None:
+    now = clock.now()
     if timer.kind == "repeat":
-        escalation.fire_repeat(session, timer, clock.now())
+        # normally done set-based by the sweep's record phase; here one at a time (its fallback)
+        batch = get_batch_handler(timer.handler or "")
+        if batch is not None:
+            try:
+                batch(session, [DueTimer(timer.id, timer.instance_id, timer.kind, timer.level, timer.due_at,
+                                         timer.params or {})], now)
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failing handler fails the step, as in a workflow
+                raise StepFailed(f"Eskalasi gagal dijalankan: {type(exc).__name__}") from None
+        timer.state, timer.fired_at = ("fired", now) if batch is not None else ("cancelled", None)
         flush(session)
         return
     loaded = load(session, session.get(Instance, timer.instance_id), "system")
     task = loaded.workflow.get_task_from_id(UUID(timer.id))
     if task is None or task.state != TaskState.WAITING:
-        timer.state = "cancelled"
+        # the workflow moved on first; an escalation the sweep already recorded stands
+        timer.state = "fired" if timer.state == "recorded" else "cancelled"
         flush(session)
         return
     task._set_internal_data(event_fired=True)

@@ -207,6 +207,9 @@ class Timer(Base):
     ``kind="diagram"``: a boundary timer of the workflow (``id`` is its SpiffWorkflow task id, level 1).
     ``kind="repeat"``: a further escalation of a still-open step (level 2, 3, ...): when due, the
     diagram's escalation service ``handler`` is called again with ``params``; no workflow step runs.
+    A diagram timer also names the ``handler`` and ``params`` of the service task it leads to, when
+    those are known from the diagram: the sweep then records its effect at the deadline (``recorded``)
+    and the workflow catches up after (``engine.timers``).
     """
 
     __tablename__ = "timers"
@@ -217,7 +220,7 @@ class Timer(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     step: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | fired | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | recorded | fired | cancelled
     fired_at: Mapped[datetime | None]
     kind: Mapped[str] = mapped_column(String(16), default="diagram")  # diagram | repeat
     level: Mapped[int] = mapped_column(Integer, default=1)

@@ -43,7 +43,8 @@ def sync_tasks(session: Session, instance: Instance, definition: Definition, wor
         task = _task(workflow, row_id)
         row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
         row.completed_at = now
-        session.execute(update(Timer).where(Timer.task_id == row_id, Timer.kind == "repeat",
+        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.task_id == row_id,
+                                            Timer.kind == "repeat",
                                             Timer.state == "waiting").values(state="cancelled")
                         .execution_options(synchronize_session=False))  # further escalations are void
         if row.state == "completed":
@@ -66,21 +67,25 @@ def sync_tasks(session: Session, instance: Instance, definition: Definition, wor
     return opened
 
 
-def sync_timers(session: Session, instance: Instance, workflow: Any, now: datetime,
+def sync_timers(session: Session, instance: Instance, definition: Definition, workflow: Any, now: datetime,
                 open_rows: dict[str, TaskRow]) -> None:
-    """Mirror the workflow's waiting boundary timers into ``timers`` and put their due time on tasks."""
+    """Mirror the workflow's waiting boundary timers into ``timers`` and put their due time on tasks.
+
+    A timer the sweep already ``recorded`` (its escalation written at the deadline) becomes ``fired``
+    once the workflow has caught up with it, or when its task ended first: its escalation stands."""
     waiting = {
         str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING)
         if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
     }
     rows = {r.id: r for r in session.scalars(
-        select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting", Timer.kind == "diagram"))}
+        select(Timer).where(Timer.instance_id == instance.id, Timer.state.in_(("waiting", "recorded")),
+                            Timer.kind == "diagram"))}
     for timer_id, row in rows.items():
         if timer_id not in waiting:
             task = _task(workflow, timer_id)
-            fired = task is not None and task.state == TaskState.COMPLETED
+            fired = (task is not None and task.state == TaskState.COMPLETED) or row.state == "recorded"
             row.state = "fired" if fired else "cancelled"
-            row.fired_at = now if fired else None
+            row.fired_at = (row.fired_at or now) if fired else None
     for timer_id, task in waiting.items():
         value = task._get_internal_data("event_value")
         if timer_id in rows or not isinstance(value, str):
@@ -88,9 +93,10 @@ def sync_timers(session: Session, instance: Instance, workflow: Any, now: dateti
         due = TimerEventDefinition.get_datetime(value)
         attached = attached_user_task(task)
         attached_id = str(attached.id) if attached is not None else None
+        handler, params = definition.timer_actions.get(task.task_spec.bpmn_id, (None, {}))
         session.add(Timer(id=timer_id, instance_id=instance.id, task_id=attached_id,
                           step=attached.task_spec.bpmn_id if attached is not None else None,
-                          due_at=due, state="waiting"))
+                          due_at=due, state="waiting", handler=handler, params=params))
         if attached_id in open_rows and open_rows[attached_id].due_at is None:
             open_rows[attached_id].due_at = due
 

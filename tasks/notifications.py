@@ -5,26 +5,34 @@ Each writes to the outbox in the step's transaction; the WhatsApp and e-mail wor
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import escalation
-from engine.models import Application, Kecamatan, Outbox, TaskRow, User
+from engine.database import insert_rows
+from engine.models import Application, Kecamatan, Outbox, TaskRow, Timer, User
 from engine.projection import record
-from engine.services import ServiceContext, handler
+from engine.services import DueTimer, ServiceContext, handler
 
 
 def _application(ctx: ServiceContext) -> Application:
     return ctx.session.scalar(select(Application).where(Application.instance_id == ctx.instance.id))
 
 
+def _whatsapp_message(instance_id: int, contact: dict | None, kind: str, text: str, now: datetime,
+                      **extra: Any) -> dict[str, Any]:
+    """An outbox row (as column values) for a WhatsApp message to the applicant."""
+    return dict(instance_id=instance_id, channel="whatsapp", kind=kind, recipient=(contact or {}).get("phone", ""),
+                payload={"text": text, **extra}, next_attempt_at=now, created_at=now)
+
+
 def _to_applicant(ctx: ServiceContext, kind: str, text: str, **extra: Any) -> Outbox:
     app = _application(ctx)
-    contact = app.applicant if app else {}
-    message = Outbox(instance_id=ctx.instance.id, channel="whatsapp", kind=kind,
-                     recipient=contact.get("phone", ""), payload={"text": text, **extra},
-                     next_attempt_at=ctx.now, created_at=ctx.now)
+    message = Outbox(**_whatsapp_message(ctx.instance.id, app.applicant if app else None, kind, text, ctx.now,
+                                         **extra))
     ctx.session.add(message)
     return message
 
@@ -92,28 +100,55 @@ def apply_correction(ctx: ServiceContext) -> dict:
     return {"resubmitted": True}
 
 
-@handler("escalate")
+def _escalation_notices(session: Session, escalated: list[escalation.Escalated], now: datetime) -> list[dict]:
+    """Outbox rows for escalated steps: a reminder to the applicant for the applicant's own step, else a
+    notice to every active supervisor."""
+    contacts = {}
+    if any(e.lane == "applicant" for e in escalated):
+        contacts = dict(session.execute(select(Application.instance_id, Application.applicant).where(
+            Application.instance_id.in_({e.instance_id for e in escalated if e.lane == "applicant"}))).all())
+    supervisors = [] if all(e.lane == "applicant" for e in escalated) else [
+        user.username for user in session.scalars(select(User).where(User.active.is_(True)))
+        if "supervisor" in user.role_set]
+    notices = []
+    for e in escalated:
+        if e.lane == "applicant":
+            notices.append(_whatsapp_message(
+                e.instance_id, contacts.get(e.instance_id), "reminder",
+                f"Pengingat: permohonan KIA Anda menunggu tindakan Anda ({e.title}). Balas pesan ini untuk "
+                "melanjutkan.", now, level=e.level))
+            continue
+        notices.extend(dict(
+            instance_id=e.instance_id, channel="staff", kind="escalation", recipient=username,
+            next_attempt_at=now, created_at=now,
+            payload={"text": f"Eskalasi tingkat {e.level}: langkah '{e.title}' ({e.lane}) melewati "
+                             f"standar waktu {e.time_standard}.", "task_id": e.task_id, "step": e.step,
+                     "level": e.level}) for username in supervisors)
+    return notices
+
+
+def escalate_due(session: Session, due: list[DueTimer], now: datetime) -> int:
+    """The batch form of ``escalate``: escalate the steps of many due timers at once (``engine.timers``
+    calls it at their deadline) and write every notice in one insert; returns how many escalated."""
+    escalated = escalation.escalate_due(session, due, now, handler="escalate")
+    insert_rows(session, Outbox.__table__, _escalation_notices(session, escalated, now))
+    return len(escalated)
+
+
+@handler("escalate", batch=escalate_due)
 def escalate(ctx: ServiceContext, step: str = "") -> dict:
     """A step overran its time standard: flag it, record the level, tell whoever must act, and plan the
-    next level (``engine.escalation``). The applicant's own step gets a reminder to the applicant."""
+    next level (``engine.escalation``). The applicant's own step gets a reminder to the applicant.
+
+    Runs when the workflow takes its boundary timer's path. The sweep has usually recorded this
+    escalation at the deadline already (the timer is ``recorded``); then there is nothing left to do."""
     row = ctx.session.scalar(select(TaskRow).where(TaskRow.instance_id == ctx.instance.id,
                                                    TaskRow.step == step, TaskRow.state == "open"))
     if row is None:
         return {"escalated": False}
-    level = escalation.escalate_row(ctx, row)
-    if level is None:
-        return {"escalated": False}
-    escalation.schedule_next(ctx, row, "escalate", {"step": step})
-    if row.lane == "applicant":
-        _to_applicant(ctx, "reminder", "Pengingat: permohonan KIA Anda menunggu tindakan Anda "
-                      f"({row.title}). Balas pesan ini untuk melanjutkan.", level=level)
+    if ctx.session.scalar(select(Timer.id).where(Timer.instance_id == ctx.instance.id, Timer.task_id == row.id,
+                                                 Timer.kind == "diagram", Timer.state == "recorded")) is not None:
         return {"escalated": True}
-    for user in ctx.session.scalars(select(User).where(User.active.is_(True))):
-        if "supervisor" in user.role_set:
-            ctx.session.add(Outbox(
-                instance_id=ctx.instance.id, channel="staff", kind="escalation", recipient=user.username,
-                next_attempt_at=ctx.now, created_at=ctx.now,
-                payload={"text": f"Eskalasi tingkat {level}: langkah '{row.title}' ({row.lane}) melewati "
-                                 f"standar waktu {row.time_standard}.", "task_id": row.id, "step": step,
-                         "level": level}))
-    return {"escalated": True}
+    due = DueTimer(id=ctx.task_id, instance_id=ctx.instance.id, kind="diagram", level=row.escalations + 1,
+                   due_at=row.due_at or ctx.now, params={"step": step})
+    return {"escalated": escalate_due(ctx.session, [due], ctx.now) > 0}

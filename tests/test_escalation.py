@@ -8,12 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from SpiffWorkflow.util.task import TaskState
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
 from api.scheduler import Sweeper
-from engine import applications, escalation
+from engine import applications, escalation, instances, services, timers
+from engine.clock import clock
 from engine.models import Event, Outbox, TaskRow, Timer
 
 from .conftest import inbox, token
@@ -154,3 +157,124 @@ def test_missed_timers_fire_once_at_start_up(client: FlaskClient, app: Flask) ->
         repeats = list(db.session.scalars(select(Timer).where(Timer.kind == "repeat")))
     # the next level is one standard period after the late firing, not a burst of missed levels
     assert sorted((t.level, t.due_at) for t in repeats) == [(2, wib("2027-09-02 16:00"))] * 3
+
+
+def record_phase(app: Flask) -> int:
+    """Only the sweep's record phase, as if the sweeper died right after it committed."""
+    with app.app_context():
+        return timers.record_due(sessionmaker(bind=db.engine, expire_on_commit=False), clock.now())
+
+
+def instance_of(app: Flask, code: str) -> tuple[int, str, str]:
+    """(lock version, state of the diagram's escalation task, state of the verification timer row)."""
+    with app.app_context():
+        instance = applications.by_code(db.session, code).instance
+        workflow = instances.load(db.session, instance).workflow
+        escalate = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id == "escalate_verify_application"]
+        timer = db.session.scalar(select(Timer).where(Timer.instance_id == instance.id, Timer.kind == "diagram",
+                                                      Timer.step == "verify_application"))
+        result = (instance.lock_version, TaskState.get_name(escalate[0].state) if escalate else "none", timer.state)
+        db.session.rollback()
+        return result
+
+
+def notices_about(app: Flask, code: str) -> list[tuple[str, int]]:
+    with app.app_context():
+        instance = applications.by_code(db.session, code).instance
+        return [(o.recipient, o.payload["level"]) for o in db.session.scalars(
+            select(Outbox).where(Outbox.instance_id == instance.id, Outbox.kind == "escalation").order_by(Outbox.id))]
+
+
+def test_the_escalation_is_recorded_at_the_deadline_and_the_workflow_catches_up_once(
+        client: FlaskClient, app: Flask) -> None:
+    at("2027-09-02 10:00")
+    code = new_application(client)
+    version, _, _ = instance_of(app, code)
+    at("2027-09-02 11:00")
+    assert record_phase(app) == 1
+    # visible at once: the task overdue, the level on the history, the supervisors told, level 2 planned;
+    # the workflow itself not touched yet
+    row = task_row(app, code, "verify_application")
+    assert row.overdue and row.escalations == 1
+    assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
+    told = notices_about(app, code)
+    assert told and {level for _, level in told} == {1}
+    assert instance_of(app, code) == (version, "MAYBE", "recorded")  # not yet run
+    with app.app_context():
+        assert [(t.level, t.state) for t in db.session.scalars(select(Timer).where(
+            Timer.task_id == row.id, Timer.kind == "repeat"))] == [(2, "waiting")]
+    assert record_phase(app) == 0  # once
+    # the next sweep (after a crash, or the same sweep's second phase) takes the boundary path
+    assert sweep(app) == 0  # nothing newly escalated
+    later, escalate_task, timer_state = instance_of(app, code)
+    assert later > version and escalate_task == "COMPLETED" and timer_state == "fired"
+    assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
+    assert notices_about(app, code) == told
+    assert task_row(app, code, "verify_application").escalations == 1
+    at("2027-09-02 12:00")
+    assert sweep(app) == 1
+    assert [level for _, level, _ in escalations(app, code)] == [1, 2]
+
+
+def test_a_completion_between_recording_and_catching_up_keeps_the_escalation(
+        client: FlaskClient, app: Flask) -> None:
+    at("2027-09-02 10:00")
+    code = new_application(client)
+    at("2027-09-02 11:00")
+    assert record_phase(app) == 1
+    at("2027-09-02 11:10")
+    finish(client, "admin1", code, STEP_DATA["admin1"])
+    _, _, timer_state = instance_of(app, code)
+    assert timer_state == "fired"  # its escalation stands; nothing is left for the workflow to do
+    assert sweep(app) == 0
+    at("2027-09-02 12:00")
+    assert sweep(app) == 0  # level 2 was cancelled by the completion
+    assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
+    row = task_row(app, code, "verify_application")
+    assert row.state == "completed" and row.overdue and row.escalations == 1
+
+
+def test_when_the_batch_form_fails_each_timer_is_fired_the_exact_way(
+        client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> int:
+        raise RuntimeError("batch form broken")
+
+    monkeypatch.setitem(services._BATCH_HANDLERS, "escalate", broken)
+    at("2027-09-02 10:00")
+    codes = [new_application(client) for _ in range(2)]
+    at("2027-09-02 11:00")
+    assert sweep(app) == 2
+    assert sweep(app) == 0
+    for code in codes:
+        assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
+        assert instance_of(app, code)[1:] == ("COMPLETED", "fired")
+    at("2027-09-02 12:00")  # the repeats, one by one through the same (broken) batch form: set aside
+    assert sweep(app) == 0
+    monkeypatch.undo()
+    assert sweep(app) == 2
+    assert [level for _, level, _ in escalations(app, codes[0])] == [1, 2]
+
+
+def test_a_step_busy_in_another_transaction_is_left_for_the_next_round(
+        client: FlaskClient, app: Flask, database_url: str) -> None:
+    """PostgreSQL: a completion holds its task row while the sweep records. The sweep neither waits
+    (it could deadlock with the completion, which wants the timer next) nor records: the timer waits."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks held by another transaction: PostgreSQL (SQLite has one writer at a time)")
+    at("2027-09-02 10:00")
+    code = new_application(client)
+    row = task_row(app, code, "verify_application")
+    at("2027-09-02 11:00")
+    with app.app_context():
+        with db.engine.connect() as other:
+            other.execute(select(TaskRow.id).where(TaskRow.id == row.id).with_for_update())
+            started = time.monotonic()
+            assert record_phase(app) == 0
+            assert time.monotonic() - started < 5  # did not wait for the lock
+            timer = db.session.scalar(select(Timer).where(Timer.task_id == row.id, Timer.kind == "diagram"))
+            assert (timer.state, timer.fired_at) == ("waiting", None)
+            db.session.rollback()
+            other.rollback()
+    assert escalations(app, code) == []
+    assert record_phase(app) == 1
+    assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]

@@ -47,7 +47,8 @@ def _scheduler(database_url: str, workdir: Path, name: str) -> subprocess.Popen:
 def _counts(app: Flask) -> tuple[int, int]:
     with app.app_context():
         escalated = db.session.scalar(select(func.count()).select_from(Event).where(Event.kind == "escalated"))
-        waiting = db.session.scalar(select(func.count()).select_from(Timer).where(Timer.state == "waiting"))
+        waiting = db.session.scalar(select(func.count()).select_from(Timer).where(
+            Timer.state.in_(("waiting", "recorded"))))  # recorded: the workflow has yet to catch up
         db.session.rollback()
         return escalated, waiting
 
