@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--scale-sqlite", default=None, help="application counts to seed on SQLite")
     parser.add_argument("--timers", type=int, default=None, help="deadlines falling due at once (PostgreSQL)")
     parser.add_argument("--timers-sqlite", type=int, default=None, help="deadlines due at once on SQLite")
+    parser.add_argument("--sweepers", type=int, default=2,
+                        help="sweeper processes on PostgreSQL (SQLite: always 1, it has one writer)")
     parser.add_argument("--memory-cases", type=int, default=None, help="cases for the memory-growth run")
     parser.add_argument("--memory-warmup", type=int, default=None, help="cases before the memory baseline")
     parser.add_argument("--profile", default=None, help="write a pyinstrument HTML profile of the engine bound")
@@ -49,7 +51,7 @@ def main() -> None:
         "scale": _ints(args.scale or ("2000" if quick else "100000,1000000")),
         "scale_sqlite": _ints(args.scale_sqlite or ("2000" if quick else "100000,1000000")),
         "timers": args.timers or (200 if quick else 10_000),
-        "timers_sqlite": args.timers_sqlite or (200 if quick else 1_000),
+        "timers_sqlite": args.timers_sqlite or (200 if quick else 10_000),
         "memory_cases": args.memory_cases or (40 if quick else 10_000),
         "memory_warmup": args.memory_warmup or (8 if quick else 500),
     }
@@ -90,7 +92,7 @@ def main() -> None:
             n = sizes["timers"] if kind == "postgresql" else sizes["timers_sqlite"]
             _say(f"{kind}: {n:,} deadlines due at once")
             with database(kind) as db:
-                section["timers"] = timers.measure(db, n, sweepers=2 if kind == "postgresql" else 1)
+                section["timers"] = timers.measure(db, n, sweepers=args.sweepers if kind == "postgresql" else 1)
     if "memory" in only and kinds:
         kind = "postgresql" if "postgresql" in kinds else kinds[0]
         _say(f"{kind}: worker memory over {sizes['memory_cases']:,} cases after {sizes['memory_warmup']:,}")

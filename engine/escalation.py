@@ -16,6 +16,7 @@ after now, so an outage produces one late escalation, not a burst.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,6 +84,7 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
     if not rows:
         return []
     worktime.refresh(session)
+    deadline_for = functools.cache(worktime.deadline_for)  # a burst shares a few (start, standard) pairs
     events, repeats, escalated = [], [], []
     for row in rows:
         timer = by_step[(row.instance_id, row.step)]
@@ -94,9 +96,9 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
                                    "due_at": level_due.isoformat() if row.due_at else None}))
         if row.escalations < _cap and row.due_at is not None and row.time_standard:
             basis = row.time_basis or "working"
-            next_due = worktime.deadline_for(level_due, row.time_standard, basis)
+            next_due = deadline_for(level_due, row.time_standard, basis)
             if next_due <= now:
-                next_due = worktime.deadline_for(now, row.time_standard, basis)
+                next_due = deadline_for(now, row.time_standard, basis)
             level = row.escalations + 1
             repeats.append(dict(id=str(uuid.uuid5(_NAMESPACE, f"{row.id}:{level}")), instance_id=row.instance_id,
                                 task_id=row.id, step=row.step, due_at=next_due, state="waiting", kind="repeat",

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from SpiffWorkflow.util.task import TaskState
 from flask.testing import FlaskClient
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -265,16 +265,15 @@ def test_a_step_busy_in_another_transaction_is_left_for_the_next_round(
     code = new_application(client)
     row = task_row(app, code, "verify_application")
     at("2027-09-02 11:00")
-    with app.app_context():
-        with db.engine.connect() as other:
-            other.execute(select(TaskRow.id).where(TaskRow.id == row.id).with_for_update())
-            started = time.monotonic()
-            assert record_phase(app) == 0
-            assert time.monotonic() - started < 5  # did not wait for the lock
-            timer = db.session.scalar(select(Timer).where(Timer.task_id == row.id, Timer.kind == "diagram"))
-            assert (timer.state, timer.fired_at) == ("waiting", None)
-            db.session.rollback()
-            other.rollback()
+    with app.app_context(), db.engine.connect() as other:
+        other.execute(select(TaskRow.id).where(TaskRow.id == row.id).with_for_update())
+        started = time.monotonic()
+        assert record_phase(app) == 0
+        assert time.monotonic() - started < 5  # did not wait for the lock
+        timer = db.session.scalar(select(Timer).where(Timer.task_id == row.id, Timer.kind == "diagram"))
+        assert (timer.state, timer.fired_at) == ("waiting", None)
+        db.session.rollback()
+        other.rollback()
     assert escalations(app, code) == []
     assert record_phase(app) == 1
     assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
