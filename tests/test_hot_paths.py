@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
+from engine import timers
 from engine.clock import clock
-from engine.database import create_schema
-from engine.models import Instance, RateLimit
+from engine.database import create_schema, insert_rows
+from engine.models import Instance, Outbox, RateLimit, Timer
 
 from .conftest import inbox, submit, token
 
@@ -156,3 +158,51 @@ def test_concurrent_hits_are_all_counted(app: Flask) -> None:
         w.join(60)
     with app.app_context():
         assert sum(r.count for r in db.session.scalars(select(RateLimit))) == threads * per_thread
+
+
+def _due_applications(client: FlaskClient, count: int) -> None:
+    clock.freeze(datetime(2027, 9, 2, 3, 0, tzinfo=UTC))
+    for _ in range(count):
+        assert submit(client).status_code == 201
+    clock.freeze(datetime(2027, 9, 2, 4, 0, tzinfo=UTC))  # verification's hour is up (working time off)
+
+
+def _record(app: Flask) -> int:
+    with app.app_context():
+        return timers.record_due(sessionmaker(bind=db.engine, expire_on_commit=False), clock.now())
+
+
+def test_recording_due_escalations_takes_the_same_statements_for_two_or_twenty(client: FlaskClient,
+                                                                                app: Flask) -> None:
+    """The record phase is set-based: its statements do not grow with the number of due timers."""
+    counts = []
+    for burst in (2, 20):
+        _due_applications(client, burst)
+        with statements(app) as seen:
+            assert _record(app) == burst
+        counts.append(len(seen))
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Timer).where(
+                Timer.state == "recorded")) == sum((2, 20)[:len(counts)])
+            db.session.rollback()
+    assert counts[0] == counts[1] and counts[0] <= 12, counts
+
+
+def test_bulk_insert_fills_the_model_defaults_and_json_like_the_orm(app: Flask) -> None:
+    """``insert_rows`` (COPY on PostgreSQL) stores what an ORM insert of the same values would."""
+    now = datetime(2027, 9, 2, 4, 0, tzinfo=UTC)
+    row = dict(instance_id=None, channel="staff", kind="escalation", recipient="supervisor1",
+               payload={"text": "Eskalasi tingkat 1: ‘Verifikasi’ — ✓", "level": 1, "nested": [1, None]},
+               next_attempt_at=now, created_at=now)
+    with app.app_context():
+        insert_rows(db.session, Outbox.__table__, [dict(row, recipient=f"bulk{i}") for i in range(3)])
+        db.session.add(Outbox(**dict(row, recipient="orm")))
+        db.session.commit()
+        stored = {o.recipient: o for o in db.session.scalars(select(Outbox).where(
+            Outbox.kind == "escalation", Outbox.channel == "staff"))}
+        orm = stored.pop("orm")
+        assert sorted(stored) == ["bulk0", "bulk1", "bulk2"]
+        for bulk in stored.values():
+            assert (bulk.payload, bulk.status, bulk.attempts, bulk.next_attempt_at, bulk.instance_id) == (
+                orm.payload, orm.status, orm.attempts, orm.next_attempt_at, orm.instance_id)
+            assert (bulk.status, bulk.attempts) == ("pending", 0)
