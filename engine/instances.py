@@ -232,8 +232,7 @@ def _fire_timer(session: Session, timer: Timer) -> None:
         batch = get_batch_handler(timer.handler or "")
         if batch is not None:
             try:
-                batch(session, [DueTimer(timer.id, timer.instance_id, timer.kind, timer.level, timer.due_at,
-                                         timer.params or {})], now)
+                batch(session, [DueTimer.of(timer)], now)
             except SQLAlchemyError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing handler fails the step, as in a workflow

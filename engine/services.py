@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .models import Instance
 
 Handler = Callable[..., "dict[str, Any] | None"]
-BatchHandler = Callable[["Session", "list[DueTimer]", datetime], None]
+BatchHandler = Callable[["Session", "list[DueTimer]", datetime], int]  # returns how many it escalated
 
 _HANDLERS: dict[str, Handler] = {}
 _BATCH_HANDLERS: dict[str, BatchHandler] = {}
@@ -46,10 +46,13 @@ class DueTimer:
 
     id: str
     instance_id: int
-    kind: str  # diagram | repeat
-    level: int
     due_at: datetime
     params: dict[str, Any]
+
+    @classmethod
+    def of(cls, timer: Any) -> DueTimer:
+        """From a ``Timer`` or a row of its columns."""
+        return cls(timer.id, timer.instance_id, timer.due_at, timer.params or {})
 
 
 def handler(name: str, batch: BatchHandler | None = None) -> Callable[[Handler], Handler]:

@@ -93,8 +93,7 @@ def _record_chunk(session_factory: Callable[[], Session], now: datetime, chunk: 
         taken = session.execute(
             update(Timer).where(Timer.id.in_(_taking(session, due).scalar_subquery()))
             .values(state=case((Timer.kind == "diagram", "recorded"), else_="fired"), fired_at=now)
-            .returning(Timer.id, Timer.instance_id, Timer.task_id, Timer.kind, Timer.level, Timer.due_at,
-                       Timer.handler, Timer.params)
+            .returning(Timer.id, Timer.instance_id, Timer.task_id, Timer.due_at, Timer.handler, Timer.params)
             .execution_options(synchronize_session=False)).all()
         if not taken:
             return 0, False
@@ -102,7 +101,7 @@ def _record_chunk(session_factory: Callable[[], Session], now: datetime, chunk: 
         taken = _without_busy_tasks(session, taken)
         by_handler: dict[str, list[DueTimer]] = defaultdict(list)
         for t in taken:
-            by_handler[t.handler].append(DueTimer(t.id, t.instance_id, t.kind, t.level, t.due_at, t.params or {}))
+            by_handler[t.handler].append(DueTimer.of(t))
         try:
             for name, due_timers in by_handler.items():
                 get_batch_handler(name)(session, due_timers, now)

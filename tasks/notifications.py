@@ -149,6 +149,5 @@ def escalate(ctx: ServiceContext, step: str = "") -> dict:
     if ctx.session.scalar(select(Timer.id).where(Timer.instance_id == ctx.instance.id, Timer.task_id == row.id,
                                                  Timer.kind == "diagram", Timer.state == "recorded")) is not None:
         return {"escalated": True}
-    due = DueTimer(id=ctx.task_id, instance_id=ctx.instance.id, kind="diagram", level=row.escalations + 1,
-                   due_at=row.due_at or ctx.now, params={"step": step})
+    due = DueTimer(id=ctx.task_id, instance_id=ctx.instance.id, due_at=row.due_at or ctx.now, params={"step": step})
     return {"escalated": escalate_due(ctx.session, [due], ctx.now) > 0}
