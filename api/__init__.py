@@ -50,8 +50,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine)
 
-    api = KiaApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    api = KiaApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
     from . import (
         applications,
         calendar,
@@ -66,8 +71,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         whatsapp,
     )
 
-    for module in (tokens, applications, status, tasks, processes, audit, calendar, sla, distribution, documents,
-                   reference, whatsapp):
+    for module in (
+        tokens,
+        applications,
+        status,
+        tasks,
+        processes,
+        audit,
+        calendar,
+        sla,
+        distribution,
+        documents,
+        reference,
+        whatsapp,
+    ):
         api.register_blueprint(module.blp)
     errors.register(app)
     audit.register(app)

@@ -25,21 +25,24 @@ from .http import Blueprint
 from .schemas import ApplicationCreated, ApplicationDetail, ControlCard
 from .views import history, task_dict, verification_view
 
-blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
-                description="KIA applications")
+blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="KIA applications")
 
 MULTIPART_BODY = {
     "required": True,
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object",
-        "required": ["data", "kk", "akta"],
-        "properties": {
-            "data": {"type": "string", "description": "JSON: {applicant: {...}, child: {...}}"},
-            "kk": {"type": "string", "format": "binary", "description": "family card (PDF/JPEG/PNG)"},
-            "akta": {"type": "string", "format": "binary", "description": "birth certificate"},
-            "photo": {"type": "string", "format": "binary", "description": "2x3 photo, child of 5 or more"},
-        },
-    }}},
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["data", "kk", "akta"],
+                "properties": {
+                    "data": {"type": "string", "description": "JSON: {applicant: {...}, child: {...}}"},
+                    "kk": {"type": "string", "format": "binary", "description": "family card (PDF/JPEG/PNG)"},
+                    "akta": {"type": "string", "format": "binary", "description": "birth certificate"},
+                    "photo": {"type": "string", "format": "binary", "description": "2x3 photo, child of 5 or more"},
+                },
+            }
+        }
+    },
 }
 
 
@@ -55,21 +58,36 @@ class ApplicationCollection(MethodView):
         try:
             raw = json.loads(request.form.get("data", ""))
         except (ValueError, RecursionError):
-            raise ApiError(422, "invalid_data", "Data permohonan tidak sah.",
-                           {"data": ["Bagian 'data' harus berisi JSON."]}) from None
+            raise ApiError(
+                422, "invalid_data", "Data permohonan tidak sah.", {"data": ["Bagian 'data' harus berisi JSON."]}
+            ) from None
         if not isinstance(raw, dict):
-            raise ApiError(422, "invalid_data", "Data permohonan tidak sah.",
-                           {"data": ["Bagian 'data' harus berupa objek JSON."]})
+            raise ApiError(
+                422, "invalid_data", "Data permohonan tidak sah.", {"data": ["Bagian 'data' harus berupa objek JSON."]}
+            )
         data = forms.validate_application(raw, known_regions=reference.known_region_codes(db.session))
-        uploads = [Upload(kind, request.files[kind].read(current_app.config["MAX_UPLOAD_BYTES"] + 1))
-                   for kind in ("kk", "akta", "photo") if kind in request.files]
+        uploads = [
+            Upload(kind, request.files[kind].read(current_app.config["MAX_UPLOAD_BYTES"] + 1))
+            for kind in ("kk", "akta", "photo")
+            if kind in request.files
+        ]
         app, pin = applications.submit(
-            db.session, data, uploads, document_dir=current_app.config["DOCUMENT_DIR"],
-            max_bytes=current_app.config["MAX_UPLOAD_BYTES"], channel=request.args.get("channel", "web")[:16])
+            db.session,
+            data,
+            uploads,
+            document_dir=current_app.config["DOCUMENT_DIR"],
+            max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+            channel=request.args.get("channel", "web")[:16],
+        )
         db.session.commit()
-        return {"code": app.code, "display_code": display_code(app.code), "pin": pin,
-                "status_url": status_url(app.code), "kia_kind": app.kia_kind,
-                "warnings": data.get("warnings", [])}
+        return {
+            "code": app.code,
+            "display_code": display_code(app.code),
+            "pin": pin,
+            "status_url": status_url(app.code),
+            "kia_kind": app.kia_kind,
+            "warnings": data.get("warnings", []),
+        }
 
 
 def status_url(code: str) -> str:
@@ -92,18 +110,33 @@ def application_detail(code: str) -> dict[str, Any]:
     require_application(principal, app)
     instance = app.instance
     return {
-        "code": app.code, "status": instance.status,
+        "code": app.code,
+        "status": instance.status,
         "status_label": applications.STATUS_LABELS.get(instance.status, instance.status),
-        "kia_kind": app.kia_kind, "channel": app.channel, "kecamatan": instance.kecamatan,
+        "kia_kind": app.kia_kind,
+        "channel": app.channel,
+        "kecamatan": instance.kecamatan,
         "process_version": instance.process_version.version,
-        "applicant": app.applicant, "child": app.child, "warnings": app.warnings,
-        "created_at": app.created_at, "completed_at": instance.completed_at,
-        "documents": [{"id": d.id, "kind": d.kind, "media_type": d.media_type, "sha256": d.sha256,
-                       "size": d.size, "uploaded_at": d.uploaded_at,
-                       "url": url_for("applications.document", code=app.code, document_id=d.id)}
-                      for d in app.documents],
-        "tasks": [task_dict(r, app.code, app.child.get("name"))
-                  for r in instances.open_tasks_of(db.session, instance.id)],
+        "applicant": app.applicant,
+        "child": app.child,
+        "warnings": app.warnings,
+        "created_at": app.created_at,
+        "completed_at": instance.completed_at,
+        "documents": [
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "media_type": d.media_type,
+                "sha256": d.sha256,
+                "size": d.size,
+                "uploaded_at": d.uploaded_at,
+                "url": url_for("applications.document", code=app.code, document_id=d.id),
+            }
+            for d in app.documents
+        ],
+        "tasks": [
+            task_dict(r, app.code, app.child.get("name")) for r in instances.open_tasks_of(db.session, instance.id)
+        ],
         "history": history(db.session, instance.id),
         "routing": applications.routing_of(db.session, app),
         "verification": verification_view(db.session, app),
@@ -120,8 +153,7 @@ class ControlCardItem(MethodView):
         principal = current_principal()
         app = applications.by_code(db.session, code)
         require_application(principal, app)
-        return {"code": app.code, "status": app.instance.status,
-                "items": control_card(db.session, app.instance)}
+        return {"code": app.code, "status": app.instance.status, "items": control_card(db.session, app.instance)}
 
 
 @blp.route("/<code>/documents/<int:document_id>", endpoint="document")
@@ -138,5 +170,6 @@ def document(code: str, document_id: int):  # noqa: ANN201
     path = path_of(current_app.config["DOCUMENT_DIR"], doc.sha256)
     if not path.exists():
         raise NotFound("Berkas dokumen tidak ditemukan di penyimpanan.")
-    return send_file(path, mimetype=doc.media_type, download_name=f"{app.code}-{doc.kind}",
-                     max_age=0, conditional=False)
+    return send_file(
+        path, mimetype=doc.media_type, download_name=f"{app.code}-{doc.kind}", max_age=0, conditional=False
+    )

@@ -38,8 +38,14 @@ class AuditLog(MethodView):
         """Staff actions in a time window (``from`` inclusive, ``to`` exclusive), optionally of one
         actor, oldest first. Supervisors only."""
         require_role(staff_principal(), "supervisor")
-        rows, total = audit.entries(db.session, since=args.get("since"), until=args.get("until"),
-                                    actor=args.get("actor"), limit=args["limit"], offset=args["offset"])
+        rows, total = audit.entries(
+            db.session,
+            since=args.get("since"),
+            until=args.get("until"),
+            actor=args.get("actor"),
+            limit=args["limit"],
+            offset=args["offset"],
+        )
         return {"items": rows, "total": total}
 
 
@@ -69,11 +75,21 @@ def record_request(response: Response) -> Response:
         who = _actor()
         if who is None:
             return response
-        target = next((str(request.view_args[k]) for k in TARGET_ARGS
-                       if request.view_args and k in request.view_args), None)
-        audit.append(db.session, audit.Action(actor=who[0], action=who[1], method=request.method,
-                                              path=request.path, status=response.status_code, target=target,
-                                              client_ip=request.remote_addr))
+        target = next(
+            (str(request.view_args[k]) for k in TARGET_ARGS if request.view_args and k in request.view_args), None
+        )
+        audit.append(
+            db.session,
+            audit.Action(
+                actor=who[0],
+                action=who[1],
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                target=target,
+                client_ip=request.remote_addr,
+            ),
+        )
         db.session.commit()
     except Exception as exc:  # the database may be down: the answer stands, the loss is logged
         with contextlib.suppress(Exception):

@@ -21,9 +21,15 @@ from .extensions import db
 def issue_token(user: User | None = None, application: Application | None = None) -> tuple[str, int]:
     token, digest = new_token()
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
-    db.session.add(ApiToken(token_hash=digest, user_id=user.id if user else None,
-                            application_id=application.id if application else None,
-                            created_at=clock.now(), expires_at=clock.now() + timedelta(seconds=ttl)))
+    db.session.add(
+        ApiToken(
+            token_hash=digest,
+            user_id=user.id if user else None,
+            application_id=application.id if application else None,
+            created_at=clock.now(),
+            expires_at=clock.now() + timedelta(seconds=ttl),
+        )
+    )
     return token, ttl
 
 
@@ -62,8 +68,7 @@ def current_principal(required: bool = True) -> Principal | None:
         return g.principal
     principal = _from_token(bearer_token()) or _from_session()
     if principal is None and required:
-        raise ApiError(401, "unauthorized", "Silakan masuk terlebih dahulu.",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "unauthorized", "Silakan masuk terlebih dahulu.", headers={"WWW-Authenticate": "Bearer"})
     g.principal = principal
     return principal
 

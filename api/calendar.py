@@ -16,13 +16,17 @@ from .extensions import db
 from .http import Blueprint, load_json
 from .schemas import CalendarOverrideList, CalendarOverrideSchema, DateRangeQuery
 
-blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
-                description="Working-time calendar overrides")
+blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar", description="Working-time calendar overrides")
 
 
 def override_dict(row: CalendarOverride) -> dict:
-    return {"date": row.day, "open": row.open, "reason": row.reason, "changed_by": row.changed_by,
-            "changed_at": row.changed_at}
+    return {
+        "date": row.day,
+        "open": row.open,
+        "reason": row.reason,
+        "changed_by": row.changed_by,
+        "changed_at": row.changed_at,
+    }
 
 
 def _supervisor() -> str:

@@ -39,8 +39,20 @@ def register(app: Flask) -> None:
     from .cli_siak import siak_group
     from .simulator import whatsapp
 
-    for command in (init_db, serve, scheduler, deploy, demo, users, calendar, whatsapp, reference_group, siak_group,
-                    backup_command, restore_command):
+    for command in (
+        init_db,
+        serve,
+        scheduler,
+        deploy,
+        demo,
+        users,
+        calendar,
+        whatsapp,
+        reference_group,
+        siak_group,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -126,14 +138,20 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True,
-              help="admin, operator, dafdud, uptd, owner, supervisor (repeatable)")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="admin, operator, dafdud, uptd, owner, supervisor (repeatable)",
+)
 @click.option("--kecamatan", default=None, help="Kemendagri code, required for uptd, e.g. 14.71.08")
 @click.option("--full-name", default="")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 @with_appcontext
-def users_add(username: str, roles: tuple[str, ...], kecamatan: str | None, full_name: str,
-              password_stdin: bool) -> None:
+def users_add(
+    username: str, roles: tuple[str, ...], kecamatan: str | None, full_name: str, password_stdin: bool
+) -> None:
     """Add a staff user (or reset an existing one)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

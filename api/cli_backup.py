@@ -31,8 +31,10 @@ def backup_command(file: Path) -> None:
         summary = backup.create(url, documents, file)
     except backup.BackupError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Cadangan ditulis ke {file}: basis data {summary.database}, {summary.documents} dokumen, "
-               f"{_size(summary.size_bytes)}.")
+    click.echo(
+        f"Cadangan ditulis ke {file}: basis data {summary.database}, {summary.documents} dokumen, "
+        f"{_size(summary.size_bytes)}."
+    )
 
 
 @click.command("restore")
@@ -53,5 +55,6 @@ def restore_command(file: Path, yes: bool) -> None:
         raise click.ClickException(f"{exc.message} Basis data tidak diubah.") from None
     finally:
         db.engine.dispose()
-    click.echo(f"Dipulihkan dari cadangan {summary.created_at}: basis data {summary.database}, "
-               f"{summary.documents} dokumen.")
+    click.echo(
+        f"Dipulihkan dari cadangan {summary.created_at}: basis data {summary.database}, {summary.documents} dokumen."
+    )

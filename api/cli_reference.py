@@ -60,8 +60,9 @@ def kecamatan() -> None:
 @click.option("--uptd-address", default=None)
 @click.option("--uptd-head", default=None, help="name of the Ka. UPTD")
 @with_appcontext
-def set_kecamatan(code: str, name: str | None, uptd_name: str | None, uptd_address: str | None,
-                  uptd_head: str | None) -> None:
+def set_kecamatan(
+    code: str, name: str | None, uptd_name: str | None, uptd_address: str | None, uptd_head: str | None
+) -> None:
     """Add a kecamatan or change its name and UPTD."""
     change = reference.KecamatanChange(name, uptd_name, uptd_address, uptd_head)
     try:
@@ -69,5 +70,7 @@ def set_kecamatan(code: str, name: str | None, uptd_name: str | None, uptd_addre
     except InvalidData as exc:
         raise _fail(exc) from None
     db.session.commit()
-    click.echo(f"{row.code} {row.name} {'ditambahkan' if created else 'diubah'}: {row.uptd_name}, "
-               f"{row.uptd_address}, kepala: {row.uptd_head or '-'}")
+    click.echo(
+        f"{row.code} {row.name} {'ditambahkan' if created else 'diubah'}: {row.uptd_name}, "
+        f"{row.uptd_address}, kepala: {row.uptd_head or '-'}"
+    )

@@ -18,8 +18,12 @@ SHOWN_ERRORS = 50
 
 def load_population(stream: object) -> siak_import.ImportReport:
     """Import a CSV stream into the population records and commit (the CLI and ``kia demo``)."""
-    report = siak_import.import_csv(db.session, stream, known_regions=reference.known_region_codes(db.session),
-                                    kecamatan=[k.code for k in reference.kecamatan_list(db.session)])
+    report = siak_import.import_csv(
+        db.session,
+        stream,
+        known_regions=reference.known_region_codes(db.session),
+        kecamatan=[k.code for k in reference.kecamatan_list(db.session)],
+    )
     db.session.commit()
     return report
 
@@ -47,8 +51,10 @@ def import_command(file: Path) -> None:
         click.echo(f"  baris {error.line}: {' '.join(error.messages)}", err=True)
     if len(report.errors) > SHOWN_ERRORS:
         click.echo(f"  ... dan {len(report.errors) - SHOWN_ERRORS} baris lain ditolak.", err=True)
-    click.echo(f"{report.imported} data dimuat, {len(report.errors)} baris ditolak, dari {report.read} baris "
-               f"({seconds:.1f} detik).")
+    click.echo(
+        f"{report.imported} data dimuat, {len(report.errors)} baris ditolak, dari {report.read} baris "
+        f"({seconds:.1f} detik)."
+    )
     if report.errors and not report.imported:
         raise SystemExit(1)
 

@@ -32,11 +32,15 @@ class BulkComplete(MethodView):
         db.session.commit()
         groups = distribution.recap_of_batch(db.session, batch.id)
         return {
-            "batch": {"id": batch.id, "label": batch.label, "created_by": batch.created_by,
-                      "created_at": batch.created_at, "count": len(batch.items),
-                      "groups": [{"kecamatan": g.kecamatan, "name": g.name, "count": g.count}
-                                 for g in groups],
-                      "recap_url": url_for("documents.distribution", batch=batch.id)},
+            "batch": {
+                "id": batch.id,
+                "label": batch.label,
+                "created_by": batch.created_by,
+                "created_at": batch.created_at,
+                "count": len(batch.items),
+                "groups": [{"kecamatan": g.kecamatan, "name": g.name, "count": g.count} for g in groups],
+                "recap_url": url_for("documents.distribution", batch=batch.id),
+            },
             "completed": [task_dict(r) for r in completed],
             "next_tasks": [task_dict(r) for r in opened],
         }

@@ -27,13 +27,17 @@ DELIVERY_ROLES = ("supervisor", "admin", "dafdud")
 
 
 def pdf_response(content: bytes, filename: str) -> Response:
-    return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"})
+    return Response(
+        content,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 def _errors(*statuses: int):  # noqa: ANN202
     def decorate(func):  # noqa: ANN001, ANN202
         return blp.response(200, content_type="application/pdf")(blp.errors(*statuses)(func))
+
     return decorate
 
 
@@ -76,8 +80,10 @@ def distribution_recap(args: dict) -> Response:
     principal = staff_principal()
     kecamatan = _recap_kecamatan(principal, args.get("kecamatan"))
     if ("batch" in args) == ("date" in args):
-        raise InvalidData("Pilih satu batch atau satu tanggal.",
-                          {"batch": ["Isi salah satu: batch atau date."], "date": ["Isi salah satu: batch atau date."]})
+        raise InvalidData(
+            "Pilih satu batch atau satu tanggal.",
+            {"batch": ["Isi salah satu: batch atau date."], "date": ["Isi salah satu: batch atau date."]},
+        )
     if "batch" in args:
         batch = distribution.get_batch(db.session, args["batch"])
         groups = distribution.recap_of_batch(db.session, batch.id, kecamatan)
@@ -107,5 +113,7 @@ def deliveries(args: dict) -> Response:
         raise InvalidData("Periode tidak sah.", {"to": ["Tanggal akhir sebelum tanggal awal."]})
     if last - first > timedelta(days=MAX_REPORT_DAYS):
         raise InvalidData("Periode terlalu panjang.", {"to": [f"Maksimal {MAX_REPORT_DAYS} hari."]})
-    return pdf_response(pdf.deliveries(db.session, first, last, principal.user.full_name),
-                        f"laporan-pengiriman-{first.isoformat()}-{last.isoformat()}.pdf")
+    return pdf_response(
+        pdf.deliveries(db.session, first, last, principal.user.full_name),
+        f"laporan-pengiriman-{first.isoformat()}-{last.isoformat()}.pdf",
+    )

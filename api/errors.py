@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error raised by the API layer itself (authentication, rate limits, bad requests)."""
 
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.fields = fields or {}
@@ -57,8 +58,9 @@ HTTP_MESSAGES = {
 }
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None,
-                   headers: dict[str, str] | None = None) -> tuple[Response, int, dict]:
+def error_response(
+    status: int, code: str, message: str, fields: dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[Response, int, dict]:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields

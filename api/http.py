@@ -49,10 +49,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     def errors(self, *statuses: int) -> Callable[[F], F]:
         """Document the error answers an endpoint can give, each with the JSON error body."""
+
         def decorate(func: F) -> F:
             for status in statuses:
                 func = self.alt_response(status, schema=ErrorResponse)(func)
             return func
+
         return decorate
 
 

@@ -27,16 +27,32 @@ def gateway_for(app: Flask) -> Gateway | None:
         return None
     if "kia_whatsapp_gateway" not in app.extensions:
         app.extensions["kia_whatsapp_gateway"] = GraphGateway(
-            config["WHATSAPP_GRAPH_URL"], config["WHATSAPP_TOKEN"], config["WHATSAPP_PHONE_NUMBER_ID"])
+            config["WHATSAPP_GRAPH_URL"], config["WHATSAPP_TOKEN"], config["WHATSAPP_PHONE_NUMBER_ID"]
+        )
     return app.extensions["kia_whatsapp_gateway"]
 
 
 def senders_for(app: Flask) -> Senders:
     config = app.config
-    smtp = (SmtpSettings(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_USER"], config["SMTP_PASSWORD"],
-                         config["MAIL_FROM"], config["SMTP_TIMEOUT"]) if config.get("SMTP_HOST") else None)
-    return Senders(whatsapp=gateway_for(app), smtp=smtp, template_language=config["WHATSAPP_TEMPLATE_LANGUAGE"],
-                   public_url=config["PUBLIC_BASE_URL"], max_attempts=config["OUTBOX_MAX_ATTEMPTS"])
+    smtp = (
+        SmtpSettings(
+            config["SMTP_HOST"],
+            config["SMTP_PORT"],
+            config["SMTP_USER"],
+            config["SMTP_PASSWORD"],
+            config["MAIL_FROM"],
+            config["SMTP_TIMEOUT"],
+        )
+        if config.get("SMTP_HOST")
+        else None
+    )
+    return Senders(
+        whatsapp=gateway_for(app),
+        smtp=smtp,
+        template_language=config["WHATSAPP_TEMPLATE_LANGUAGE"],
+        public_url=config["PUBLIC_BASE_URL"],
+        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+    )
 
 
 def deliver(app: Flask, only: list[int] | None = None) -> Report:
@@ -55,8 +71,15 @@ def add_job(scheduler: Any, app: Flask) -> None:
         except Exception as exc:  # the database may be down: try again at the next tick
             log.warning("outbox delivery tick failed: %s", type(exc).__name__)
 
-    scheduler.add_job(run, "interval", seconds=app.config["OUTBOX_INTERVAL_SECONDS"], id=JOB_ID,
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC) + timedelta(seconds=1))
+    scheduler.add_job(
+        run,
+        "interval",
+        seconds=app.config["OUTBOX_INTERVAL_SECONDS"],
+        id=JOB_ID,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
     app.extensions["kia_outbox_scheduler"] = scheduler
 
 

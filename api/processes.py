@@ -20,17 +20,30 @@ from .schemas import ProcessList, ProcessVersionSchema, ValidationResult, Versio
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Process versions")
 
-UPLOAD_BODY = {"required": True, "content": {
-    "application/xml": {"schema": {"type": "string", "description": "a BPMN 2.0 file"}},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                       "properties": {"file": {"type": "string", "format": "binary"}}}},
-}}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "application/xml": {"schema": {"type": "string", "description": "a BPMN 2.0 file"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
 
 
 def version_dict(version: ProcessVersion, running: int = 0, created: bool | None = None) -> dict:
-    out = {"process_key": version.process_key, "version": version.version,
-           "content_hash": version.content_hash, "deployed_at": version.deployed_at,
-           "deployed_by": version.deployed_by, "running_instances": running}
+    out = {
+        "process_key": version.process_key,
+        "version": version.version,
+        "content_hash": version.content_hash,
+        "deployed_at": version.deployed_at,
+        "deployed_by": version.deployed_by,
+        "running_instances": running,
+    }
     if created is not None:
         out["created"] = created
     return out
@@ -38,11 +51,16 @@ def version_dict(version: ProcessVersion, running: int = 0, created: bool | None
 
 def versions_with_running() -> list[tuple[ProcessVersion, int]]:
     """Every deployed version, newest first per process, with its number of running applications."""
-    running = dict(db.session.execute(
-        select(Instance.process_version_id, func.count())
-        .where(Instance.completed_at.is_(None)).group_by(Instance.process_version_id)).all())
-    versions = db.session.scalars(select(ProcessVersion)
-                                  .order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
+    running = dict(
+        db.session.execute(
+            select(Instance.process_version_id, func.count())
+            .where(Instance.completed_at.is_(None))
+            .group_by(Instance.process_version_id)
+        ).all()
+    )
+    versions = db.session.scalars(
+        select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
+    )
     return [(v, running.get(v.id, 0)) for v in versions]
 
 

@@ -24,14 +24,12 @@ def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     db.session.commit()
     version = None
     if bundled_diagram:
-        version, _ = definitions.deploy(db.session, Path(bundled_diagram).read_bytes(), forms.FORMS.keys(),
-                                        "system")
+        version, _ = definitions.deploy(db.session, Path(bundled_diagram).read_bytes(), forms.FORMS.keys(), "system")
         db.session.commit()
     return version
 
 
-def add_user(username: str, password: str, roles: list[str], full_name: str = "",
-             kecamatan: str | None = None) -> User:
+def add_user(username: str, password: str, roles: list[str], full_name: str = "", kecamatan: str | None = None) -> User:
     unknown = set(roles) - ROLES
     if unknown or not roles:
         raise InvalidData("Peran tidak dikenal.", {"role": [f"Peran tidak dikenal: {', '.join(sorted(unknown))}"]})

@@ -26,8 +26,9 @@ def limit(bucket: str, per_minute: int, key: str | None = None) -> None:
     count = _count_hit(f"{bucket}:{key or client_key()}"[:128], window)
     if count > per_minute:
         retry = int((window + timedelta(minutes=1) - now).total_seconds()) + 1
-        raise ApiError(429, "rate_limited", "Terlalu banyak permintaan; coba lagi nanti.",
-                       headers={"Retry-After": str(retry)})
+        raise ApiError(
+            429, "rate_limited", "Terlalu banyak permintaan; coba lagi nanti.", headers={"Retry-After": str(retry)}
+        )
 
 
 def _count_hit(row_key: str, window: datetime) -> int:
@@ -37,10 +38,13 @@ def _count_hit(row_key: str, window: datetime) -> int:
     round trip per request, with no read-then-write race between workers and no retry."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(RateLimit).values(key=row_key, window_start=window, count=1)
-    statement = statement.on_conflict_do_update(index_elements=[RateLimit.key], set_={
-        "count": case((RateLimit.window_start == statement.excluded.window_start, RateLimit.count + 1), else_=1),
-        "window_start": statement.excluded.window_start,
-    }).returning(RateLimit.count)
+    statement = statement.on_conflict_do_update(
+        index_elements=[RateLimit.key],
+        set_={
+            "count": case((RateLimit.window_start == statement.excluded.window_start, RateLimit.count + 1), else_=1),
+            "window_start": statement.excluded.window_start,
+        },
+    ).returning(RateLimit.count)
     count = db.session.scalar(statement)
     db.session.commit()
     return count

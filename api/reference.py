@@ -24,8 +24,12 @@ from .schemas import (
     RegionUpdate,
 )
 
-blp = Blueprint("reference", __name__, url_prefix="/api/v1/reference",
-                description="Reference data: region codes, kecamatan and UPTD")
+blp = Blueprint(
+    "reference",
+    __name__,
+    url_prefix="/api/v1/reference",
+    description="Reference data: region codes, kecamatan and UPTD",
+)
 
 WRITE_ERRORS = (400, 401, 403, 415, 422)
 
@@ -41,8 +45,13 @@ def region_dict(row: Region) -> dict[str, str]:
 
 
 def kecamatan_dict(row: Kecamatan) -> dict[str, str]:
-    return {"code": row.code, "name": row.name, "uptd_name": row.uptd_name, "uptd_address": row.uptd_address,
-            "uptd_head": row.uptd_head}
+    return {
+        "code": row.code,
+        "name": row.name,
+        "uptd_name": row.uptd_name,
+        "uptd_address": row.uptd_address,
+        "uptd_head": row.uptd_head,
+    }
 
 
 @blp.route("/regions")

@@ -36,8 +36,15 @@ class Sweeper:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        self.scheduler.add_job(self.plan, "interval", seconds=1, id="plan", max_instances=1, coalesce=True,
-                               next_run_time=datetime.now(clock.now().tzinfo))
+        self.scheduler.add_job(
+            self.plan,
+            "interval",
+            seconds=1,
+            id="plan",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(clock.now().tzinfo),
+        )
         outbox.add_job(self.scheduler, self.app)
         self.scheduler.start()
 
@@ -51,8 +58,9 @@ class Sweeper:
             with self.sessions() as session:
                 due = timers.next_due(session)
             if due is not None:
-                self.scheduler.add_job(self.fire, "date", run_date=due, id="fire", replace_existing=True,
-                                       misfire_grace_time=None)
+                self.scheduler.add_job(
+                    self.fire, "date", run_date=due, id="fire", replace_existing=True, misfire_grace_time=None
+                )
         except Exception as exc:  # the database may be down: try again at the next tick
             log.warning("scheduler tick failed: %s", type(exc).__name__)
 

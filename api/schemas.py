@@ -21,9 +21,13 @@ class ErrorResponse(Schema):
 
 class TokenRequest(Schema):
     username = Text(max_length=64, metadata={"description": "staff user name"})
-    password = fields.String(validate=[validate.Length(max=200), validate.Predicate(
-        "isprintable", error="Kata sandi berisi karakter yang tidak diizinkan.")],
-        metadata={"description": "staff password"})
+    password = fields.String(
+        validate=[
+            validate.Length(max=200),
+            validate.Predicate("isprintable", error="Kata sandi berisi karakter yang tidak diizinkan."),
+        ],
+        metadata={"description": "staff password"},
+    )
     code = Text(max_length=40, metadata={"description": "application code (applicant)"})
     pin = Text(max_length=12, metadata={"description": "application PIN (applicant)"})
 
@@ -157,8 +161,9 @@ class VerificationSchema(Schema):
     unavailable = fields.String(allow_none=True, metadata={"description": "why the records could not be asked"})
     person_found = fields.Boolean(required=True)
     family_found = fields.Boolean(required=True)
-    override_required = fields.Boolean(required=True, metadata={
-        "description": "completing as 'complete' needs override_reason"})
+    override_required = fields.Boolean(
+        required=True, metadata={"description": "completing as 'complete' needs override_reason"}
+    )
     family = fields.List(fields.Nested(FamilyMemberSchema), required=True)
     documents = fields.List(fields.Nested(VerificationDocumentSchema), required=True)
     fields = fields.List(fields.Nested(FieldCheckSchema), required=True)  # last: it shadows the module
@@ -166,9 +171,13 @@ class VerificationSchema(Schema):
 
 class RoutingSchema(Schema):
     kecamatan = fields.String(allow_none=True)
-    source = fields.String(allow_none=True, metadata={
-        "enum": ["siak", "applicant"],
-        "description": "siak: the KK address in the population records; applicant: the applicant's entry"})
+    source = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["siak", "applicant"],
+            "description": "siak: the KK address in the population records; applicant: the applicant's entry",
+        },
+    )
 
 
 class TaskDetail(TaskSchema):
@@ -259,14 +268,18 @@ class ControlCardEntry(Schema):
     time_standard = fields.String(allow_none=True)
     time_basis = fields.String(allow_none=True)
     deadline = fields.DateTime(allow_none=True)
-    working_time_seconds = fields.Integer(allow_none=True, metadata={
-        "description": "time taken, in the step's basis (working or calendar time)"})
+    working_time_seconds = fields.Integer(
+        allow_none=True, metadata={"description": "time taken, in the step's basis (working or calendar time)"}
+    )
     working_time_label = fields.String(allow_none=True)
     met = fields.Boolean(allow_none=True)
     outcome = fields.String(metadata={"enum": ["met", "overrun", "pending", "cancelled"]})
     escalations = fields.List(fields.Nested(EscalationSchema))
-    override = fields.Nested(OverrideSchema, allow_none=True, metadata={
-        "description": "verification completed although the population records disagreed or were missing"})
+    override = fields.Nested(
+        OverrideSchema,
+        allow_none=True,
+        metadata={"description": "verification completed although the population records disagreed or were missing"},
+    )
 
 
 class ControlCard(Schema):
@@ -278,8 +291,12 @@ class ControlCard(Schema):
 class BulkCompleteRequest(Schema):
     """SOP step 4 in one go: the grouping tasks to complete and the grouping form's data for all."""
 
-    task_ids = fields.List(Text(max_length=36), required=True, validate=validate.Length(min=1, max=500),
-                           metadata={"description": "open grouping tasks (Dafdud lane); all or none complete"})
+    task_ids = fields.List(
+        Text(max_length=36),
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "open grouping tasks (Dafdud lane); all or none complete"},
+    )
     batch = Text(max_length=64, metadata={"description": "batch label"})
     note = Text(max_length=2000)
 
@@ -307,22 +324,27 @@ class BulkCompleteResponse(Schema):
 
 
 # Report days: a sane range, so that no day computation overflows (year 1 or 9999).
-REPORT_DAYS = validate.Range(min=dt.date(2000, 1, 1), max=dt.date(2099, 12, 31),
-                             error="Tanggal harus antara 2000-01-01 dan 2099-12-31.")
+REPORT_DAYS = validate.Range(
+    min=dt.date(2000, 1, 1), max=dt.date(2099, 12, 31), error="Tanggal harus antara 2000-01-01 dan 2099-12-31."
+)
 
 
 class DistributionQuery(Schema):
-    batch = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1, error="Nomor batch tidak sah."),
-                           metadata={"description": "a batch id"})
+    batch = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1, error="Nomor batch tidak sah."),
+        metadata={"description": "a batch id"},
+    )
     date = fields.Date(validate=REPORT_DAYS, metadata={"description": "every card grouped on this day (Asia/Jakarta)"})
     kecamatan = Text(max_length=16)
 
 
 class PeriodQuery(Schema):
-    start = fields.Date(data_key="from", validate=REPORT_DAYS,
-                        metadata={"description": "first day (Asia/Jakarta), default today"})
-    end = fields.Date(data_key="to", validate=REPORT_DAYS,
-                      metadata={"description": "last day, inclusive; default the first day"})
+    start = fields.Date(
+        data_key="from", validate=REPORT_DAYS, metadata={"description": "first day (Asia/Jakarta), default today"}
+    )
+    end = fields.Date(
+        data_key="to", validate=REPORT_DAYS, metadata={"description": "last day, inclusive; default the first day"}
+    )
 
 
 class ProcessVersionSchema(Schema):
@@ -355,8 +377,7 @@ class VersionQuery(Schema):
 
 
 class AuditQuery(Schema):
-    since = fields.AwareDateTime(data_key="from",
-                                 metadata={"description": "ISO 8601 with offset, inclusive"})
+    since = fields.AwareDateTime(data_key="from", metadata={"description": "ISO 8601 with offset, inclusive"})
     until = fields.AwareDateTime(data_key="to", metadata={"description": "ISO 8601 with offset, exclusive"})
     actor = Text(max_length=100)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -382,8 +403,10 @@ class AuditList(Schema):
 
 class CalendarOverrideSchema(Schema):
     date = fields.Date(required=True, metadata={"description": "the day, YYYY-MM-DD (Asia/Jakarta)"})
-    open = fields.Boolean(required=True, metadata={
-        "description": "true: office open (weekend service day); false: office closed (extra closing day)"})
+    open = fields.Boolean(
+        required=True,
+        metadata={"description": "true: office open (weekend service day); false: office closed (extra closing day)"},
+    )
     reason = fields.String(load_default="", validate=validate.Length(max=200))
     changed_by = fields.String(dump_only=True, allow_none=True)
     changed_at = fields.DateTime(dump_only=True)

@@ -28,9 +28,11 @@ from tasks.whatsapp.webhook import sign
 from . import outbox
 from .provisioning import init_database
 
-HELP = ("Ketik pesan seperti di WhatsApp (mis. Halo). Perintah simulator:\n"
-        "  /kirim FILE   kirim foto (JPEG/PNG) atau PDF\n"
-        "  /keluar       selesai")
+HELP = (
+    "Ketik pesan seperti di WhatsApp (mis. Halo). Perintah simulator:\n"
+    "  /kirim FILE   kirim foto (JPEG/PNG) atau PDF\n"
+    "  /keluar       selesai"
+)
 
 
 @click.group("whatsapp")
@@ -76,8 +78,12 @@ class _Settings:
 
     def __enter__(self) -> str:
         secret = secrets.token_hex(16)
-        values = {"WHATSAPP_GRAPH_URL": self.fake.graph_url, "WHATSAPP_TOKEN": self.fake.token,
-                  "WHATSAPP_PHONE_NUMBER_ID": self.fake.phone_number_id, "WHATSAPP_APP_SECRET": secret}
+        values = {
+            "WHATSAPP_GRAPH_URL": self.fake.graph_url,
+            "WHATSAPP_TOKEN": self.fake.token,
+            "WHATSAPP_PHONE_NUMBER_ID": self.fake.phone_number_id,
+            "WHATSAPP_APP_SECRET": secret,
+        }
         self.saved = {key: self.app.config.get(key) for key in values}
         self.app.config.update(values)
         self.app.extensions.pop("kia_whatsapp_gateway", None)
@@ -126,7 +132,7 @@ class _Phone:
 
     def _send(self, line: str) -> None:
         if line.startswith("/kirim"):
-            path = Path(line[len("/kirim"):].strip()).expanduser()
+            path = Path(line[len("/kirim") :].strip()).expanduser()
             if not path.is_file():
                 click.echo(f"(berkas tidak ditemukan: {path})")
                 return
@@ -139,10 +145,14 @@ class _Phone:
         else:
             part = {"type": "text", "text": {"body": line}}
         before = len(self.fake.messages_to(self.phone))
-        body = json.dumps(_payload(part, f"wamid.SIM{secrets.token_hex(6)}{next(self.ids)}", self.phone,
-                                   self.user_id)).encode()
-        response = self.http.post("/webhooks/whatsapp", content=body, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": sign(self.secret, body)})
+        body = json.dumps(
+            _payload(part, f"wamid.SIM{secrets.token_hex(6)}{next(self.ids)}", self.phone, self.user_id)
+        ).encode()
+        response = self.http.post(
+            "/webhooks/whatsapp",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(self.secret, body)},
+        )
         if response.status_code != 200:
             click.echo(f"(webhook menjawab HTTP {response.status_code})")
             return
@@ -157,16 +167,33 @@ class _Phone:
     def _show_new(self) -> None:
         with self.lock:
             messages = self.fake.messages_to(self.phone)
-            for message in messages[self.shown:]:
+            for message in messages[self.shown :]:
                 click.echo(_render(message))
             self.shown = len(messages)
 
 
 def _payload(part: dict[str, Any], message_id: str, phone: str, user_id: str) -> dict[str, Any]:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "0", "phone_number_id": "0"},
-        "contacts": [{"profile": {"name": "Simulator"}, "wa_id": phone, "user_id": user_id}],
-        "messages": [{"from": phone, "from_user_id": user_id, "id": message_id, "timestamp": "0", **part}]}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "0",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "0", "phone_number_id": "0"},
+                            "contacts": [{"profile": {"name": "Simulator"}, "wa_id": phone, "user_id": user_id}],
+                            "messages": [
+                                {"from": phone, "from_user_id": user_id, "id": message_id, "timestamp": "0", **part}
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def _render(message: dict[str, Any]) -> str:

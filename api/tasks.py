@@ -22,13 +22,27 @@ from .views import application_of, history, task_dict, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
-COMPLETE_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "description": "the task's form data (see the form's JSON Schema in the task detail)",
-    "additionalProperties": True}}}}
+COMPLETE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "the task's form data (see the form's JSON Schema in the task detail)",
+                "additionalProperties": True,
+            }
+        }
+    },
+}
 
 
-def inbox_filter(principal: Principal, lane: str | None = None, state: str = "open",
-                 overdue: bool | None = None, kecamatan: str | None = None) -> list[Any]:
+def inbox_filter(
+    principal: Principal,
+    lane: str | None = None,
+    state: str = "open",
+    overdue: bool | None = None,
+    kecamatan: str | None = None,
+) -> list[Any]:
     """The conditions on ``tasks`` that make up the caller's inbox. Only columns of the inbox index
     (``ix_tasks_inbox``), so that counting and ordering read the index alone."""
     conditions: list[Any] = [TaskRow.state == state]
@@ -36,8 +50,10 @@ def inbox_filter(principal: Principal, lane: str | None = None, state: str = "op
         conditions += [TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant"]
     elif "supervisor" not in principal.roles:
         lanes = lanes_of(principal)
-        conditions += [TaskRow.lane.in_(lanes),
-                       or_(TaskRow.lane != "uptd", TaskRow.kecamatan == principal.user.kecamatan)]
+        conditions += [
+            TaskRow.lane.in_(lanes),
+            or_(TaskRow.lane != "uptd", TaskRow.kecamatan == principal.user.kecamatan),
+        ]
     if lane:
         conditions.append(TaskRow.lane == lane)
     if overdue is not None:
@@ -50,22 +66,30 @@ def inbox_filter(principal: Principal, lane: str | None = None, state: str = "op
 INBOX_ORDER = (TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at, TaskRow.id)  # deadline pressure
 
 
-def inbox_page(principal: Principal, lane: str | None = None, state: str = "open", overdue: bool | None = None,
-               kecamatan: str | None = None, *, limit: int = 50, offset: int = 0,
-               with_total: bool = True) -> tuple[list[Any], int | None]:
+def inbox_page(
+    principal: Principal,
+    lane: str | None = None,
+    state: str = "open",
+    overdue: bool | None = None,
+    kecamatan: str | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    with_total: bool = True,
+) -> tuple[list[Any], int | None]:
     """One page of the caller's inbox, most pressing deadline first: ``(rows of (TaskRow, code, child),
     total)``. Reads only projection tables. The count and the page's ids come from the inbox index alone
     (no join, no task rows read); only the page's rows are then read with their application."""
     conditions = inbox_filter(principal, lane, state, overdue, kecamatan)
-    total = db.session.scalar(select(func.count()).select_from(TaskRow).where(*conditions)) \
-        if with_total else None
+    total = db.session.scalar(select(func.count()).select_from(TaskRow).where(*conditions)) if with_total else None
     page_ids = select(TaskRow.id).where(*conditions).order_by(*INBOX_ORDER).limit(limit).offset(offset)
     rows = db.session.execute(
         select(TaskRow, Application.code, Application.child)
         .join(Application, Application.instance_id == TaskRow.instance_id)
         .where(TaskRow.id.in_(page_ids.scalar_subquery()))
         .order_by(*INBOX_ORDER)
-        .options(lazyload(TaskRow.instance))).all()  # the page needs no instance (nor its state) per row
+        .options(lazyload(TaskRow.instance))
+    ).all()  # the page needs no instance (nor its state) per row
     return rows, total
 
 
@@ -76,10 +100,16 @@ class TaskCollection(MethodView):
     @blp.errors(401)
     def get(self, args: dict) -> dict:
         """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only)."""
-        rows, total = inbox_page(current_principal(), args.get("lane"), args["state"], args.get("overdue"),
-                                 args.get("kecamatan"), limit=args["limit"], offset=args["offset"])
-        return {"items": [task_dict(row, code, child.get("name")) for row, code, child in rows],
-                "total": total}
+        rows, total = inbox_page(
+            current_principal(),
+            args.get("lane"),
+            args["state"],
+            args.get("overdue"),
+            args.get("kecamatan"),
+            limit=args["limit"],
+            offset=args["offset"],
+        )
+        return {"items": [task_dict(row, code, child.get("name")) for row, code, child in rows], "total": total}
 
 
 def visible_task(task_id: str) -> tuple[Principal, TaskRow]:
@@ -105,13 +135,21 @@ def task_detail(task_id: str) -> dict[str, Any]:
     app = application_of(db.session, row.instance_id)
     shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
     if principal.is_staff:
-        shown.update(applicant=app.applicant, child=app.child, warnings=app.warnings,
-                     documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type}
-                                for d in app.documents])
-    detail = {**task_dict(row, app.code, app.child.get("name")), "form": forms.form_json_schema(row.form_key),
-              "application": shown,
-              "history": [{"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
-                          for e in history(db.session, row.instance_id)]}
+        shown.update(
+            applicant=app.applicant,
+            child=app.child,
+            warnings=app.warnings,
+            documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type} for d in app.documents],
+        )
+    detail = {
+        **task_dict(row, app.code, app.child.get("name")),
+        "form": forms.form_json_schema(row.form_key),
+        "application": shown,
+        "history": [
+            {"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
+            for e in history(db.session, row.instance_id)
+        ],
+    }
     if principal.is_staff and row.form_key == "verification":
         detail["verification"] = verification_view(db.session, app)
     return detail
@@ -143,8 +181,11 @@ class Complete(MethodView):
     def post(self, task_id: str) -> dict:
         """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
         row, next_rows = complete_task(task_id, json_object())
-        return {"completed": task_dict(row), "next_tasks": [task_dict(r) for r in next_rows],
-                "status": row.instance.status}
+        return {
+            "completed": task_dict(row),
+            "next_tasks": [task_dict(r) for r in next_rows],
+            "status": row.instance.status,
+        }
 
 
 def claim_task(task_id: str) -> TaskRow:

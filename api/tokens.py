@@ -29,8 +29,7 @@ class Token(MethodView):
                 raise ApiError(401, "invalid_credentials", "Nama pengguna atau kata sandi salah.")
             token, ttl = issue_token(user=user)
             db.session.commit()
-            return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
-                    "roles": sorted(user.role_set)}
+            return {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "roles": sorted(user.role_set)}
         if body.get("code") and body.get("pin") is not None:
             ratelimit.limit("pin", current_app.config["LOGIN_RATE_LIMIT"])
             app = authenticate_applicant(body["code"], str(body["pin"]))

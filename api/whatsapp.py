@@ -24,8 +24,13 @@ def handshake() -> Response:
     expected = current_app.config["WHATSAPP_VERIFY_TOKEN"]
     token = request.args.get("hub.verify_token", "")
     challenge = request.args.get("hub.challenge", "")
-    if (request.args.get("hub.mode") == "subscribe" and expected and challenge and len(challenge) <= 200
-            and hmac.compare_digest(token.encode(), expected.encode())):
+    if (
+        request.args.get("hub.mode") == "subscribe"
+        and expected
+        and challenge
+        and len(challenge) <= 200
+        and hmac.compare_digest(token.encode(), expected.encode())
+    ):
         return Response(challenge, mimetype="text/plain")
     raise ApiError(403, "forbidden", "Verifikasi webhook gagal.")
 
@@ -35,21 +40,27 @@ def deliveries() -> dict:
     """A signed delivery of messages and statuses. The signature is checked on the raw body before
     anything is parsed; each message is processed once however often Meta delivers it."""
     body = request.get_data(cache=False)
-    if not webhook.signature_valid(current_app.config["WHATSAPP_APP_SECRET"], body,
-                                   request.headers.get(webhook.SIGNATURE_HEADER)):
+    if not webhook.signature_valid(
+        current_app.config["WHATSAPP_APP_SECRET"], body, request.headers.get(webhook.SIGNATURE_HEADER)
+    ):
         raise ApiError(403, "invalid_signature", "Tanda tangan webhook tidak sah.")
     payload = json_loads(body)
     if not isinstance(payload, dict):
         raise ApiError(400, "bad_request", "Data harus berupa objek JSON.")
     messages, statuses = webhook.parse(payload)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    ctx = Context(outbox.gateway_for(app), app.config["DOCUMENT_DIR"], app.config["MAX_UPLOAD_BYTES"],
-                  app.config["PUBLIC_BASE_URL"])
+    ctx = Context(
+        outbox.gateway_for(app),
+        app.config["DOCUMENT_DIR"],
+        app.config["MAX_UPLOAD_BYTES"],
+        app.config["PUBLIC_BASE_URL"],
+    )
     try:
         outcome = receive.process(db.session, messages, statuses, ctx)
     except GatewayError:
-        raise ApiError(503, "unavailable", "Media WhatsApp belum dapat diambil; coba lagi.",
-                       headers={"Retry-After": "30"}) from None
+        raise ApiError(
+            503, "unavailable", "Media WhatsApp belum dapat diambil; coba lagi.", headers={"Retry-After": "30"}
+        ) from None
     if outcome.replies:
         outbox.kick(app)
     return {"processed": outcome.processed, "duplicates": outcome.duplicates, "statuses": outcome.statuses}

@@ -1,9 +1,9 @@
 """``make bench``: run the suite, print one table, write it as JSON under bench/results/.
 
-    python -m bench                      # everything, default sizes (about 20 minutes on 2 cores)
-    python -m bench --quick              # small sizes, to check the suite itself (about 1 minute)
-    python -m bench --only engine,service --databases postgresql
-    python -m bench.report RUN.json ...  # the median table of several runs (docs/performance.md)
+python -m bench                      # everything, default sizes (about 20 minutes on 2 cores)
+python -m bench --quick              # small sizes, to check the suite itself (about 1 minute)
+python -m bench --only engine,service --databases postgresql
+python -m bench.report RUN.json ...  # the median table of several runs (docs/performance.md)
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ SECTIONS = ("engine", "service", "scale", "timers", "memory")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (checks the suite, not the service)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--databases", default="sqlite,postgresql")
@@ -37,8 +38,9 @@ def main() -> None:
     parser.add_argument("--scale-sqlite", default=None, help="application counts to seed on SQLite")
     parser.add_argument("--timers", type=int, default=None, help="deadlines falling due at once (PostgreSQL)")
     parser.add_argument("--timers-sqlite", type=int, default=None, help="deadlines due at once on SQLite")
-    parser.add_argument("--sweepers", type=int, default=2,
-                        help="sweeper processes on PostgreSQL (SQLite: always 1, it has one writer)")
+    parser.add_argument(
+        "--sweepers", type=int, default=2, help="sweeper processes on PostgreSQL (SQLite: always 1, it has one writer)"
+    )
     parser.add_argument("--memory-cases", type=int, default=None, help="cases for the memory-growth run")
     parser.add_argument("--memory-warmup", type=int, default=None, help="cases before the memory baseline")
     parser.add_argument("--profile", default=None, help="write a pyinstrument HTML profile of the engine bound")
@@ -61,8 +63,13 @@ def main() -> None:
         print(f"PostgreSQL unreachable ({problem}); running on SQLite only")
         kinds = [k for k in kinds if k != "postgresql"]
 
-    results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "machine": machine(), "sizes": sizes, "databases": kinds, "quick": quick}
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "sizes": sizes,
+        "databases": kinds,
+        "quick": quick,
+    }
     for kind in kinds:
         section: dict[str, Any] = {}
         results[kind] = section
@@ -70,8 +77,9 @@ def main() -> None:
             with database(kind) as db:
                 if "engine" in only:
                     _say(f"{kind}: engine bound, 3 x {sizes['engine_cases']} cases")
-                    section["engine"] = engine_bound.measure(db, sizes["engine_cases"], 3,
-                                                             profile=args.profile and f"{args.profile}-{kind}.html")
+                    section["engine"] = engine_bound.measure(
+                        db, sizes["engine_cases"], 3, profile=args.profile and f"{args.profile}-{kind}.html"
+                    )
                 if "service" in only:
                     _say(f"{kind}: service, {sizes['service_cases']} cases, {args.clients} clients")
                     section["service"] = service.measure(db, args.clients, sizes["service_cases"])
@@ -97,9 +105,11 @@ def main() -> None:
         kind = "postgresql" if "postgresql" in kinds else kinds[0]
         _say(f"{kind}: worker memory over {sizes['memory_cases']:,} cases after {sizes['memory_warmup']:,}")
         with database(kind) as db:
-            results["memory"] = {"database": kind, "warmup_cases": sizes["memory_warmup"],
-                                 **service.measure(db, args.clients, sizes["memory_cases"],
-                                                   warmup=sizes["memory_warmup"])}
+            results["memory"] = {
+                "database": kind,
+                "warmup_cases": sizes["memory_warmup"],
+                **service.measure(db, args.clients, sizes["memory_cases"], warmup=sizes["memory_warmup"]),
+            }
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print()
     print(report.table(results))
@@ -113,12 +123,24 @@ def main() -> None:
 
 def machine() -> dict[str, Any]:
     """What the figures were taken on, including how busy the machine was."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal"))
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kib / 1024 / 1024, 1),
-            "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def _ints(text: str) -> list[int]:

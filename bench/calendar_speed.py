@@ -1,6 +1,6 @@
 """Working-time deadlines per second (the calendar is on every task's hot path).
 
-    python -m bench.calendar_speed        # median of 5 runs of 10,000 deadlines
+python -m bench.calendar_speed        # median of 5 runs of 10,000 deadlines
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ def run(count: int = 10_000, seed: int = 7) -> float:
     """Seconds to compute ``count`` deadlines spread over 2026 on a calendar with an override day."""
     calendar = WorkingCalendar(overrides={date(2026, 1, 10): True})
     rnd = random.Random(seed)
-    starts = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rnd.randrange(86400 * 365))
-              for _ in range(count)]
+    starts = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rnd.randrange(86400 * 365)) for _ in range(count)]
     began = time.perf_counter()
     for i, start in enumerate(starts):
         calendar.deadline(start, STANDARDS[i % len(STANDARDS)], "working")
@@ -30,8 +29,10 @@ def run(count: int = 10_000, seed: int = 7) -> float:
 def main() -> None:
     runs = [run(seed=seed) for seed in range(5)]
     median = statistics.median(runs)
-    print(f"10,000 working-time deadlines: median {median * 1000:.0f} ms "
-          f"({10_000 / median:,.0f} per second; runs {', '.join(f'{r * 1000:.0f}' for r in runs)} ms)")
+    print(
+        f"10,000 working-time deadlines: median {median * 1000:.0f} ms "
+        f"({10_000 / median:,.0f} per second; runs {', '.join(f'{r * 1000:.0f}' for r in runs)} ms)"
+    )
 
 
 if __name__ == "__main__":

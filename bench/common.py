@@ -21,14 +21,19 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("KIA_BENCH_PG_URL") or os.environ.get(
-    "KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    "KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 PASSWORD = "bench-rahasia-123"
 
 # The desks that work the SOP: admin, operator and Dafdud serve every kecamatan; each kecamatan has
 # its own Ka. UPTD (only the first ones are used by the HTTP clients, one kecamatan per client).
 KECAMATAN = [f"14.71.{n:02d}" for n in range(1, 16)]
-STAFF = [("admin1", ["admin"], None), ("operator1", ["operator"], None), ("dafdud1", ["dafdud"], None),
-         ("supervisor1", ["supervisor"], None)] + [(f"uptd{k[-2:]}", ["uptd"], k) for k in KECAMATAN]
+STAFF = [
+    ("admin1", ["admin"], None),
+    ("operator1", ["operator"], None),
+    ("dafdud1", ["dafdud"], None),
+    ("supervisor1", ["supervisor"], None),
+] + [(f"uptd{k[-2:]}", ["uptd"], k) for k in KECAMATAN]
 
 # One step of the five, as a staff client does it: the lane, the user, and the form data.
 STEPS = [
@@ -41,7 +46,8 @@ STEPS = [
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = (  # a real 1x1 PNG: uploads are checked to open
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
-    b"\x00\x00\x00\x0cIDATx\xdac\xf8\xff\xff?\x00\x05\xfe\x02\xfe3\x12\x95\x14\x00\x00\x00\x00IEND\xaeB`\x82")
+    b"\x00\x00\x00\x0cIDATx\xdac\xf8\xff\xff?\x00\x05\xfe\x02\xfe3\x12\x95\x14\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def uptd_user(kecamatan: str) -> str:
@@ -51,12 +57,23 @@ def uptd_user(kecamatan: str) -> str:
 def application(kecamatan: str) -> dict[str, Any]:
     """A valid application for a child under five living in ``kecamatan`` (born in Binawidya)."""
     return {
-        "applicant": {"name": "Siti Rahmawati", "phone": "081234567890", "email": "siti@example.com",
-                      "relationship": "ibu"},
-        "child": {"name": "Aisyah Putri Ramadhani", "nik": "1471085005230001", "birth_date": "2023-05-10",
-                  "birth_place": "Pekanbaru", "sex": "P", "kk_number": "1471081506230002",
-                  "akta_number": "1471-LT-15062023-0001", "address": "Jl. Garuda Sakti Km 3 No. 12",
-                  "kecamatan": kecamatan},
+        "applicant": {
+            "name": "Siti Rahmawati",
+            "phone": "081234567890",
+            "email": "siti@example.com",
+            "relationship": "ibu",
+        },
+        "child": {
+            "name": "Aisyah Putri Ramadhani",
+            "nik": "1471085005230001",
+            "birth_date": "2023-05-10",
+            "birth_place": "Pekanbaru",
+            "sex": "P",
+            "kk_number": "1471081506230002",
+            "akta_number": "1471-LT-15062023-0001",
+            "address": "Jl. Garuda Sakti Km 3 No. 12",
+            "kecamatan": kecamatan,
+        },
     }
 
 
@@ -107,9 +124,14 @@ def psycopg_url(url: str) -> str:
 
 
 def app_config(db: Database) -> dict[str, Any]:
-    return {"SQLALCHEMY_DATABASE_URI": db.url, "DOCUMENT_DIR": f"{db.workdir}/documents",
-            "KIA_SCHEDULER": False, "SECRET_KEY": "bench", "STATUS_RATE_LIMIT": 1_000_000,
-            "LOGIN_RATE_LIMIT": 1_000_000}
+    return {
+        "SQLALCHEMY_DATABASE_URI": db.url,
+        "DOCUMENT_DIR": f"{db.workdir}/documents",
+        "KIA_SCHEDULER": False,
+        "SECRET_KEY": "bench",
+        "STATUS_RATE_LIMIT": 1_000_000,
+        "LOGIN_RATE_LIMIT": 1_000_000,
+    }
 
 
 def provision(db: Database) -> None:

@@ -31,19 +31,24 @@ def run_case(sessions: Any, document_dir: str, kecamatan: str, states: list[byte
     instance's serialized state after the submission and after each step."""
     data = forms.validate_application(application(kecamatan))
     with sessions() as session:
-        app, _pin = applications.submit(session, data, [Upload("kk", PDF_BYTES), Upload("akta", PNG_BYTES)],
-                                        document_dir=document_dir)
+        app, _pin = applications.submit(
+            session, data, [Upload("kk", PDF_BYTES), Upload("akta", PNG_BYTES)], document_dir=document_dir
+        )
         instance_id, code = app.instance_id, app.code
         session.commit()
         if states is not None:
             states.append(app.instance.state)
     for lane, user, form in STEPS:
         with sessions() as session:
-            task_id = session.scalar(select(TaskRow.id).where(TaskRow.instance_id == instance_id,
-                                                              TaskRow.state == "open", TaskRow.lane == lane))
+            task_id = session.scalar(
+                select(TaskRow.id).where(
+                    TaskRow.instance_id == instance_id, TaskRow.state == "open", TaskRow.lane == lane
+                )
+            )
             row = session.get(TaskRow, task_id)
-            applications.complete_task(session, task_id, forms.load_form(row.form_key, form),
-                                       user or uptd_user(kecamatan))
+            applications.complete_task(
+                session, task_id, forms.load_form(row.form_key, form), user or uptd_user(kecamatan)
+            )
             session.commit()
             if states is not None:
                 states.append(row.instance.state)
@@ -78,8 +83,12 @@ def measure(db: Database, cases: int = 60, rounds: int = 3, profile: str | None 
     sessions.kw["bind"].dispose()
     if finished is not None:
         raise RuntimeError("engine bound: a case did not finish")
-    return {"cases_per_s": round(median(rates), 1), "rounds": [round(x, 1) for x in rates],
-            "cases_per_round": cases, "ms_per_case": round(1000 / median(rates), 1)}
+    return {
+        "cases_per_s": round(median(rates), 1),
+        "rounds": [round(x, 1) for x in rates],
+        "cases_per_round": cases,
+        "ms_per_case": round(1000 / median(rates), 1),
+    }
 
 
 def _profiler(path: str | None) -> Any:

@@ -28,31 +28,46 @@ from engine.clock import clock  # noqa: E402
 from tasks import pdf  # noqa: E402
 
 PASSWORD = "bench-password-1"
-STEPS = (("admin", ["admin"], None, {"decision": "complete"}),
-         ("operator", ["operator"], None, {"decision": "issued"}),
-         ("dafdud", ["dafdud"], None, {"batch": "bench"}),
-         ("uptd", ["uptd"], "14.71.08", {"recipient_name": "Siti Rahmawati"}))
+STEPS = (
+    ("admin", ["admin"], None, {"decision": "complete"}),
+    ("operator", ["operator"], None, {"decision": "issued"}),
+    ("dafdud", ["dafdud"], None, {"batch": "bench"}),
+    ("uptd", ["uptd"], "14.71.08", {"recipient_name": "Siti Rahmawati"}),
+)
 APPLICATION = {
-    "applicant": {"name": "Siti Rahmawati", "phone": "081234567890", "email": "siti@example.com",
-                  "relationship": "ibu"},
-    "child": {"name": "Aisyah Putri Ramadhani", "nik": "1471085005230001", "birth_date": "2023-05-10",
-              "birth_place": "Pekanbaru", "sex": "P", "kk_number": "1471081506230002",
-              "akta_number": "1471-LT-15062023-0001", "address": "Jl. Garuda Sakti Km 3 No. 12",
-              "kecamatan": "14.71.08"},
+    "applicant": {
+        "name": "Siti Rahmawati",
+        "phone": "081234567890",
+        "email": "siti@example.com",
+        "relationship": "ibu",
+    },
+    "child": {
+        "name": "Aisyah Putri Ramadhani",
+        "nik": "1471085005230001",
+        "birth_date": "2023-05-10",
+        "birth_place": "Pekanbaru",
+        "sex": "P",
+        "kk_number": "1471081506230002",
+        "akta_number": "1471-LT-15062023-0001",
+        "address": "Jl. Garuda Sakti Km 3 No. 12",
+        "kecamatan": "14.71.08",
+    },
 }
 
 
 def one_application(client) -> str:  # noqa: ANN001
     files = {"kk": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "kk.pdf"), "akta": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "a.pdf")}
-    response = client.post("/api/v1/applications", data={"data": json.dumps(APPLICATION), **files},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/applications", data={"data": json.dumps(APPLICATION), **files}, content_type="multipart/form-data"
+    )
     assert response.status_code == 201, response.get_json()
     code = response.get_json()["code"]
     for user, _, _, data in STEPS:
         token = client.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD}).get_json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        [task] = [t for t in client.get("/api/v1/tasks", headers=headers).get_json()["items"]
-                  if t["application_code"] == code]
+        [task] = [
+            t for t in client.get("/api/v1/tasks", headers=headers).get_json()["items"] if t["application_code"] == code
+        ]
         assert client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers).status_code == 200
     return code
 
@@ -74,8 +89,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/kia.db", "DOCUMENT_DIR": f"{tmp}/docs",
-                          "KIA_SCHEDULER": False, "SECRET_KEY": "bench", "LOGIN_RATE_LIMIT": 10_000})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/kia.db",
+                "DOCUMENT_DIR": f"{tmp}/docs",
+                "KIA_SCHEDULER": False,
+                "SECRET_KEY": "bench",
+                "LOGIN_RATE_LIMIT": 10_000,
+            }
+        )
         with app.app_context():
             init_database(app.config["KIA_BUNDLED_DIAGRAM"])
             for username, roles, kecamatan, _ in STEPS:
@@ -92,8 +114,10 @@ def main() -> None:
                 "distribution recap (1 kecamatan)": lambda: pdf.distribution(groups, "bench"),
                 "delivery report (1 day)": lambda: pdf.deliveries(session, today, today, "Bench"),
             }
-            print(f"one-page PDF render time, median of {args.runs} runs after one warm-up "
-                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
+            print(
+                f"one-page PDF render time, median of {args.runs} runs after one warm-up "
+                f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):"
+            )
             for name, render in cases.items():
                 wall, cpu = medians(render, args.runs)
                 print(f"  {name:34s} wall {wall * 1000:6.1f} ms   cpu {cpu * 1000:6.1f} ms")

@@ -88,8 +88,9 @@ def grouped(stats: dict) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["engine", "timers"])
     parser.add_argument("database", choices=["sqlite", "postgresql"])
     parser.add_argument("count", type=int, nargs="?", default=30)

@@ -43,13 +43,20 @@ def table(results: dict[str, Any]) -> str:
         rows.append((label, cells, target, met))
 
     row("engine bound: cases/s (1 core, persisted)", [_fmt(_get(results, k, "engine", "cases_per_s")) for k in kinds])
-    row("service: cases/s via HTTP (gunicorn -w 2)", [_fmt(_get(results, k, "service", "cases_per_s"))
-                                                      for k in kinds])
+    row("service: cases/s via HTTP (gunicorn -w 2)", [_fmt(_get(results, k, "service", "cases_per_s")) for k in kinds])
     ratios = [_get(results, k, "ratio") for k in kinds]
-    row("service / engine bound (same run)", [_fmt(r) for r in ratios], ">= 0.5 on both",
-        _met([None if r is None else r >= 0.5 for r in ratios]))
-    for kind_label, key in (("task completion", "complete"), ("inbox listing", "inbox"),
-                            ("claim", "claim"), ("submission", "submit")):
+    row(
+        "service / engine bound (same run)",
+        [_fmt(r) for r in ratios],
+        ">= 0.5 on both",
+        _met([None if r is None else r >= 0.5 for r in ratios]),
+    )
+    for kind_label, key in (
+        ("task completion", "complete"),
+        ("inbox listing", "inbox"),
+        ("claim", "claim"),
+        ("submission", "submit"),
+    ):
         row(f"{kind_label} p50/p95/p99 ms under load", [_lat(results, k, "service", "latency", key) for k in kinds])
     counts = sorted({int(c) for k in kinds for c in (_get(results, k, "scale") or {})})
     for count in counts:
@@ -60,21 +67,30 @@ def table(results: dict[str, Any]) -> str:
                 pg = values[kinds.index("postgresql")]
                 target, met = "< 25 ms (PostgreSQL, 1M)", _met([None if pg is None else pg < 25])
             row(f"{what} p95 ms at {count:,} applications", [_fmt(v) for v in values], target, met)
-    for label, key in (("timers: seconds until all escalated", "all_escalated_s"),
-                       ("timers: escalations/s", "per_s"),
-                       ("timers: seconds until every workflow caught up", "workflows_caught_up_s"),
-                       ("timers: escalated twice (must be 0)", "escalated_twice"),
-                       ("timers: left waiting (must be 0)", "left_waiting")):
+    for label, key in (
+        ("timers: seconds until all escalated", "all_escalated_s"),
+        ("timers: escalations/s", "per_s"),
+        ("timers: seconds until every workflow caught up", "workflows_caught_up_s"),
+        ("timers: escalated twice (must be 0)", "escalated_twice"),
+        ("timers: left waiting (must be 0)", "left_waiting"),
+    ):
         row(label, [_fmt(_get(results, k, "timers", key)) for k in kinds])
     delays = [_get(results, k, "timers", "delay") for k in kinds]
-    row("timers: deadline->escalation p50/p99 s", [
-        "–" if not d else f"{_fmt(d['p50_s'])} / {_fmt(d['p99_s'])}" for d in delays], "p99 < 2 s",
-        _met([None if not d else d["p99_s"] < 2 for d in delays]))
+    row(
+        "timers: deadline->escalation p50/p99 s",
+        ["–" if not d else f"{_fmt(d['p50_s'])} / {_fmt(d['p99_s'])}" for d in delays],
+        "p99 < 2 s",
+        _met([None if not d else d["p99_s"] < 2 for d in delays]),
+    )
     n_timers = [_get(results, k, "timers", "timers") for k in kinds]
     if any(n_timers):
-        row("timers: deadlines due at once / sweepers",
-            [f"{_fmt(n)} / {_get(results, k, 'timers', 'sweepers')}" if n else "–" for n, k in zip(n_timers, kinds,
-                                                                                                   strict=True)])
+        row(
+            "timers: deadlines due at once / sweepers",
+            [
+                f"{_fmt(n)} / {_get(results, k, 'timers', 'sweepers')}" if n else "–"
+                for n, k in zip(n_timers, kinds, strict=True)
+            ],
+        )
     memory = results.get("memory")
     if memory:
         workers = _get(memory, "memory", "workers") or []
@@ -87,8 +103,12 @@ def table(results: dict[str, Any]) -> str:
             cells[i] = _fmt(peak, " MiB")
             growth_cells[i] = ", ".join(f"{g:+.1f} %" for g in growth) + f" ({memory['memory']['cases']:,} cases)"
         row("memory: peak RSS per worker", cells)
-        row("memory: RSS growth per worker after warm-up", growth_cells, "<= 10 %",
-            _met([None if not growth else max(growth) <= 10]))
+        row(
+            "memory: RSS growth per worker after warm-up",
+            growth_cells,
+            "<= 10 %",
+            _met([None if not growth else max(growth) <= 10]),
+        )
     header = ["measure", *kinds, "target", "met"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for label, cells, target, met in rows:
@@ -96,8 +116,10 @@ def table(results: dict[str, Any]) -> str:
     load = _get(results, "machine", "load_average_at_start")
     mach = results.get("machine", {})
     lines.append("")
-    lines.append(f"machine: {mach.get('nproc')} cores ({mach.get('cpu')}), {mach.get('memory_gib')} GiB; "
-                 f"load average at start {', '.join(f'{x:.1f}' for x in load) if load else '?'}")
+    lines.append(
+        f"machine: {mach.get('nproc')} cores ({mach.get('cpu')}), {mach.get('memory_gib')} GiB; "
+        f"load average at start {', '.join(f'{x:.1f}' for x in load) if load else '?'}"
+    )
     return "\n".join(lines)
 
 
@@ -147,13 +169,24 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
             values = [_get(r, kind, *path) for r in runs]
             if all(v is None for v in values):
                 continue
-            lines.append("| " + " | ".join([f"{kind}: {label}", *[_fmt(v) for v in values],
-                                            _fmt(_get(merged, kind, *path))]) + " |")
+            lines.append(
+                "| "
+                + " | ".join([f"{kind}: {label}", *[_fmt(v) for v in values], _fmt(_get(merged, kind, *path))])
+                + " |"
+            )
     growth = [[w["growth_pct"] for w in (_get(r, "memory", "memory", "workers") or [])] for r in runs]
     if any(growth):
-        lines.append("| " + " | ".join(["memory: RSS growth per worker %",
-                                        *[", ".join(f"{g:+.1f}" for g in gs if g is not None) or "–"
-                                          for gs in growth], ""]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    "memory: RSS growth per worker %",
+                    *[", ".join(f"{g:+.1f}" for g in gs if g is not None) or "–" for gs in growth],
+                    "",
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 

@@ -83,11 +83,18 @@ def seed(db: Database, count: int) -> dict[str, Any]:
     t0 = now - SPAN
     spacing = max(1, int(SPAN.total_seconds() // count))
     app = application("14.71.08")
-    params = {"n": count, "t0": t0.isoformat() if db.kind == "postgresql" else t0.strftime("%Y-%m-%d %H:%M:%S"),
-              "pv": version.id, "spacing": spacing, "every": OPEN_EVERY,
-              "applicant": json.dumps(app["applicant"]), "child": json.dumps(app["child"]),
-              "pin_hash": "$argon2id$v=19$m=19456,t=2,p=1$" + "A" * 22 + "$" + "B" * 43,
-              "finished_state": b"", **{f"state{k}": states[k] for k in range(4)}}
+    params = {
+        "n": count,
+        "t0": t0.isoformat() if db.kind == "postgresql" else t0.strftime("%Y-%m-%d %H:%M:%S"),
+        "pv": version.id,
+        "spacing": spacing,
+        "every": OPEN_EVERY,
+        "applicant": json.dumps(app["applicant"]),
+        "child": json.dumps(app["child"]),
+        "pin_hash": "$argon2id$v=19$m=19456,t=2,p=1$" + "A" * 22 + "$" + "B" * 43,
+        "finished_state": b"",
+        **{f"state{k}": states[k] for k in range(4)},
+    }
     # open_step: NULL for a finished case, else the open step 1..4 (admin, operator, dafdud, uptd)
     open_step = f"CASE WHEN s.i % :every = 0 THEN 1 + {d['div'].format(a='s.i', b=':every')} % 4 END"
     kecamatan = "'14.71.' || " + d["pad2"].format(x=f"1 + {d['div'].format(a='s.i', b='7')} % 15")
@@ -96,16 +103,21 @@ def seed(db: Database, count: int) -> dict[str, Any]:
         f"SELECT {n} AS n, '{info.step}' AS step, '{info.title}' AS title, '{info.lane}' AS lane, "
         f"'{info.form_key}' AS form_key, '{info.time_standard}' AS std, '{info.time_basis}' AS basis, "
         f"{STANDARD_SECONDS[n]} AS std_s, '{STATUS_AFTER[n]}' AS ms_key"
-        for n, info in enumerate(definition.user_tasks[s] for s in HAPPY_PATH))
+        for n, info in enumerate(definition.user_tasks[s] for s in HAPPY_PATH)
+    )
     created = d["ts"].format(x="b.i * :spacing")
     ready = d["ts"].format(x="b.i * :spacing + st.n * 3600")
     due = d["ts"].format(x="b.i * :spacing + st.n * 3600 + st.std_s")
     uuid_task = d["uuid"].format(x="b.i * 8 + st.n")
     uuid_timer = d["uuid"].format(x="b.i * 8 + st.n + 4294967296")
-    state_case = ("CASE COALESCE(b.open_step, 0) WHEN 0 THEN :finished_state WHEN 1 THEN :state0 "
-                  "WHEN 2 THEN :state1 WHEN 3 THEN :state2 ELSE :state3 END")
-    status_case = ("CASE COALESCE(b.open_step, 0) WHEN 0 THEN 'selesai' WHEN 1 THEN 'diajukan' "
-                   "WHEN 2 THEN 'diverifikasi' WHEN 3 THEN 'dicetak' ELSE 'siap_diambil' END")
+    state_case = (
+        "CASE COALESCE(b.open_step, 0) WHEN 0 THEN :finished_state WHEN 1 THEN :state0 "
+        "WHEN 2 THEN :state1 WHEN 3 THEN :state2 ELSE :state3 END"
+    )
+    status_case = (
+        "CASE COALESCE(b.open_step, 0) WHEN 0 THEN 'selesai' WHEN 1 THEN 'diajukan' "
+        "WHEN 2 THEN 'diverifikasi' WHEN 3 THEN 'dicetak' ELSE 'siap_diambil' END"
+    )
     finished = d["ts"].format(x="b.i * :spacing + 5 * 3600")
     code = "'Z' || replace(replace(" + d["pad11"].format(x="b.i") + ", '0', 'C'), '1', 'D')"
     is_open = "(b.open_step IS NOT NULL AND st.n = b.open_step)"
@@ -119,8 +131,8 @@ def seed(db: Database, count: int) -> dict[str, Any]:
         "applications": f"""INSERT INTO applications (id, instance_id, code, pin_hash, channel, kia_kind,
                 applicant, child, warnings, created_at)
             SELECT b.i, b.i, {code}, :pin_hash, CASE WHEN b.i % 3 = 0 THEN 'web' ELSE 'whatsapp' END,
-                'under_5', {d['json'].format(x=':applicant')}, {d['json'].format(x=':child')},
-                {d['json'].format(x="'{}'")}, {created}
+                'under_5', {d["json"].format(x=":applicant")}, {d["json"].format(x=":child")},
+                {d["json"].format(x="'{}'")}, {created}
             FROM ({base}) AS b""",
         "tasks": f"""INSERT INTO tasks (id, instance_id, step, title, lane, form_key, kecamatan, state,
                 time_standard, time_basis, ready_at, due_at, claimed_by, claimed_at, completed_by, completed_at,
@@ -131,8 +143,8 @@ def seed(db: Database, count: int) -> dict[str, Any]:
                 CASE WHEN {is_open} THEN NULL ELSE {ready} END,
                 CASE WHEN {is_open} THEN NULL ELSE st.lane || '1' END,
                 CASE WHEN {is_open} THEN NULL ELSE {ready} END,
-                ({is_open} AND {d['div'].format(a='b.i', b=':every')} % 5 = 0),
-                CASE WHEN {is_open} AND {d['div'].format(a='b.i', b=':every')} % 5 = 0 THEN 1 ELSE 0 END
+                ({is_open} AND {d["div"].format(a="b.i", b=":every")} % 5 = 0),
+                CASE WHEN {is_open} AND {d["div"].format(a="b.i", b=":every")} % 5 = 0 THEN 1 ELSE 0 END
             FROM ({base}) AS b CROSS JOIN ({steps}) AS st
             WHERE st.n <= COALESCE(b.open_step, 4)""",
         "timers": f"""INSERT INTO timers (id, instance_id, task_id, step, due_at, state)
@@ -141,7 +153,7 @@ def seed(db: Database, count: int) -> dict[str, Any]:
             FROM ({base}) AS b CROSS JOIN ({steps}) AS st
             WHERE st.n = b.open_step""",
         "events": f"""INSERT INTO events (instance_id, task_id, kind, step, lane, actor, at, detail)
-            SELECT b.i, NULL, 'started', NULL, NULL, 'pemohon', {created}, {d['json'].format(x="'{}'")}
+            SELECT b.i, NULL, 'started', NULL, NULL, 'pemohon', {created}, {d["json"].format(x="'{}'")}
             FROM ({base}) AS b
             UNION ALL
             SELECT b.i, {uuid_task}, 'milestone', st.step, st.lane, 'system', {ready},
@@ -149,7 +161,7 @@ def seed(db: Database, count: int) -> dict[str, Any]:
             FROM ({base}) AS b CROSS JOIN ({steps}) AS st
             WHERE st.n < COALESCE(b.open_step, 5)
             UNION ALL
-            SELECT b.i, NULL, 'finished', NULL, NULL, 'system', {finished}, {d['json'].format(x="'{}'")}
+            SELECT b.i, NULL, 'finished', NULL, NULL, 'system', {finished}, {d["json"].format(x="'{}'")}
             FROM ({base}) AS b WHERE b.open_step IS NULL""",
     }
     timings = {}
@@ -169,11 +181,18 @@ def seed(db: Database, count: int) -> dict[str, Any]:
         else:
             conn.execute(text("ANALYZE"))
         rows = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in TABLES}
-        size = (conn.scalar(text("SELECT pg_database_size(current_database())")) if db.kind == "postgresql"
-                else conn.scalar(text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")))
+        size = (
+            conn.scalar(text("SELECT pg_database_size(current_database())"))
+            if db.kind == "postgresql"
+            else conn.scalar(text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"))
+        )
     engine.dispose()
-    return {"seconds": round(time.perf_counter() - started, 1), "per_table_s": timings, "rows": rows,
-            "database_mib": round(size / 1024 / 1024)}
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "per_table_s": timings,
+        "rows": rows,
+        "database_mib": round(size / 1024 / 1024),
+    }
 
 
 def _with_defaults(table_name: str, sql: str, d: dict[str, str]) -> str:
@@ -203,8 +222,7 @@ def _with_defaults(table_name: str, sql: str, d: dict[str, str]) -> str:
     if not extra_cols:
         return sql
     columns = ", ".join([*given_in_order(head), *extra_cols])
-    return (f"INSERT INTO {table_name} ({columns}) SELECT x.*, {', '.join(extra_vals)} "
-            f"FROM ({select_sql.strip()}) AS x")
+    return f"INSERT INTO {table_name} ({columns}) SELECT x.*, {', '.join(extra_vals)} FROM ({select_sql.strip()}) AS x"
 
 
 def given_in_order(head: str) -> list[str]:
@@ -219,8 +237,9 @@ def measure(db: Database, count: int, requests: int = 200) -> dict[str, Any]:
     with gunicorn(db) as server:
         tokens = {}
         for user in ("admin1", "operator1", "supervisor1", "uptd08"):
-            status, body = json_request(server.port, "POST", "/api/v1/auth/token",
-                                        {"username": user, "password": PASSWORD})
+            status, body = json_request(
+                server.port, "POST", "/api/v1/auth/token", {"username": user, "password": PASSWORD}
+            )
             tokens[user] = {"Authorization": f"Bearer {body['access_token']}"}
         inbox_variants = {
             "admin": ("admin1", "/api/v1/tasks?limit=20"),
@@ -246,9 +265,15 @@ def measure(db: Database, count: int, requests: int = 200) -> dict[str, Any]:
     inbox_all = [v for k, vs in samples.items() if not k.startswith("status") for v in vs]
     status_all = samples["status_finished"] + samples["status_open"]
     return {
-        "applications": count, "seed": seeded, "inbox_sizes": totals,
-        "inbox": {**latency_summary(inbox_all), "worst_variant_p95_ms": round(max(
-            percentile([v * 1000 for v in samples[k]], 95) for k in inbox_variants), 1)},
+        "applications": count,
+        "seed": seeded,
+        "inbox_sizes": totals,
+        "inbox": {
+            **latency_summary(inbox_all),
+            "worst_variant_p95_ms": round(
+                max(percentile([v * 1000 for v in samples[k]], 95) for k in inbox_variants), 1
+            ),
+        },
         "status": latency_summary(status_all),
         "variants": {k: latency_summary(v) for k, v in samples.items()},
     }
@@ -261,4 +286,3 @@ def _timed(port: int, path: str, headers: dict[str, str] | None = None) -> float
     if status != 200:
         raise RuntimeError(f"GET {path}: {status} {body}")
     return elapsed
-

@@ -41,14 +41,34 @@ class Server:
 def gunicorn(db: Database, workers: int = 2) -> Iterator[Server]:
     """``gunicorn -w 2 'api:create_app()'`` on 127.0.0.1 and a free port, scheduler off; always stopped."""
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=db.url, KIA_INSTANCE_PATH=db.workdir,
-               KIA_DOCUMENT_DIR=f"{db.workdir}/documents", KIA_SCHEDULER="off", SECRET_KEY="bench",
-               KIA_STATUS_RATE_LIMIT="1000000", KIA_LOGIN_RATE_LIMIT="1000000")
+    env = dict(
+        os.environ,
+        DATABASE_URL=db.url,
+        KIA_INSTANCE_PATH=db.workdir,
+        KIA_DOCUMENT_DIR=f"{db.workdir}/documents",
+        KIA_SCHEDULER="off",
+        SECRET_KEY="bench",
+        KIA_STATUS_RATE_LIMIT="1000000",
+        KIA_LOGIN_RATE_LIMIT="1000000",
+    )
     log = open(f"{db.workdir}/gunicorn.log", "ab")  # noqa: SIM115  closed below; a restart appends
     bindir = Path(sys.executable).parent
-    process = subprocess.Popen([str(bindir / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                                "--timeout", "120", "api:create_app()"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            str(bindir / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "api:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     server = Server(port, process)
     try:
         _wait_ready(server)
@@ -74,8 +94,7 @@ def _wait_ready(server: Server, timeout: float = 60) -> None:
         if server.process.poll() is not None:
             raise RuntimeError("gunicorn exited during start-up (see gunicorn.log in the bench workdir)")
         try:
-            if request(server.port, "GET", "/api/v1/openapi.json")[0] == 200 and \
-                    len(server.worker_pids()) > 0:
+            if request(server.port, "GET", "/api/v1/openapi.json")[0] == 200 and len(server.worker_pids()) > 0:
                 return
         except OSError:
             pass
@@ -83,8 +102,9 @@ def _wait_ready(server: Server, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not answer within a minute")
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     """One request on a fresh connection (gunicorn's sync workers close it anyway); (status, JSON body)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -97,11 +117,13 @@ def request(port: int, method: str, path: str, body: bytes | None = None,
     return response.status, (json.loads(raw) if raw and "json" in ctype else raw)
 
 
-def json_request(port: int, method: str, path: str, payload: Any = None,
-                 headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def json_request(
+    port: int, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     body = json.dumps(payload).encode() if payload is not None else None
-    return request(port, method, path, body, {**(headers or {}),
-                                              **({"Content-Type": "application/json"} if body else {})})
+    return request(
+        port, method, path, body, {**(headers or {}), **({"Content-Type": "application/json"} if body else {})}
+    )
 
 
 def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
@@ -111,7 +133,11 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     for name, (filename, content) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"

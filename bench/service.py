@@ -37,14 +37,13 @@ class Client:
         self.port, self.kecamatan = port, kecamatan
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
-        self.tokens = {user: self._token(user) for user in
-                       [u for _, u, _ in STEPS if u] + [uptd_user(kecamatan)]}
-        self.body, self.ctype = multipart({"data": json.dumps(application(kecamatan))},
-                                          {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)})
+        self.tokens = {user: self._token(user) for user in [u for _, u, _ in STEPS if u] + [uptd_user(kecamatan)]}
+        self.body, self.ctype = multipart(
+            {"data": json.dumps(application(kecamatan))}, {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)}
+        )
 
     def _token(self, user: str) -> dict[str, str]:
-        status, body = json_request(self.port, "POST", "/api/v1/auth/token",
-                                    {"username": user, "password": PASSWORD})
+        status, body = json_request(self.port, "POST", "/api/v1/auth/token", {"username": user, "password": PASSWORD})
         if status != 200:
             raise RuntimeError(f"sign-in of {user} failed: {status} {body}")
         return {"Authorization": f"Bearer {body['access_token']}"}
@@ -59,33 +58,40 @@ class Client:
 
     def case(self) -> bool:
         """One application from submission to hand-over; True when it finished."""
-        status, body = self._timed("submit", request, "POST", "/api/v1/applications", self.body,
-                                   {"Content-Type": self.ctype})
+        status, body = self._timed(
+            "submit", request, "POST", "/api/v1/applications", self.body, {"Content-Type": self.ctype}
+        )
         if status != 201:
             return False
         code = body["code"]
         for lane, user, form in STEPS:
             headers = self.tokens[user or uptd_user(self.kecamatan)]
-            status, inbox = self._timed("inbox", request, "GET",
-                                        f"/api/v1/tasks?lane={lane}&kecamatan={self.kecamatan}&limit=20",
-                                        headers=headers)
-            task = next((t for t in inbox.get("items", []) if t["application_code"] == code), None) \
-                if status == 200 else None
+            status, inbox = self._timed(
+                "inbox",
+                request,
+                "GET",
+                f"/api/v1/tasks?lane={lane}&kecamatan={self.kecamatan}&limit=20",
+                headers=headers,
+            )
+            task = (
+                next((t for t in inbox.get("items", []) if t["application_code"] == code), None)
+                if status == 200
+                else None
+            )
             if task is None:
                 return False
-            status, _ = self._timed("claim", json_request, "POST", f"/api/v1/tasks/{task['id']}/claim",
-                                    headers=headers)
+            status, _ = self._timed("claim", json_request, "POST", f"/api/v1/tasks/{task['id']}/claim", headers=headers)
             if status != 200:
                 return False
-            status, done = self._timed("complete", json_request, "POST",
-                                       f"/api/v1/tasks/{task['id']}/complete", form, headers=headers)
+            status, done = self._timed(
+                "complete", json_request, "POST", f"/api/v1/tasks/{task['id']}/complete", form, headers=headers
+            )
             if status != 200:
                 return False
         return done.get("status") == "selesai"
 
 
-def measure(db: Database, clients: int = 4, cases: int = 200, workers: int = 2,
-            warmup: int = 0) -> dict[str, Any]:
+def measure(db: Database, clients: int = 4, cases: int = 200, workers: int = 2, warmup: int = 0) -> dict[str, Any]:
     """Run ``cases`` cases in total over ``clients`` concurrent clients against gunicorn, after
     ``warmup`` cases (at least one per client) that are neither timed nor counted; worker RSS is taken
     after the warm-up and every tenth of the way."""
@@ -141,11 +147,16 @@ def run(server: Server, desks: list[Client], cases: int, warmup: int = 0) -> dic
             errors[kind] += count
     requests = sum(len(v) for v in latencies.values())
     return {
-        "clients": len(desks), "workers": len(server.worker_pids()), "cases": sum(finished),
-        "failed_cases": sum(failed), "seconds": round(elapsed, 1),
-        "cases_per_s": round(sum(finished) / elapsed, 1), "requests_per_s": round(requests / elapsed, 1),
+        "clients": len(desks),
+        "workers": len(server.worker_pids()),
+        "cases": sum(finished),
+        "failed_cases": sum(failed),
+        "seconds": round(elapsed, 1),
+        "cases_per_s": round(sum(finished) / elapsed, 1),
+        "requests_per_s": round(requests / elapsed, 1),
         "latency": {kind: latency_summary(values) for kind, values in sorted(latencies.items())},
-        "errors": dict(errors), "memory": memory.summary(),
+        "errors": dict(errors),
+        "memory": memory.summary(),
     }
 
 
@@ -174,7 +185,13 @@ class _MemorySampler:
         for pid in self.server.worker_pids():
             rss, peak = rss_kib(pid)
             base = self.baseline.get(pid)  # None: the worker was restarted during the run
-            workers.append({"pid": pid, "rss_after_warmup_mib": round(base / 1024, 1) if base else None,
-                            "rss_end_mib": round(rss / 1024, 1), "peak_rss_mib": round(peak / 1024, 1),
-                            "growth_pct": round(100 * (rss - base) / base, 1) if base else None})
+            workers.append(
+                {
+                    "pid": pid,
+                    "rss_after_warmup_mib": round(base / 1024, 1) if base else None,
+                    "rss_end_mib": round(rss / 1024, 1),
+                    "peak_rss_mib": round(peak / 1024, 1),
+                    "growth_pct": round(100 * (rss - base) / base, 1) if base else None,
+                }
+            )
         return {"cases": self.done, "workers": workers, "trace_mib": self.trace}

@@ -57,9 +57,11 @@ def bench(kind: str, csv_path: Path, rows: int, runs: int) -> None:
             count = conn.execute(text("SELECT count(*) FROM population_records")).scalar_one()
         engine.dispose()
     assert count == rows, (count, rows)
-    print(f"{kind:<10} {rows:,} records: median {median(fresh):.1f} s into an empty table "
-          f"(runs {', '.join(f'{s:.1f}' for s in fresh)} s), {again:.1f} s again as updates; "
-          f"{rows / median(fresh):,.0f} records/s")
+    print(
+        f"{kind:<10} {rows:,} records: median {median(fresh):.1f} s into an empty table "
+        f"(runs {', '.join(f'{s:.1f}' for s in fresh)} s), {again:.1f} s again as updates; "
+        f"{rows / median(fresh):,.0f} records/s"
+    )
 
 
 def main() -> None:

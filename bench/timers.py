@@ -49,9 +49,12 @@ def _one_waiting_case(db: Database) -> int:
 
     sessions = make_session_factory(db.url)
     with sessions() as session:
-        app, _ = applications.submit(session, forms.validate_application(application(KECAMATAN[7])),
-                                     [Upload("kk", PDF_BYTES), Upload("akta", PNG_BYTES)],
-                                     document_dir=f"{db.workdir}/documents")
+        app, _ = applications.submit(
+            session,
+            forms.validate_application(application(KECAMATAN[7])),
+            [Upload("kk", PDF_BYTES), Upload("akta", PNG_BYTES)],
+            document_dir=f"{db.workdir}/documents",
+        )
         session.commit()
         instance_id = app.instance_id
     sessions.kw["bind"].dispose()
@@ -76,20 +79,48 @@ def clone(db: Database, count: int, due_at: datetime) -> None:
             state = _UUID.sub(lambda m, fresh=fresh: fresh.get(m.group(0), m.group(0)), source_state)
             iid = base_id + 1 + n
             code = "T" + f"{n:011d}".replace("0", "C").replace("1", "D")
-            instances.append(dict(id=iid, process_version_id=source.process_version_id, business_key=code,
-                                  kecamatan=source.kecamatan, status=source.status, state=zlib.compress(state, 1),
-                                  lock_version=1, created_at=source.created_at, updated_at=source.updated_at))
-            apps.append(dict(instance_id=iid, code=code, pin_hash=app.pin_hash, channel=app.channel,
-                             kia_kind=app.kia_kind, applicant=app.applicant, child=app.child, warnings={},
-                             created_at=app.created_at))
-            tasks.append({c.key: getattr(task, c.key) for c in TaskRow.__table__.columns} |
-                         dict(id=fresh[task.id.encode()].decode(), instance_id=iid, due_at=due_at))
-            timers.append({c.key: getattr(timer, c.key) for c in Timer.__table__.columns} |
-                          dict(id=fresh[timer.id.encode()].decode(), instance_id=iid,
-                               task_id=fresh[timer.task_id.encode()].decode(), due_at=due_at))
+            instances.append(
+                dict(
+                    id=iid,
+                    process_version_id=source.process_version_id,
+                    business_key=code,
+                    kecamatan=source.kecamatan,
+                    status=source.status,
+                    state=zlib.compress(state, 1),
+                    lock_version=1,
+                    created_at=source.created_at,
+                    updated_at=source.updated_at,
+                )
+            )
+            apps.append(
+                dict(
+                    instance_id=iid,
+                    code=code,
+                    pin_hash=app.pin_hash,
+                    channel=app.channel,
+                    kia_kind=app.kia_kind,
+                    applicant=app.applicant,
+                    child=app.child,
+                    warnings={},
+                    created_at=app.created_at,
+                )
+            )
+            tasks.append(
+                {c.key: getattr(task, c.key) for c in TaskRow.__table__.columns}
+                | dict(id=fresh[task.id.encode()].decode(), instance_id=iid, due_at=due_at)
+            )
+            timers.append(
+                {c.key: getattr(timer, c.key) for c in Timer.__table__.columns}
+                | dict(
+                    id=fresh[timer.id.encode()].decode(),
+                    instance_id=iid,
+                    task_id=fresh[timer.task_id.encode()].decode(),
+                    due_at=due_at,
+                )
+            )
         for model, rows in ((Instance, instances), (Application, apps), (TaskRow, tasks), (Timer, timers)):
             for start in range(0, len(rows), 1000):
-                session.execute(insert(model), rows[start:start + 1000])
+                session.execute(insert(model), rows[start : start + 1000])
         # the source case takes part too, due at the same instant
         session.execute(update(Timer).where(Timer.instance_id == source_id).values(due_at=due_at))
         session.execute(update(TaskRow).where(TaskRow.instance_id == source_id).values(due_at=due_at))
@@ -142,19 +173,31 @@ def measure(db: Database, count: int = 10_000, sweepers: int = 1) -> dict[str, A
     delays = [t - due_epoch for t, n in commits for _ in range(n)]
     with sessions() as session:
         escalated = session.scalar(select(func.count()).select_from(Event).where(Event.kind == "escalated"))
-        escalated_tasks = session.scalar(select(func.count(func.distinct(Event.task_id))).where(
-            Event.kind == "escalated"))
-        waiting = session.scalar(select(func.count()).select_from(Timer).where(
-            Timer.state.in_(("waiting", "recorded")), Timer.due_at <= due_at))
+        escalated_tasks = session.scalar(
+            select(func.count(func.distinct(Event.task_id))).where(Event.kind == "escalated")
+        )
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(Timer)
+            .where(Timer.state.in_(("waiting", "recorded")), Timer.due_at <= due_at)
+        )
     sessions.kw["bind"].dispose()
     total = count + 1
     return {
-        "timers": total, "sweepers": sweepers, "setup_s": round(setup_s, 1), "escalated": escalated,
-        "escalated_twice": escalated - escalated_tasks, "left_waiting": waiting,
+        "timers": total,
+        "sweepers": sweepers,
+        "setup_s": round(setup_s, 1),
+        "escalated": escalated,
+        "escalated_twice": escalated - escalated_tasks,
+        "left_waiting": waiting,
         "workflows_caught_up_s": round(caught_up_s, 1),
         "all_escalated_s": round(max(delays), 1) if delays else None,
         "per_s": round(len(delays) / max(delays), 1) if delays else None,
-        "delay": {"p50_s": round(percentile(delays, 50), 2), "p99_s": round(percentile(delays, 99), 2),
-                  "max_s": round(max(delays), 2)} if delays else None,
+        "delay": {
+            "p50_s": round(percentile(delays, 50), 2),
+            "p99_s": round(percentile(delays, 99), 2),
+            "max_s": round(max(delays), 2),
+        }
+        if delays
+        else None,
     }
-

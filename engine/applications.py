@@ -37,9 +37,16 @@ class Upload:
     content: bytes
 
 
-def submit(session: Session, data: dict[str, Any], uploads: Iterable[Upload], *, document_dir: str,
-           max_bytes: int = documents.DEFAULT_MAX_BYTES, channel: str = "web",
-           process_key: str = PROCESS_KEY) -> tuple[Application, str]:
+def submit(
+    session: Session,
+    data: dict[str, Any],
+    uploads: Iterable[Upload],
+    *,
+    document_dir: str,
+    max_bytes: int = documents.DEFAULT_MAX_BYTES,
+    channel: str = "web",
+    process_key: str = PROCESS_KEY,
+) -> tuple[Application, str]:
     """Start an application and complete the applicant's submission step.
 
     ``data`` is a validated application (``forms.validate_application``). Returns the application and
@@ -58,41 +65,68 @@ def submit(session: Session, data: dict[str, Any], uploads: Iterable[Upload], *,
         code = new_code()
     pin = new_pin()
     route = routing.domicile(session, data["child"])
-    instance = instances.start(session, process_key, business_key=code, kecamatan=route.kecamatan,
-                               data={"kia_kind": data["kia_kind"]}, actor="pemohon")
-    record(session, instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan,
-           source=route.source)
-    app = Application(instance_id=instance.id, code=code, pin_hash=hash_secret(pin), channel=channel,
-                      kia_kind=data["kia_kind"], applicant=data["applicant"], child=data["child"],
-                      warnings={"nik": data.get("warnings", [])}, created_at=clock.now())
+    instance = instances.start(
+        session,
+        process_key,
+        business_key=code,
+        kecamatan=route.kecamatan,
+        data={"kia_kind": data["kia_kind"]},
+        actor="pemohon",
+    )
+    record(session, instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan, source=route.source)
+    app = Application(
+        instance_id=instance.id,
+        code=code,
+        pin_hash=hash_secret(pin),
+        channel=channel,
+        kia_kind=data["kia_kind"],
+        applicant=data["applicant"],
+        child=data["child"],
+        warnings={"nik": data.get("warnings", [])},
+        created_at=clock.now(),
+    )
     session.add(app)
     session.flush()
     _store(session, app, checked.values(), document_dir)
-    submission = next((r for r in instances.open_tasks_of(session, instance.id) if r.form_key == "submission"),
-                      None)
+    submission = next((r for r in instances.open_tasks_of(session, instance.id) if r.form_key == "submission"), None)
     if submission is not None:
         instances.complete(session, submission.id, {"confirm": True}, actor="pemohon")
     return app, pin
 
 
-def _store(session: Session, app: Application, checked: Iterable[tuple[Upload, str]], document_dir: str
-           ) -> list[Document]:
+def _store(
+    session: Session, app: Application, checked: Iterable[tuple[Upload, str]], document_dir: str
+) -> list[Document]:
     stored_rows = []
     for upload, media_type in checked:
         stored = documents.store(document_dir, upload.content, media_type)
-        row = Document(application_id=app.id, kind=upload.kind, media_type=media_type, sha256=stored.sha256,
-                       size=stored.size, uploaded_at=clock.now())
+        row = Document(
+            application_id=app.id,
+            kind=upload.kind,
+            media_type=media_type,
+            sha256=stored.sha256,
+            size=stored.size,
+            uploaded_at=clock.now(),
+        )
         session.add(row)
         stored_rows.append(row)
     return stored_rows
 
 
-def reupload(session: Session, app: Application, uploads: Iterable[Upload], *, document_dir: str,
-             max_bytes: int = documents.DEFAULT_MAX_BYTES, actor: str = "pemohon") -> list[Document]:
+def reupload(
+    session: Session,
+    app: Application,
+    uploads: Iterable[Upload],
+    *,
+    document_dir: str,
+    max_bytes: int = documents.DEFAULT_MAX_BYTES,
+    actor: str = "pemohon",
+) -> list[Document]:
     """Documents sent again with a correction: checked like at submission, kept beside the old ones (the
     newest of each kind is the current one) and recorded in the history. The caller commits."""
-    checked = [(u, documents.check(u.content, u.kind, max_bytes)) for u in uploads
-               if u.kind in (*REQUIRED_DOCUMENTS, "photo")]
+    checked = [
+        (u, documents.check(u.content, u.kind, max_bytes)) for u in uploads if u.kind in (*REQUIRED_DOCUMENTS, "photo")
+    ]
     rows = _store(session, app, checked, document_dir)
     for row in rows:
         record(session, app.instance, "document_uploaded", actor=actor, at=row.uploaded_at, document=row.kind)
@@ -106,8 +140,9 @@ def complete_task(session: Session, task_id: str, form_data: dict[str, Any], act
     if row.form_key == "verification":
         instances.require_open(row)
         app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
-        verification.require_override(session, app, form_data, actor=actor, task_id=task_id, step=row.step,
-                                      lane=row.lane)
+        verification.require_override(
+            session, app, form_data, actor=actor, task_id=task_id, step=row.step, lane=row.lane
+        )
     if row.form_key == "correction":
         app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
         for section in PERSONAL_SECTIONS:
@@ -118,15 +153,26 @@ def complete_task(session: Session, task_id: str, form_data: dict[str, Any], act
             route = routing.domicile(session, app.child)
             if route.kecamatan != row.instance.kecamatan:
                 row.instance.kecamatan = route.kecamatan
-                record(session, row.instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan,
-                       source=route.source)
+                record(
+                    session,
+                    row.instance,
+                    "routed",
+                    actor="sistem",
+                    at=clock.now(),
+                    kecamatan=route.kecamatan,
+                    source=route.source,
+                )
     return instances.complete(session, task_id, workflow_data, actor)
 
 
 def routing_of(session: Session, app: Application) -> dict[str, Any] | None:
     """The latest routing decision: ``{"kecamatan", "source"}`` (source ``siak`` or ``applicant``)."""
-    event = session.scalar(select(Event).where(Event.instance_id == app.instance_id, Event.kind == "routed")
-                           .order_by(Event.id.desc()).limit(1))
+    event = session.scalar(
+        select(Event)
+        .where(Event.instance_id == app.instance_id, Event.kind == "routed")
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
     return {"kecamatan": event.detail.get("kecamatan"), "source": event.detail.get("source")} if event else None
 
 
@@ -165,15 +211,26 @@ def status_view(session: Session, app: Application, full: bool = False) -> dict[
         "kia_kind": app.kia_kind,
         "submitted_at": app.created_at,
         "completed_at": instance.completed_at,
-        "steps": [{"status": e.detail.get("milestone"), "label": e.detail.get("name"), "at": e.at}
-                  for e in events if e.kind == "milestone"],
-        "current": [{"step": r.step, "title": r.title, "lane": r.lane, "ready_at": r.ready_at,
-                     "due_at": r.due_at} for r in open_rows],
+        "steps": [
+            {"status": e.detail.get("milestone"), "label": e.detail.get("name"), "at": e.at}
+            for e in events
+            if e.kind == "milestone"
+        ],
+        "current": [
+            {"step": r.step, "title": r.title, "lane": r.lane, "ready_at": r.ready_at, "due_at": r.due_at}
+            for r in open_rows
+        ],
         "pickup": {"kecamatan": kec.name, "uptd": kec.uptd_name, "address": kec.uptd_address} if kec else None,
     }
     if full:
-        view["notes"] = [{"step": e.step, "note": e.detail["note"], "at": e.at}
-                         for e in events if e.kind == "completed" and e.detail.get("note")]
-        view["tasks"] = [{"id": r.id, "step": r.step, "title": r.title, "form_key": r.form_key}
-                         for r in open_rows if r.lane == "applicant"]
+        view["notes"] = [
+            {"step": e.step, "note": e.detail["note"], "at": e.at}
+            for e in events
+            if e.kind == "completed" and e.detail.get("note")
+        ]
+        view["tasks"] = [
+            {"id": r.id, "step": r.step, "title": r.title, "form_key": r.form_key}
+            for r in open_rows
+            if r.lane == "applicant"
+        ]
     return view

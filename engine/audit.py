@@ -25,16 +25,29 @@ class Action:
 
 def append(session: Session, action: Action, at: datetime | None = None) -> AuditEntry:
     """Add one entry to the session; the caller commits."""
-    entry = AuditEntry(at=at or clock.now(), actor=action.actor[:100], action=action.action[:100],
-                       method=action.method[:8], path=action.path[:300],
-                       target=action.target[:100] if action.target else None, status=action.status,
-                       client_ip=action.client_ip[:64] if action.client_ip else None)
+    entry = AuditEntry(
+        at=at or clock.now(),
+        actor=action.actor[:100],
+        action=action.action[:100],
+        method=action.method[:8],
+        path=action.path[:300],
+        target=action.target[:100] if action.target else None,
+        status=action.status,
+        client_ip=action.client_ip[:64] if action.client_ip else None,
+    )
     session.add(entry)
     return entry
 
 
-def entries(session: Session, *, since: datetime | None = None, until: datetime | None = None,
-            actor: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[AuditEntry], int]:
+def entries(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
     """Entries in ``[since, until)``, optionally of one actor, oldest first; and their total count."""
     query = select(AuditEntry)
     if since is not None:

@@ -78,11 +78,19 @@ def create(database_url: str, document_dir: str | os.PathLike, target: str | os.
         if kind == "sqlite":
             _sqlite_copy(_sqlite_path(url), dump)
         else:
-            _run([postgres_tool("pg_dump"), "-Fc", "--no-owner", "--no-privileges", "-f", str(dump), "-d", _libpq(url)],
-                 url, "pg_dump")
+            _run(
+                [postgres_tool("pg_dump"), "-Fc", "--no-owner", "--no-privileges", "-f", str(dump), "-d", _libpq(url)],
+                url,
+                "pg_dump",
+            )
         documents = sorted(_documents(Path(document_dir)))
-        manifest = {"format": FORMAT, "version": FORMAT_VERSION, "database": kind, "created_at": created_at,
-                    "documents": len(documents)}
+        manifest = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "database": kind,
+            "created_at": created_at,
+            "documents": len(documents),
+        }
         partial = target.with_name(f".{target.name}.partial")
         try:
             with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
@@ -107,8 +115,21 @@ def restore(database_url: str, document_dir: str | os.PathLike, source: str | os
         if kind == "sqlite":
             _sqlite_copy(dump, _sqlite_path(url))
         else:
-            _run([postgres_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                  "--single-transaction", "-d", _libpq(url), str(dump)], url, "pg_restore")
+            _run(
+                [
+                    postgres_tool("pg_restore"),
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--single-transaction",
+                    "-d",
+                    _libpq(url),
+                    str(dump),
+                ],
+                url,
+                "pg_restore",
+            )
         for relative, path in documents:
             destination = Path(document_dir) / relative
             if not destination.exists():
@@ -129,8 +150,10 @@ def _unpack(source: Path, work: Path, kind: str) -> tuple[dict[str, Any], Path, 
         with tarfile.open(source, "r:*") as tar:
             manifest = _manifest(tar, source.name)
             if manifest["database"] != kind:
-                raise BackupInvalid(f"Cadangan {source.name} berisi basis data {manifest['database']}, sedangkan "
-                                    f"tujuan pemulihan adalah {kind}; pulihkan ke basis data yang sejenis.")
+                raise BackupInvalid(
+                    f"Cadangan {source.name} berisi basis data {manifest['database']}, sedangkan "
+                    f"tujuan pemulihan adalah {kind}; pulihkan ke basis data yang sejenis."
+                )
             dump, documents = None, []
             for member in tar:
                 if member.name == MANIFEST:
@@ -144,8 +167,9 @@ def _unpack(source: Path, work: Path, kind: str) -> tuple[dict[str, Any], Path, 
                 elif match:
                     path = work / "documents" / match.group(2)
                     if _extract(tar, member, path) != match.group(2):
-                        raise BackupInvalid(f"{not_backup}: isi dokumen {match.group(2)[:12]}... tidak cocok "
-                                            "dengan namanya.")
+                        raise BackupInvalid(
+                            f"{not_backup}: isi dokumen {match.group(2)[:12]}... tidak cocok dengan namanya."
+                        )
                     documents.append((f"{match.group(1)}/{match.group(2)}", path))
                 else:
                     raise BackupInvalid(f"{not_backup}: entri tak dikenal ({member.name[:80]}).")
@@ -154,8 +178,9 @@ def _unpack(source: Path, work: Path, kind: str) -> tuple[dict[str, Any], Path, 
     if dump is None:
         raise BackupInvalid(f"{not_backup}: salinan basis data tidak ada.")
     if len(documents) != manifest.get("documents"):
-        raise BackupInvalid(f"{not_backup}: jumlah dokumen {len(documents)}, manifes menyebut "
-                            f"{manifest.get('documents')}.")
+        raise BackupInvalid(
+            f"{not_backup}: jumlah dokumen {len(documents)}, manifes menyebut {manifest.get('documents')}."
+        )
     _check_dump(kind, dump, source.name)
     return manifest, dump, documents
 
@@ -170,8 +195,9 @@ def _manifest(tar: tarfile.TarFile, name: str) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupInvalid(f"Berkas {name} bukan cadangan KIA (manifest.json tidak ada atau tidak sah).")
     if manifest.get("version") != FORMAT_VERSION:
-        raise BackupInvalid(f"Cadangan {name} berformat versi {manifest.get('version')!r}; yang didukung versi "
-                            f"{FORMAT_VERSION}.")
+        raise BackupInvalid(
+            f"Cadangan {name} berformat versi {manifest.get('version')!r}; yang didukung versi {FORMAT_VERSION}."
+        )
     if manifest.get("database") not in DATABASE_MEMBER or not isinstance(manifest.get("created_at"), str):
         raise BackupInvalid(f"Berkas {name} bukan cadangan KIA (manifest.json tidak lengkap).")
     return manifest
@@ -243,8 +269,10 @@ def _sqlite_path(url: URL) -> str:
 def _sqlite_copy(source: str | os.PathLike, destination: str | os.PathLike) -> None:
     """SQLite's online backup API: a consistent copy even while other connections write."""
     try:
-        with closing(sqlite3.connect(source, timeout=30)) as src, \
-                closing(sqlite3.connect(destination, timeout=30)) as dst:
+        with (
+            closing(sqlite3.connect(source, timeout=30)) as src,
+            closing(sqlite3.connect(destination, timeout=30)) as dst,
+        ):
             src.backup(dst)
     except sqlite3.Error as exc:
         raise BackupError(f"Salinan SQLite gagal: {exc}.") from None
@@ -255,8 +283,9 @@ def postgres_tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(re.sub(r"\D", "", Path(p).parent.parent.name) or 0))
+    candidates = sorted(
+        glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(re.sub(r"\D", "", Path(p).parent.parent.name) or 0)
+    )
     if not candidates:
         raise BackupError(f"{name} tidak ditemukan (pasang paket postgresql-client).")
     return candidates[-1]

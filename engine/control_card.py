@@ -70,10 +70,13 @@ def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
     """Every hand-over of ``instance`` in the order the steps became ready (see the module doc)."""
     worktime.refresh(session)
     rows = list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)))
-    events = list(session.scalars(
-        select(Event).where(Event.instance_id == instance.id,
-                            Event.kind.in_(("created", "escalated", "verification_override")))
-        .order_by(Event.id)))
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.instance_id == instance.id, Event.kind.in_(("created", "escalated", "verification_override")))
+            .order_by(Event.id)
+        )
+    )
     created = {e.task_id: e.id for e in events if e.kind == "created"}
     overrides = {e.task_id: _override(e) for e in events if e.kind == "verification_override"}
     rows.sort(key=lambda r: (r.ready_at, created.get(r.id, 0), r.id))
@@ -83,15 +86,22 @@ def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
             escalations.setdefault(event.task_id, []).append({"level": event.detail.get("level"), "at": event.at})
     people = _people(session, [name for r in rows for name in (r.claimed_by, r.completed_by) if name])
     now = clock.now()
-    return [{**_entry(seq, row, people, escalations.get(row.id, []), now), "override": overrides.get(row.id)}
-            for seq, row in enumerate(rows, 1)]
+    return [
+        {**_entry(seq, row, people, escalations.get(row.id, []), now), "override": overrides.get(row.id)}
+        for seq, row in enumerate(rows, 1)
+    ]
 
 
 def _override(event: Event) -> dict[str, Any]:
     fields = list(event.detail.get("fields") or [])
-    return {"by": event.actor, "at": event.at, "reason": event.detail.get("reason"),
-            "status": event.detail.get("status"), "fields": fields,
-            "field_labels": [verification.LABELS.get(f, f) for f in fields]}
+    return {
+        "by": event.actor,
+        "at": event.at,
+        "reason": event.detail.get("reason"),
+        "status": event.detail.get("status"),
+        "fields": fields,
+        "field_labels": [verification.LABELS.get(f, f) for f in fields],
+    }
 
 
 def _people(session: Session, usernames: Iterable[str]) -> dict[str, User]:
@@ -101,8 +111,9 @@ def _people(session: Session, usernames: Iterable[str]) -> dict[str, User]:
     return {u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))}
 
 
-def _entry(seq: int, row: TaskRow, people: dict[str, User], escalations: list[dict[str, Any]],
-           now: datetime) -> dict[str, Any]:
+def _entry(
+    seq: int, row: TaskRow, people: dict[str, User], escalations: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
     taken = step_duration(row) if row.state == "completed" else None
     met = within_standard(row)
     if row.state == "cancelled":
@@ -115,16 +126,27 @@ def _entry(seq: int, row: TaskRow, people: dict[str, User], escalations: list[di
         outcome = "pending"
     receiver, completer = people.get(row.claimed_by or ""), people.get(row.completed_by or "")
     return {
-        "seq": seq, "task_id": row.id, "step": row.step, "title": row.title, "lane": row.lane,
-        "state": row.state, "ready_at": row.ready_at,
-        "received_by": row.claimed_by, "received_by_name": receiver.full_name if receiver else None,
-        "received_by_initials": receiver.initials if receiver else None, "received_at": row.claimed_at,
+        "seq": seq,
+        "task_id": row.id,
+        "step": row.step,
+        "title": row.title,
+        "lane": row.lane,
+        "state": row.state,
+        "ready_at": row.ready_at,
+        "received_by": row.claimed_by,
+        "received_by_name": receiver.full_name if receiver else None,
+        "received_by_initials": receiver.initials if receiver else None,
+        "received_at": row.claimed_at,
         "completed_by": row.completed_by if row.state == "completed" else None,
         "completed_by_name": completer.full_name if completer and row.state == "completed" else None,
         "completed_by_initials": completer.initials if completer and row.state == "completed" else None,
         "completed_at": row.completed_at if row.state == "completed" else None,
-        "time_standard": row.time_standard, "time_basis": row.time_basis, "deadline": row.due_at,
+        "time_standard": row.time_standard,
+        "time_basis": row.time_basis,
+        "deadline": row.due_at,
         "working_time_seconds": int(taken.total_seconds()) if taken is not None else None,
-        "working_time_label": duration_label(taken), "met": met, "outcome": outcome,
+        "working_time_label": duration_label(taken),
+        "met": met,
+        "outcome": outcome,
         "escalations": escalations,
     }

@@ -58,16 +58,24 @@ class Escalation:
 def open_by_step(session: Session) -> list[OpenCount]:
     rows = session.execute(
         select(TaskRow.step, func.min(TaskRow.title), func.count(), func.sum(TaskRow.overdue.cast(Integer)))
-        .where(TaskRow.state == "open").group_by(TaskRow.step).order_by(TaskRow.step))
+        .where(TaskRow.state == "open")
+        .group_by(TaskRow.step)
+        .order_by(TaskRow.step)
+    )
     return [OpenCount(step, title, count, int(overdue or 0)) for step, title, count, overdue in rows]
 
 
 def open_by_kecamatan(session: Session, names: dict[str, str]) -> list[OpenCount]:
     rows = session.execute(
         select(TaskRow.kecamatan, func.count(), func.sum(TaskRow.overdue.cast(Integer)))
-        .where(TaskRow.state == "open").group_by(TaskRow.kecamatan).order_by(TaskRow.kecamatan))
-    return [OpenCount(code or "-", names.get(code or "", code or "-"), count, int(overdue or 0))
-            for code, count, overdue in rows]
+        .where(TaskRow.state == "open")
+        .group_by(TaskRow.kecamatan)
+        .order_by(TaskRow.kecamatan)
+    )
+    return [
+        OpenCount(code or "-", names.get(code or "", code or "-"), count, int(overdue or 0))
+        for code, count, overdue in rows
+    ]
 
 
 def _percent_of_standard(row: TaskRow) -> float | None:
@@ -86,8 +94,11 @@ def durations(session: Session, days: int = 14, today: date | None = None) -> li
     today = today or clock.now().astimezone(JAKARTA).date()
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time.min, JAKARTA)
-    rows = session.scalars(select(TaskRow).where(TaskRow.state == "completed", TaskRow.completed_at >= since)
-                           .order_by(TaskRow.step, TaskRow.completed_at))
+    rows = session.scalars(
+        select(TaskRow)
+        .where(TaskRow.state == "completed", TaskRow.completed_at >= since)
+        .order_by(TaskRow.step, TaskRow.completed_at)
+    )
     buckets: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
     meta: dict[str, tuple[str, str]] = {}
     for row in rows:
@@ -102,8 +113,11 @@ def durations(session: Session, days: int = 14, today: date | None = None) -> li
         for offset in range(days):
             day = first + timedelta(days=offset)
             values = by_day.get(day, [])
-            figures.append(DayFigure(day, len(values), sum(values) / len(values) if values else 0.0,
-                                     sum(1 for v in values if v > 100.0)))
+            figures.append(
+                DayFigure(
+                    day, len(values), sum(values) / len(values) if values else 0.0, sum(1 for v in values if v > 100.0)
+                )
+            )
         out.append(StepDurations(step, meta[step][0], meta[step][1], figures))
     return out
 
@@ -113,7 +127,9 @@ def escalations_on(session: Session, day: date | None = None) -> list[Escalation
     day = day or clock.now().astimezone(JAKARTA).date()
     start = datetime.combine(day, time.min, JAKARTA)
     rows = session.execute(
-        select(Event, Application.code).join(Application, Application.instance_id == Event.instance_id)
+        select(Event, Application.code)
+        .join(Application, Application.instance_id == Event.instance_id)
         .where(Event.kind == "escalated", Event.at >= start, Event.at < start + timedelta(days=1))
-        .order_by(Event.at.desc()))
+        .order_by(Event.at.desc())
+    )
     return [Escalation(e.at, code, e.step or "", e.lane, int(e.detail.get("level", 1))) for e, code in rows]

@@ -84,8 +84,9 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         return
     given = list(rows[0])
     # COPY leaves out the model's Python-side defaults (``default=...``): supply them as INSERT would
-    defaults = {c.name: c.default for c in table.columns
-                if c.name not in given and c.default is not None and not c.primary_key}
+    defaults = {
+        c.name: c.default for c in table.columns if c.name not in given and c.default is not None and not c.primary_key
+    }
     columns = given + list(defaults)
     as_json = [isinstance(table.c[name].type, JSON) for name in columns]
     cursor = session.connection().connection.driver_connection.cursor()
@@ -93,6 +94,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             values = [row[name] for name in given] + [
-                d.arg(None) if d.is_callable else d.arg for d in defaults.values()]
-            copy.write_row([json.dumps(v) if encode and v is not None else v
-                            for v, encode in zip(values, as_json, strict=True)])
+                d.arg(None) if d.is_callable else d.arg for d in defaults.values()
+            ]
+            copy.write_row(
+                [json.dumps(v) if encode and v is not None else v for v, encode in zip(values, as_json, strict=True)]
+            )

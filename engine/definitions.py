@@ -43,8 +43,14 @@ NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
-_EXPRESSION_TAGS = ("conditionExpression", "timeDate", "timeDuration", "timeCycle", "loopCardinality",
-                    "completionCondition")
+_EXPRESSION_TAGS = (
+    "conditionExpression",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "loopCardinality",
+    "completionCondition",
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,9 @@ def _safe_parse(xml: bytes) -> etree._Element:
         raise DiagramRejected([Problem("", "diagram harus berupa berkas UTF-8")]) from None
     if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
         raise DiagramRejected([Problem("", "DTD dan entitas XML tidak diizinkan")])
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                             remove_comments=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
@@ -133,15 +140,23 @@ def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Pr
     bpmn_ids = {n.get("id") for n in root.iter(f"{{{NS['bpmn']}}}*") if n.get("id")}
     for node in root.iter(f"{{{NS['spiffworkflow']}}}*"):
         if node.get("id") in bpmn_ids:
-            problems.append(Problem(node.get("id"), "id elemen BPMN dipakai lagi oleh elemen ekstensi "
-                                                    "(mis. nama handler); gunakan id lain untuk elemennya"))
+            problems.append(
+                Problem(
+                    node.get("id"),
+                    "id elemen BPMN dipakai lagi oleh elemen ekstensi "
+                    "(mis. nama handler); gunakan id lain untuk elemennya",
+                )
+            )
 
     lanes: dict[str, str] = {}
     for lane in process.iterfind(".//bpmn:lane", NS):
         lane_id = lane.get("id", "")
         if lane_id not in LANE_ROLES:
-            problems.append(Problem(lane_id, f"lane '{lane_id}' tidak terpetakan ke peran mana pun "
-                                             f"({', '.join(sorted(LANE_ROLES))})"))
+            problems.append(
+                Problem(
+                    lane_id, f"lane '{lane_id}' tidak terpetakan ke peran mana pun ({', '.join(sorted(LANE_ROLES))})"
+                )
+            )
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             lanes[(ref.text or "").strip()] = lane_id
 
@@ -169,8 +184,7 @@ def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Pr
 
 def _flow_element(node: etree._Element) -> etree._Element:
     """The flow node or sequence flow a nested element belongs to (its ancestor directly in a process)."""
-    while node.getparent() is not None and etree.QName(node.getparent()).localname not in {"process",
-                                                                                           "subProcess"}:
+    while node.getparent() is not None and etree.QName(node.getparent()).localname not in {"process", "subProcess"}:
         node = node.getparent()
     return node
 
@@ -264,8 +278,9 @@ def definition_of(version: ProcessVersion) -> Definition:
     return definition
 
 
-def deploy(session: Session, xml: bytes, form_keys: Collection[str], actor: str = "system"
-           ) -> tuple[ProcessVersion, bool]:
+def deploy(
+    session: Session, xml: bytes, form_keys: Collection[str], actor: str = "system"
+) -> tuple[ProcessVersion, bool]:
     """Lint and store ``xml`` as the next version of its process.
 
     Returns ``(version, created)``; deploying content that is already deployed returns the existing
@@ -276,18 +291,32 @@ def deploy(session: Session, xml: bytes, form_keys: Collection[str], actor: str 
     existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
     if existing is not None:
         return existing, False
-    last = session.scalar(select(func.max(ProcessVersion.version))
-                          .where(ProcessVersion.process_key == definition.process_key)) or 0
-    version = ProcessVersion(process_key=definition.process_key, version=last + 1, content_hash=digest,
-                             bpmn_xml=xml.decode("utf-8"), deployed_by=actor, deployed_at=clock.now())
+    last = (
+        session.scalar(
+            select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == definition.process_key)
+        )
+        or 0
+    )
+    version = ProcessVersion(
+        process_key=definition.process_key,
+        version=last + 1,
+        content_hash=digest,
+        bpmn_xml=xml.decode("utf-8"),
+        deployed_by=actor,
+        deployed_at=clock.now(),
+    )
     session.add(version)
     session.flush()
     return version, True
 
 
 def latest_version(session: Session, process_key: str) -> ProcessVersion:
-    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key)
-                             .order_by(ProcessVersion.version.desc()).limit(1))
+    version = session.scalar(
+        select(ProcessVersion)
+        .where(ProcessVersion.process_key == process_key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    )
     if version is None:
         raise NotFound(f"proses '{process_key}' belum di-deploy")
     return version
@@ -296,8 +325,9 @@ def latest_version(session: Session, process_key: str) -> ProcessVersion:
 def get_version(session: Session, process_key: str, number: int | None = None) -> ProcessVersion:
     if number is None:
         return latest_version(session, process_key)
-    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
-                                                          ProcessVersion.version == number))
+    version = session.scalar(
+        select(ProcessVersion).where(ProcessVersion.process_key == process_key, ProcessVersion.version == number)
+    )
     if version is None:
         raise NotFound(f"versi {number} dari proses '{process_key}' tidak ada")
     return version

@@ -63,29 +63,55 @@ def deliveries(session: Session, start: datetime, end: datetime) -> list[Deliver
     sent = session.execute(
         select(Outbox, Application.code)
         .join(Application, Application.instance_id == Outbox.instance_id, isouter=True)
-        .where(Outbox.channel.in_(APPLICANT_CHANNELS), Outbox.created_at >= start, Outbox.created_at < end))
+        .where(Outbox.channel.in_(APPLICANT_CHANNELS), Outbox.created_at >= start, Outbox.created_at < end)
+    )
     for message, code in sent:
-        found.append(Delivery(
-            at=message.created_at, code=code or "", kind=message.kind,
-            kind_label=KIND_LABELS.get(message.kind, message.kind), channel=message.channel,
-            recipient=mask_recipient(message.recipient), status=message.status,
-            status_label=STATUS_LABELS.get(message.status, message.status), attempts=message.attempts,
-            completed_at=message.sent_at, detail=""))
+        found.append(
+            Delivery(
+                at=message.created_at,
+                code=code or "",
+                kind=message.kind,
+                kind_label=KIND_LABELS.get(message.kind, message.kind),
+                channel=message.channel,
+                recipient=mask_recipient(message.recipient),
+                status=message.status,
+                status_label=STATUS_LABELS.get(message.status, message.status),
+                attempts=message.attempts,
+                completed_at=message.sent_at,
+                detail="",
+            )
+        )
     handed = session.execute(
         select(TaskRow, Application.code, Instance.kecamatan)
         .join(Instance, Instance.id == TaskRow.instance_id)
         .join(Application, Application.instance_id == TaskRow.instance_id)
-        .where(TaskRow.form_key == HANDOVER_FORM, TaskRow.state == "completed",
-               TaskRow.completed_at >= start, TaskRow.completed_at < end))
+        .where(
+            TaskRow.form_key == HANDOVER_FORM,
+            TaskRow.state == "completed",
+            TaskRow.completed_at >= start,
+            TaskRow.completed_at < end,
+        )
+    )
     rows = list(handed)
     districts = {k.code: k for k in session.scalars(select(Kecamatan))}
     names = full_names(session, (row.completed_by for row, _, _ in rows))
     for row, code, kecamatan in rows:
         district = districts.get(kecamatan or "")
         officer = names.get(row.completed_by or "", row.completed_by or "")
-        found.append(Delivery(
-            at=row.completed_at, code=code, kind="handover", kind_label=KIND_LABELS["handover"], channel="uptd",
-            recipient=district.uptd_name if district else "", status="done", status_label=STATUS_LABELS["done"],
-            attempts=None, completed_at=row.completed_at, detail=f"oleh {officer}" if officer else ""))
+        found.append(
+            Delivery(
+                at=row.completed_at,
+                code=code,
+                kind="handover",
+                kind_label=KIND_LABELS["handover"],
+                channel="uptd",
+                recipient=district.uptd_name if district else "",
+                status="done",
+                status_label=STATUS_LABELS["done"],
+                attempts=None,
+                completed_at=row.completed_at,
+                detail=f"oleh {officer}" if officer else "",
+            )
+        )
     found.sort(key=lambda d: (d.at, d.code, d.kind))
     return found

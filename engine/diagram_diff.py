@@ -51,14 +51,20 @@ def signatures(xml: bytes) -> dict[str, dict[str, str]]:
     process = next((p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"), None)
     if process is None:
         return {}
-    lanes = {(ref.text or "").strip(): lane.get("id", "")
-             for lane in process.iterfind(".//bpmn:lane", NS) for ref in lane.iterfind("bpmn:flowNodeRef", NS)}
+    lanes = {
+        (ref.text or "").strip(): lane.get("id", "")
+        for lane in process.iterfind(".//bpmn:lane", NS)
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS)
+    }
     out = {}
     for node in process.iter(f"{{{NS['bpmn']}}}*"):
         local = etree.QName(node).localname
-        if node.get("id") and local not in {"laneSet", "extensionElements", "documentation"} \
-                and node.getparent() is not None and etree.QName(node.getparent()).localname in {
-                    "process", "subProcess", "laneSet"}:
+        if (
+            node.get("id")
+            and local not in {"laneSet", "extensionElements", "documentation"}
+            and node.getparent() is not None
+            and etree.QName(node.getparent()).localname in {"process", "subProcess", "laneSet"}
+        ):
             out[node.get("id")] = _signature(node, lanes)
     return out
 

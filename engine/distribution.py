@@ -60,8 +60,9 @@ def _naming(task_id: str, exc: EngineError) -> EngineError:
     return exc
 
 
-def group_in_batch(session: Session, principal: Principal, task_ids: Sequence[str], form_data: dict[str, Any]
-                   ) -> tuple[DistributionBatch, list[TaskRow], list[TaskRow]]:
+def group_in_batch(
+    session: Session, principal: Principal, task_ids: Sequence[str], form_data: dict[str, Any]
+) -> tuple[DistributionBatch, list[TaskRow], list[TaskRow]]:
     """Complete every grouping task in ``task_ids`` with ``form_data`` (validated grouping form data).
 
     Returns the batch, the completed rows and the rows they opened. All or nothing: the first failing
@@ -74,11 +75,16 @@ def group_in_batch(session: Session, principal: Principal, task_ids: Sequence[st
         raise InvalidData("Terlalu banyak tugas.", {"task_ids": [f"Maksimal {MAX_BATCH} tugas sekaligus."]})
     duplicates = sorted({t for t in ids if ids.count(t) > 1})
     if duplicates:
-        raise InvalidData("Tugas disebut lebih dari sekali.",
-                          {"task_ids": {t: ["Disebut lebih dari sekali."] for t in duplicates}})
+        raise InvalidData(
+            "Tugas disebut lebih dari sekali.", {"task_ids": {t: ["Disebut lebih dari sekali."] for t in duplicates}}
+        )
     now = clock.now()
-    batch = DistributionBatch(label=form_data.get("batch") or None, note=form_data.get("note") or None,
-                              created_by=principal.name, created_at=now)
+    batch = DistributionBatch(
+        label=form_data.get("batch") or None,
+        note=form_data.get("note") or None,
+        created_by=principal.name,
+        created_at=now,
+    )
     session.add(batch)
     completed: list[TaskRow] = []
     opened: list[TaskRow] = []
@@ -117,20 +123,28 @@ def get_batch(session: Session, batch_id: int) -> DistributionBatch:
 
 def recap_of_batch(session: Session, batch_id: int, kecamatan: str | None = None) -> list[RecapGroup]:
     get_batch(session, batch_id)
-    query = (select(Application, DistributionItem.kecamatan, TaskRow)
-             .join(DistributionItem, DistributionItem.application_id == Application.id)
-             .join(TaskRow, TaskRow.id == DistributionItem.task_id)
-             .where(DistributionItem.batch_id == batch_id))
+    query = (
+        select(Application, DistributionItem.kecamatan, TaskRow)
+        .join(DistributionItem, DistributionItem.application_id == Application.id)
+        .join(TaskRow, TaskRow.id == DistributionItem.task_id)
+        .where(DistributionItem.batch_id == batch_id)
+    )
     return _groups(session, query, kecamatan)
 
 
 def recap_of_day(session: Session, day: date, kecamatan: str | None = None) -> list[RecapGroup]:
     """Every card grouped on ``day`` (Asia/Jakarta), in a batch or one by one."""
     start, end = jakarta_day(day)
-    query = (select(Application, TaskRow.kecamatan, TaskRow)
-             .join(TaskRow, TaskRow.instance_id == Application.instance_id)
-             .where(TaskRow.form_key == GROUPING_FORM, TaskRow.state == "completed",
-                    TaskRow.completed_at >= start, TaskRow.completed_at < end))
+    query = (
+        select(Application, TaskRow.kecamatan, TaskRow)
+        .join(TaskRow, TaskRow.instance_id == Application.instance_id)
+        .where(
+            TaskRow.form_key == GROUPING_FORM,
+            TaskRow.state == "completed",
+            TaskRow.completed_at >= start,
+            TaskRow.completed_at < end,
+        )
+    )
     return _groups(session, query, kecamatan)
 
 
@@ -147,11 +161,20 @@ def _groups(session: Session, query: Any, kecamatan: str | None) -> list[RecapGr
         group = groups.get(code)
         if group is None:
             group = groups[code] = RecapGroup(
-                kecamatan=code, name=district.name if district else code or "Tanpa kecamatan",
-                uptd_name=district.uptd_name if district else "", uptd_head=district.uptd_head if district else "")
-        group.entries.append(RecapEntry(code=app.code, child_name=app.child.get("name", ""),
-                                        nik=applications.mask_number(app.child.get("nik")),
-                                        grouped_by=task.completed_by, grouped_at=task.completed_at))
+                kecamatan=code,
+                name=district.name if district else code or "Tanpa kecamatan",
+                uptd_name=district.uptd_name if district else "",
+                uptd_head=district.uptd_head if district else "",
+            )
+        group.entries.append(
+            RecapEntry(
+                code=app.code,
+                child_name=app.child.get("name", ""),
+                nik=applications.mask_number(app.child.get("nik")),
+                grouped_by=task.completed_by,
+                grouped_at=task.completed_at,
+            )
+        )
         officer = officers.get(task.completed_by or "", task.completed_by or "")
         if officer and officer not in group.officers:
             group.officers.append(officer)

@@ -72,8 +72,7 @@ def check(content: bytes, field: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str
     if media_type is None:
         raise UnsupportedMediaType(f"Berkas '{field}' harus berupa PDF, JPEG atau PNG.", field)
     if not well_formed(content, media_type):
-        raise CorruptFile(f"Berkas '{field}' rusak atau tidak utuh; kirim PDF, JPEG atau PNG yang dapat dibuka.",
-                          field)
+        raise CorruptFile(f"Berkas '{field}' rusak atau tidak utuh; kirim PDF, JPEG atau PNG yang dapat dibuka.", field)
     return media_type
 
 

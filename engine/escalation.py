@@ -68,8 +68,11 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
     open task rows of their instances, one ``UPDATE ... RETURNING`` of the steps they name, one insert
     of the history events, one of the repeats."""
     by_step = {(d.instance_id, str(d.params.get("step", ""))): d for d in due}
-    open_rows = session.execute(select(TaskRow.id, TaskRow.instance_id, TaskRow.step).where(
-        TaskRow.instance_id.in_({d.instance_id for d in due}), TaskRow.state == "open")).all()
+    open_rows = session.execute(
+        select(TaskRow.id, TaskRow.instance_id, TaskRow.step).where(
+            TaskRow.instance_id.in_({d.instance_id for d in due}), TaskRow.state == "open"
+        )
+    ).all()
     task_ids = [row.id for row in open_rows if (row.instance_id, row.step) in by_step]
     if not task_ids:
         return []
@@ -77,8 +80,17 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
         update(TaskRow)
         .where(TaskRow.id.in_(task_ids), TaskRow.state == "open", TaskRow.escalations < _cap)
         .values(overdue=True, escalations=TaskRow.escalations + 1)
-        .returning(TaskRow.id, TaskRow.instance_id, TaskRow.step, TaskRow.lane, TaskRow.title,
-                   TaskRow.time_standard, TaskRow.time_basis, TaskRow.due_at, TaskRow.escalations),
+        .returning(
+            TaskRow.id,
+            TaskRow.instance_id,
+            TaskRow.step,
+            TaskRow.lane,
+            TaskRow.title,
+            TaskRow.time_standard,
+            TaskRow.time_basis,
+            TaskRow.due_at,
+            TaskRow.escalations,
+        ),
         execution_options={"synchronize_session": "fetch"},
     ).all()
     if not rows:
@@ -90,21 +102,41 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
         timer = by_step[(row.instance_id, row.step)]
         # when this level fell due: the step's deadline for level 1, the repeat timer's time after that
         level_due = row.due_at if row.escalations <= 1 and row.due_at else timer.due_at
-        events.append(dict(instance_id=row.instance_id, task_id=row.id, kind="escalated", step=row.step,
-                           lane=row.lane, actor="system", at=now,
-                           detail={"level": row.escalations,
-                                   "due_at": level_due.isoformat() if row.due_at else None}))
+        events.append(
+            dict(
+                instance_id=row.instance_id,
+                task_id=row.id,
+                kind="escalated",
+                step=row.step,
+                lane=row.lane,
+                actor="system",
+                at=now,
+                detail={"level": row.escalations, "due_at": level_due.isoformat() if row.due_at else None},
+            )
+        )
         if row.escalations < _cap and row.due_at is not None and row.time_standard:
             basis = row.time_basis or "working"
             next_due = deadline_for(level_due, row.time_standard, basis)
             if next_due <= now:
                 next_due = deadline_for(now, row.time_standard, basis)
             level = row.escalations + 1
-            repeats.append(dict(id=str(uuid.uuid5(_NAMESPACE, f"{row.id}:{level}")), instance_id=row.instance_id,
-                                task_id=row.id, step=row.step, due_at=next_due, state="waiting", kind="repeat",
-                                level=level, handler=handler, params=dict(timer.params)))
-        escalated.append(Escalated(row.instance_id, row.id, row.step, row.lane, row.title, row.time_standard,
-                                   row.escalations))
+            repeats.append(
+                dict(
+                    id=str(uuid.uuid5(_NAMESPACE, f"{row.id}:{level}")),
+                    instance_id=row.instance_id,
+                    task_id=row.id,
+                    step=row.step,
+                    due_at=next_due,
+                    state="waiting",
+                    kind="repeat",
+                    level=level,
+                    handler=handler,
+                    params=dict(timer.params),
+                )
+            )
+        escalated.append(
+            Escalated(row.instance_id, row.id, row.step, row.lane, row.title, row.time_standard, row.escalations)
+        )
     insert_rows(session, Event.__table__, events)
     insert_rows(session, Timer.__table__, repeats)
     return escalated

@@ -60,10 +60,29 @@ _COMPARE = {
     ast.IsNot: operator.is_not,
 }
 _ALLOWED_NODES = (
-    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Slice,
-    ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp,
-    ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Call, ast.keyword,
-    *_BINARY, *_UNARY, *_COMPARE,
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.Call,
+    ast.keyword,
+    *_BINARY,
+    *_UNARY,
+    *_COMPARE,
 )
 
 
@@ -215,6 +234,9 @@ class _Interpreter:
 def _guard_repeat(left: Any, right: Any) -> None:
     """Refuse ``"x" * 10**9`` and the like before it allocates."""
     for seq, times in ((left, right), (right, left)):
-        if (isinstance(seq, (str, list, tuple)) and isinstance(times, int)
-                and len(seq) * max(times, 0) > MAX_SEQUENCE_RESULT):
+        if (
+            isinstance(seq, (str, list, tuple))
+            and isinstance(times, int)
+            and len(seq) * max(times, 0) > MAX_SEQUENCE_RESULT
+        ):
             raise ExpressionError("result too large")

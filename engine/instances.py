@@ -62,14 +62,22 @@ def load(session: Session, instance: Instance, actor: str = "system") -> Loaded:
     return Loaded(instance, definition, workflow, context)
 
 
-def start(session: Session, process_key: str, *, business_key: str, kecamatan: str | None,
-          data: dict[str, Any], actor: str) -> Instance:
+def start(
+    session: Session, process_key: str, *, business_key: str, kecamatan: str | None, data: dict[str, Any], actor: str
+) -> Instance:
     """Start an instance of the latest version of ``process_key`` and run it to its first wait."""
     version = latest_version(session, process_key)
     definition = definition_of(version)
     now = clock.now()
-    instance = Instance(process_version=version, business_key=business_key, kecamatan=kecamatan,
-                        state=b"", status="baru", created_at=now, updated_at=now)
+    instance = Instance(
+        process_version=version,
+        business_key=business_key,
+        kecamatan=kecamatan,
+        state=b"",
+        status="baru",
+        created_at=now,
+        updated_at=now,
+    )
     session.add(instance)
     session.flush()
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
@@ -101,9 +109,18 @@ def advance(loaded: Loaded) -> list[TaskRow]:
             milestone = loaded.definition.milestones.get(task.task_spec.bpmn_id)
             if milestone:
                 instance.status = milestone[0]
-                record(session, instance, "milestone", actor="system", at=now, task_id=str(task.id),
-                       step=task.task_spec.bpmn_id, lane=loaded.definition.lanes.get(task.task_spec.bpmn_id),
-                       milestone=milestone[0], name=milestone[1])
+                record(
+                    session,
+                    instance,
+                    "milestone",
+                    actor="system",
+                    at=now,
+                    task_id=str(task.id),
+                    step=task.task_spec.bpmn_id,
+                    lane=loaded.definition.lanes.get(task.task_spec.bpmn_id),
+                    milestone=milestone[0],
+                    name=milestone[1],
+                )
         opened = sync_tasks(session, instance, loaded.definition, workflow, now, loaded.context.actor)
         sync_timers(session, instance, loaded.definition, workflow, now, {r.id: r for r in opened})
         if workflow.is_completed() and instance.completed_at is None:
@@ -171,8 +188,17 @@ def _complete(session: Session, task_id: str, data: dict[str, Any], actor: str) 
     row.completed_by = actor
     if row.claimed_by is None:
         row.claimed_by, row.claimed_at = actor, now
-    record(session, loaded.instance, "completed", actor=actor, at=now, task_id=task_id, step=row.step,
-           lane=row.lane, **{k: data[k] for k in ("decision", "note", "override_reason") if k in data})
+    record(
+        session,
+        loaded.instance,
+        "completed",
+        actor=actor,
+        at=now,
+        task_id=task_id,
+        step=row.step,
+        lane=row.lane,
+        **{k: data[k] for k in ("decision", "note", "override_reason") if k in data},
+    )
     return advance(loaded)
 
 
@@ -182,8 +208,11 @@ def claim(session: Session, task_id: str, actor: str) -> TaskRow:
     now = clock.now()
     result = session.execute(
         update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.state == "open",
-               or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor))
+        .where(
+            TaskRow.id == task_id,
+            TaskRow.state == "open",
+            or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor),
+        )
         .values(claimed_by=actor, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -208,13 +237,17 @@ def unclaim(session: Session, task_id: str, actor: str, force: bool = False) -> 
     if row.claimed_by != actor and not force:
         raise Conflict(f"Tugas ini diambil oleh {row.claimed_by}; hanya dia yang dapat melepasnya.")
     result = session.execute(
-        update(TaskRow).where(TaskRow.id == task_id, TaskRow.claimed_by == row.claimed_by)
-        .values(claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+        update(TaskRow)
+        .where(TaskRow.id == task_id, TaskRow.claimed_by == row.claimed_by)
+        .values(claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount == 0:
         raise Conflict("Tugas ini baru saja diubah; muat ulang dan coba lagi.")
     session.refresh(row)
-    record(session, row.instance, "unclaimed", actor=actor, at=clock.now(), task_id=task_id, step=row.step,
-           lane=row.lane)
+    record(
+        session, row.instance, "unclaimed", actor=actor, at=clock.now(), task_id=task_id, step=row.step, lane=row.lane
+    )
     flush(session)
     return row
 
@@ -253,8 +286,7 @@ def _fire_timer(session: Session, timer: Timer) -> None:
 
 
 def open_tasks_of(session: Session, instance_id: int) -> list[TaskRow]:
-    return list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id,
-                                                      TaskRow.state == "open")))
+    return list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")))
 
 
 def _is_uuid(value: str) -> bool:

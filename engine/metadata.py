@@ -51,16 +51,16 @@ def strip_jpeg(data: bytes) -> bytes:
             i += 1
             continue
         if marker in JPEG_STANDALONE:
-            out += data[i:i + 2]
+            out += data[i : i + 2]
             i += 2
             continue
         if i + 4 > len(data):
             break
-        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
         end = i + 2 + length
         if marker == 0xDA or length < 2 or end > len(data):  # start of scan: image data follows
             break
-        if not _is_metadata(marker, data[i + 4:end]):
+        if not _is_metadata(marker, data[i + 4 : end]):
             out += data[i:end]
         i = end
     return bytes(out + data[i:])
@@ -71,8 +71,8 @@ def strip_png(data: bytes) -> bytes:
         return data
     out, i = bytearray(PNG_SIGNATURE), len(PNG_SIGNATURE)
     while i + 8 <= len(data):
-        length = struct.unpack(">I", data[i:i + 4])[0]
-        kind = data[i + 4:i + 8]
+        length = struct.unpack(">I", data[i : i + 4])[0]
+        kind = data[i + 4 : i + 8]
         end = i + 12 + length
         if end > len(data):
             break

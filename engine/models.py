@@ -485,15 +485,21 @@ class AuditEntry(Base):
 
 
 _APPEND_ONLY_SQLITE = [
-    DDL(f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{op.lower()} BEFORE {op} ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+    DDL(
+        f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{op.lower()} BEFORE {op} ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    )
     for op in ("UPDATE", "DELETE")
 ]
 _APPEND_ONLY_POSTGRESQL = [
-    DDL("CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"),
-    DDL("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
-        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"),
+    DDL(
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"
+    ),
+    DDL(
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+    ),
 ]
 for _ddl in _APPEND_ONLY_SQLITE:
     event.listen(AuditEntry.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))

@@ -23,35 +23,149 @@ from .siak_import import COLUMNS
 
 KECAMATAN = tuple(PEKANBARU_KECAMATAN)
 REUSED = ("14.71.06", "14.71.08", "14.71.12")
-MALE = ("Ahmad", "Budi", "Rizky", "Fajar", "Hendra", "Dedi", "Agus", "Yusuf", "Irfan", "Doni", "Arif", "Fikri",
-        "Hafiz", "Zulkifli", "Syahrul", "Rahmat", "Teguh", "Wahyu", "Ilham", "Reza", "Bayu", "Aldi", "Farhan")
-FEMALE = ("Siti", "Nur", "Dewi", "Rina", "Ayu", "Putri", "Aisyah", "Fitri", "Intan", "Lestari", "Wulan", "Indah",
-          "Nabila", "Salsabila", "Zahra", "Annisa", "Rahma", "Yuni", "Mega", "Citra", "Nadia", "Khairunnisa")
-SECOND = {"L": ("Pratama", "Saputra", "Hidayat", "Nasution", "Siregar", "Lubis", "Harahap", "Putra", "Wijaya",
-                "Kurniawan", "Syahputra", "Ramadhan"),
-          "P": ("Handayani", "Sari", "Rahmawati", "Melati", "Anggraini", "Fitriani", "Ramadhani", "Nasution",
-                "Siregar", "Lubis", "Putri", "Lestari")}
-STREETS = ("Jl. Garuda Sakti", "Jl. HR Soebrantas", "Jl. Riau", "Jl. Sudirman", "Jl. Arifin Ahmad", "Jl. Paus",
-           "Jl. Tuanku Tambusai", "Jl. Kaharuddin Nasution", "Jl. Yos Sudarso", "Jl. Sekolah", "Jl. Pemuda",
-           "Jl. Delima", "Jl. Bangau Sakti", "Jl. Srikandi", "Jl. Nangka", "Jl. Lintas Timur", "Jl. Siak II")
+MALE = (
+    "Ahmad",
+    "Budi",
+    "Rizky",
+    "Fajar",
+    "Hendra",
+    "Dedi",
+    "Agus",
+    "Yusuf",
+    "Irfan",
+    "Doni",
+    "Arif",
+    "Fikri",
+    "Hafiz",
+    "Zulkifli",
+    "Syahrul",
+    "Rahmat",
+    "Teguh",
+    "Wahyu",
+    "Ilham",
+    "Reza",
+    "Bayu",
+    "Aldi",
+    "Farhan",
+)
+FEMALE = (
+    "Siti",
+    "Nur",
+    "Dewi",
+    "Rina",
+    "Ayu",
+    "Putri",
+    "Aisyah",
+    "Fitri",
+    "Intan",
+    "Lestari",
+    "Wulan",
+    "Indah",
+    "Nabila",
+    "Salsabila",
+    "Zahra",
+    "Annisa",
+    "Rahma",
+    "Yuni",
+    "Mega",
+    "Citra",
+    "Nadia",
+    "Khairunnisa",
+)
+SECOND = {
+    "L": (
+        "Pratama",
+        "Saputra",
+        "Hidayat",
+        "Nasution",
+        "Siregar",
+        "Lubis",
+        "Harahap",
+        "Putra",
+        "Wijaya",
+        "Kurniawan",
+        "Syahputra",
+        "Ramadhan",
+    ),
+    "P": (
+        "Handayani",
+        "Sari",
+        "Rahmawati",
+        "Melati",
+        "Anggraini",
+        "Fitriani",
+        "Ramadhani",
+        "Nasution",
+        "Siregar",
+        "Lubis",
+        "Putri",
+        "Lestari",
+    ),
+}
+STREETS = (
+    "Jl. Garuda Sakti",
+    "Jl. HR Soebrantas",
+    "Jl. Riau",
+    "Jl. Sudirman",
+    "Jl. Arifin Ahmad",
+    "Jl. Paus",
+    "Jl. Tuanku Tambusai",
+    "Jl. Kaharuddin Nasution",
+    "Jl. Yos Sudarso",
+    "Jl. Sekolah",
+    "Jl. Pemuda",
+    "Jl. Delima",
+    "Jl. Bangau Sakti",
+    "Jl. Srikandi",
+    "Jl. Nangka",
+    "Jl. Lintas Timur",
+    "Jl. Siak II",
+)
 PLACES = ("Pekanbaru",) * 8 + ("Dumai", "Bangkinang", "Siak Sri Indrapura", "Padang", "Medan", "Bukittinggi")
 # (place, regency code) of where an adult was first registered
 ADULT_REGIONS = (("14.71", 8), ("14.01", 1), ("14.73", 1), ("13.71", 1), ("12.71", 1))
 
 # The family of the README's curl example and the tests' ``application_data``: loaded by ``kia demo``.
 DEMO_FAMILY: tuple[dict[str, str], ...] = (
-    {"nik": "1471081203900003", "kk_number": "1471081506230002", "name": "Hendra Saputra", "sex": "L",
-     "birth_date": "1990-03-12", "birth_place": "Pekanbaru", "family_role": "kepala_keluarga",
-     "father_name": "Zulkifli", "mother_name": "Nur Aini", "address": "Jl. Garuda Sakti Km 3 No. 12",
-     "kecamatan": "14.71.08"},
-    {"nik": "1471086107920002", "kk_number": "1471081506230002", "name": "Siti Rahmawati", "sex": "P",
-     "birth_date": "1992-07-21", "birth_place": "Dumai", "family_role": "istri",
-     "father_name": "Rahmat", "mother_name": "Yuni Lestari", "address": "Jl. Garuda Sakti Km 3 No. 12",
-     "kecamatan": "14.71.08"},
-    {"nik": "1471085005230001", "kk_number": "1471081506230002", "name": "Aisyah Putri Ramadhani", "sex": "P",
-     "birth_date": "2023-05-10", "birth_place": "Pekanbaru", "family_role": "anak",
-     "father_name": "Hendra Saputra", "mother_name": "Siti Rahmawati", "address": "Jl. Garuda Sakti Km 3 No. 12",
-     "kecamatan": "14.71.08"},
+    {
+        "nik": "1471081203900003",
+        "kk_number": "1471081506230002",
+        "name": "Hendra Saputra",
+        "sex": "L",
+        "birth_date": "1990-03-12",
+        "birth_place": "Pekanbaru",
+        "family_role": "kepala_keluarga",
+        "father_name": "Zulkifli",
+        "mother_name": "Nur Aini",
+        "address": "Jl. Garuda Sakti Km 3 No. 12",
+        "kecamatan": "14.71.08",
+    },
+    {
+        "nik": "1471086107920002",
+        "kk_number": "1471081506230002",
+        "name": "Siti Rahmawati",
+        "sex": "P",
+        "birth_date": "1992-07-21",
+        "birth_place": "Dumai",
+        "family_role": "istri",
+        "father_name": "Rahmat",
+        "mother_name": "Yuni Lestari",
+        "address": "Jl. Garuda Sakti Km 3 No. 12",
+        "kecamatan": "14.71.08",
+    },
+    {
+        "nik": "1471085005230001",
+        "kk_number": "1471081506230002",
+        "name": "Aisyah Putri Ramadhani",
+        "sex": "P",
+        "birth_date": "2023-05-10",
+        "birth_place": "Pekanbaru",
+        "family_role": "anak",
+        "father_name": "Hendra Saputra",
+        "mother_name": "Siti Rahmawati",
+        "address": "Jl. Garuda Sakti Km 3 No. 12",
+        "kecamatan": "14.71.08",
+    },
 )
 
 
@@ -101,8 +215,21 @@ def generate(families: int, seed: int = 2026, on: date | None = None) -> Iterato
         for role, sex, birth in adults:
             regency = rng.choices([r for r, _ in ADULT_REGIONS], [w for _, w in ADULT_REGIONS])[0]
             district = f"{regency}.{rng.randint(1, 15 if regency == '14.71' else 9):02d}"
-            people.append(_row(numbers.nik(district, birth, sex), kk, _name(rng, sex), sex, birth,
-                               rng.choice(PLACES), role, _name(rng, "L"), _name(rng, "P"), address, home))
+            people.append(
+                _row(
+                    numbers.nik(district, birth, sex),
+                    kk,
+                    _name(rng, sex),
+                    sex,
+                    birth,
+                    rng.choice(PLACES),
+                    role,
+                    _name(rng, "L"),
+                    _name(rng, "P"),
+                    address,
+                    home,
+                )
+            )
         father = people[0]["name"]
         mother = people[1]["name"] if len(people) > 1 else _name(rng, "P")
         for _ in range(rng.choice((0, 1, 1, 2, 2, 2, 3, 3, 4))):
@@ -110,16 +237,50 @@ def generate(families: int, seed: int = 2026, on: date | None = None) -> Iterato
             birth = _day(rng, _years_ago(on, 18.5), on)
             # registered where the family lived then: mostly here, else another kecamatan (reused codes first)
             district = home if rng.random() < 0.6 else rng.choice(REUSED + KECAMATAN)
-            people.append(_row(numbers.nik(district, birth, sex), kk, _name(rng, sex), sex, birth,
-                               rng.choice(PLACES), "anak", father, mother, address, home))
+            people.append(
+                _row(
+                    numbers.nik(district, birth, sex),
+                    kk,
+                    _name(rng, sex),
+                    sex,
+                    birth,
+                    rng.choice(PLACES),
+                    "anak",
+                    father,
+                    mother,
+                    address,
+                    home,
+                )
+            )
         yield from people
 
 
-def _row(nik: str, kk: str, name: str, sex: str, birth: date, place: str, role: str, father: str, mother: str,
-         address: str, kecamatan: str) -> dict[str, str]:
-    return {"nik": nik, "kk_number": kk, "name": name, "sex": sex, "birth_date": birth.isoformat(),
-            "birth_place": place, "family_role": role, "father_name": father, "mother_name": mother,
-            "address": address, "kecamatan": kecamatan}
+def _row(
+    nik: str,
+    kk: str,
+    name: str,
+    sex: str,
+    birth: date,
+    place: str,
+    role: str,
+    father: str,
+    mother: str,
+    address: str,
+    kecamatan: str,
+) -> dict[str, str]:
+    return {
+        "nik": nik,
+        "kk_number": kk,
+        "name": name,
+        "sex": sex,
+        "birth_date": birth.isoformat(),
+        "birth_place": place,
+        "family_role": role,
+        "father_name": father,
+        "mother_name": mother,
+        "address": address,
+        "kecamatan": kecamatan,
+    }
 
 
 def write_csv(stream: TextIO, rows: Iterable[dict[str, str]]) -> int:

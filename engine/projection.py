@@ -19,67 +19,114 @@ from .models import Event, Instance, TaskRow, Timer
 from .script_engine import attached_user_task
 
 
-def record(session: Session, instance: Instance | None, kind: str, *, actor: str | None, at: datetime,
-           task_id: str | None = None, step: str | None = None, lane: str | None = None,
-           **detail: Any) -> Event:
+def record(
+    session: Session,
+    instance: Instance | None,
+    kind: str,
+    *,
+    actor: str | None,
+    at: datetime,
+    task_id: str | None = None,
+    step: str | None = None,
+    lane: str | None = None,
+    **detail: Any,
+) -> Event:
     """Append one event to the history (the control card and the audit log)."""
-    event = Event(instance_id=instance.id if instance else None, task_id=task_id, kind=kind, step=step,
-                  lane=lane, actor=actor, at=at, detail=detail)
+    event = Event(
+        instance_id=instance.id if instance else None,
+        task_id=task_id,
+        kind=kind,
+        step=step,
+        lane=lane,
+        actor=actor,
+        at=at,
+        detail=detail,
+    )
     session.add(event)
     return event
 
 
-def sync_tasks(session: Session, instance: Instance, definition: Definition, workflow: Any, now: datetime,
-               actor: str) -> list[TaskRow]:
+def sync_tasks(
+    session: Session, instance: Instance, definition: Definition, workflow: Any, now: datetime, actor: str
+) -> list[TaskRow]:
     """Open rows for new READY user tasks and close rows whose task is no longer READY.
 
     Returns the rows opened by this call."""
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = {r.id: r for r in session.scalars(
-        select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open"))}
+    rows = {
+        r.id: r
+        for r in session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open"))
+    }
     for row_id, row in rows.items():
         if row_id in ready:
             continue
         task = _task(workflow, row_id)
         row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
         row.completed_at = now
-        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.task_id == row_id,
-                                            Timer.kind == "repeat",
-                                            Timer.state == "waiting").values(state="cancelled")
-                        .execution_options(synchronize_session=False))  # further escalations are void
+        session.execute(
+            update(Timer)
+            .where(
+                Timer.instance_id == instance.id,
+                Timer.task_id == row_id,
+                Timer.kind == "repeat",
+                Timer.state == "waiting",
+            )
+            .values(state="cancelled")
+            .execution_options(synchronize_session=False)
+        )  # further escalations are void
         if row.state == "completed":
             row.completed_by = row.completed_by or actor
         else:
-            record(session, instance, "cancelled", actor=actor, at=now, task_id=row_id, step=row.step,
-                   lane=row.lane)
+            record(session, instance, "cancelled", actor=actor, at=now, task_id=row_id, step=row.step, lane=row.lane)
     opened = []
     for task_id, task in ready.items():
         if task_id in rows:
             continue
         info = definition.user_tasks[task.task_spec.bpmn_id]
-        row = TaskRow(id=task_id, instance_id=instance.id, step=info.step, title=info.title, lane=info.lane,
-                      form_key=info.form_key, kecamatan=instance.kecamatan, state="open",
-                      time_standard=info.time_standard, time_basis=info.time_basis, ready_at=now)
+        row = TaskRow(
+            id=task_id,
+            instance_id=instance.id,
+            step=info.step,
+            title=info.title,
+            lane=info.lane,
+            form_key=info.form_key,
+            kecamatan=instance.kecamatan,
+            state="open",
+            time_standard=info.time_standard,
+            time_basis=info.time_basis,
+            ready_at=now,
+        )
         session.add(row)
         opened.append(row)
-        record(session, instance, "created", actor="system", at=now, task_id=task_id, step=info.step,
-               lane=info.lane)
+        record(session, instance, "created", actor="system", at=now, task_id=task_id, step=info.step, lane=info.lane)
     return opened
 
 
-def sync_timers(session: Session, instance: Instance, definition: Definition, workflow: Any, now: datetime,
-                open_rows: dict[str, TaskRow]) -> None:
+def sync_timers(
+    session: Session,
+    instance: Instance,
+    definition: Definition,
+    workflow: Any,
+    now: datetime,
+    open_rows: dict[str, TaskRow],
+) -> None:
     """Mirror the workflow's waiting boundary timers into ``timers`` and put their due time on tasks.
 
     A timer the sweep already ``recorded`` (its escalation written at the deadline) becomes ``fired``
     once the workflow has caught up with it, or when its task ended first: its escalation stands."""
     waiting = {
-        str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING)
+        str(t.id): t
+        for t in workflow.get_tasks(state=TaskState.WAITING)
         if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
     }
-    rows = {r.id: r for r in session.scalars(
-        select(Timer).where(Timer.instance_id == instance.id, Timer.state.in_(("waiting", "recorded")),
-                            Timer.kind == "diagram"))}
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(Timer).where(
+                Timer.instance_id == instance.id, Timer.state.in_(("waiting", "recorded")), Timer.kind == "diagram"
+            )
+        )
+    }
     for timer_id, row in rows.items():
         if timer_id not in waiting:
             task = _task(workflow, timer_id)
@@ -94,9 +141,18 @@ def sync_timers(session: Session, instance: Instance, definition: Definition, wo
         attached = attached_user_task(task)
         attached_id = str(attached.id) if attached is not None else None
         handler, params = definition.timer_actions.get(task.task_spec.bpmn_id, (None, {}))
-        session.add(Timer(id=timer_id, instance_id=instance.id, task_id=attached_id,
-                          step=attached.task_spec.bpmn_id if attached is not None else None,
-                          due_at=due, state="waiting", handler=handler, params=params))
+        session.add(
+            Timer(
+                id=timer_id,
+                instance_id=instance.id,
+                task_id=attached_id,
+                step=attached.task_spec.bpmn_id if attached is not None else None,
+                due_at=due,
+                state="waiting",
+                handler=handler,
+                params=params,
+            )
+        )
         if attached_id in open_rows and open_rows[attached_id].due_at is None:
             open_rows[attached_id].due_at = due
 

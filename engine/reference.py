@@ -47,8 +47,13 @@ def default_regions() -> dict[str, str]:
 
 
 def default_kecamatan(code: str, name: str) -> Kecamatan:
-    return Kecamatan(code=code, name=name, uptd_name=f"UPTD Disdukcapil Kecamatan {name}",
-                     uptd_address=f"Kantor Camat {name}, Kota Pekanbaru", uptd_head="")
+    return Kecamatan(
+        code=code,
+        name=name,
+        uptd_name=f"UPTD Disdukcapil Kecamatan {name}",
+        uptd_address=f"Kantor Camat {name}, Kota Pekanbaru",
+        uptd_head="",
+    )
 
 
 def seed(session: Session) -> int:
@@ -57,10 +62,12 @@ def seed(session: Session) -> int:
     kecamatan is never derived from a NIK."""
     have_regions = set(session.scalars(select(Region.code)))
     have_kecamatan = set(session.scalars(select(Kecamatan.code)))
-    added = [Region(code=code, name=name, level=level_of(code))
-             for code, name in default_regions().items() if code not in have_regions]
-    added += [default_kecamatan(code, name) for code, name in PEKANBARU_KECAMATAN.items()
-              if code not in have_kecamatan]
+    added = [
+        Region(code=code, name=name, level=level_of(code))
+        for code, name in default_regions().items()
+        if code not in have_regions
+    ]
+    added += [default_kecamatan(code, name) for code, name in PEKANBARU_KECAMATAN.items() if code not in have_kecamatan]
     session.add_all(added)
     session.flush()
     return len(added)
@@ -126,15 +133,18 @@ def set_kecamatan(session: Session, code: str, change: KecamatanChange) -> tuple
     """Create or edit a kecamatan of Pekanbaru and its UPTD; its region row follows the name.
     A new kecamatan needs a name; the UPTD fields default like the shipped ones."""
     if level_of(code) != "district" or not code.startswith("14.71."):
-        raise InvalidData("Kode kecamatan tidak sah.",
-                          {"code": ["Kode kecamatan Kota Pekanbaru berbentuk 14.71.NN."]})
+        raise InvalidData("Kode kecamatan tidak sah.", {"code": ["Kode kecamatan Kota Pekanbaru berbentuk 14.71.NN."]})
     row = session.get(Kecamatan, code)
     created = row is None
     if row is None:
         row = default_kecamatan(code, _name(change.name))
         session.add(row)
-    fields = {"name": change.name, "uptd_name": change.uptd_name, "uptd_address": change.uptd_address,
-              "uptd_head": change.uptd_head}
+    fields = {
+        "name": change.name,
+        "uptd_name": change.uptd_name,
+        "uptd_address": change.uptd_address,
+        "uptd_head": change.uptd_head,
+    }
     errors: dict[str, list[str]] = {}
     limits = {"name": 100, "uptd_name": 200, "uptd_address": 300, "uptd_head": 200}
     for field, value in fields.items():

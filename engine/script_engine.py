@@ -55,8 +55,9 @@ class SandboxScriptEngine(PythonScriptEngine):
         if attached is None:
             raise WorkflowException("deadline() is only valid on a timer attached to a user task")
         props = attached.task_spec.extensions.get("properties", {})
-        due = worktime.deadline_for(self.context.now, props.get("time_standard", ""),
-                                    props.get("time_basis", "working"))
+        due = worktime.deadline_for(
+            self.context.now, props.get("time_standard", ""), props.get("time_basis", "working")
+        )
         return due.isoformat()
 
 

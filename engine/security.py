@@ -32,7 +32,7 @@ def normalize_code(raw: str) -> str | None:
 
 
 def display_code(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def new_pin() -> str:

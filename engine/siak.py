@@ -27,8 +27,10 @@ from .errors import EngineError
 from .models import PopulationRecord
 
 KINDS = ("local", "remote")
-REMOTE_REFUSAL = ("KIA_SIAK=remote: layanan web SIAK belum tersambung pada instalasi ini; gunakan KIA_SIAK=local "
-                  "dan muat data kependudukan dengan 'kia siak import'.")
+REMOTE_REFUSAL = (
+    "KIA_SIAK=remote: layanan web SIAK belum tersambung pada instalasi ini; gunakan KIA_SIAK=local "
+    "dan muat data kependudukan dengan 'kia siak import'."
+)
 
 
 EMPTY = "Data kependudukan belum dimuat (kia siak import); verifikasi dilakukan manual."
@@ -80,9 +82,19 @@ class SiakPort(Protocol):
 
 
 def _person(row: PopulationRecord) -> Person:
-    return Person(nik=row.nik, kk_number=row.kk_number, name=row.name, sex=row.sex, birth_date=row.birth_date,
-                  birth_place=row.birth_place, family_role=row.family_role, father_name=row.father_name,
-                  mother_name=row.mother_name, address=row.address, kecamatan=row.kecamatan)
+    return Person(
+        nik=row.nik,
+        kk_number=row.kk_number,
+        name=row.name,
+        sex=row.sex,
+        birth_date=row.birth_date,
+        birth_place=row.birth_place,
+        family_role=row.family_role,
+        father_name=row.father_name,
+        mother_name=row.mother_name,
+        address=row.address,
+        kecamatan=row.kecamatan,
+    )
 
 
 class LocalSiak:
@@ -103,14 +115,18 @@ class LocalSiak:
         return _person(row) if row is not None else self._not_found()
 
     def lookup_family(self, kk_number: str) -> Family | None:
-        rows = list(self.session.scalars(select(PopulationRecord).where(PopulationRecord.kk_number == kk_number))
-                    ) if isinstance(kk_number, str) else []
+        rows = (
+            list(self.session.scalars(select(PopulationRecord).where(PopulationRecord.kk_number == kk_number)))
+            if isinstance(kk_number, str)
+            else []
+        )
         if not rows:
             return self._not_found()
         rows.sort(key=lambda r: (r.family_role != "kepala_keluarga", r.birth_date, r.nik))
         head = rows[0]
-        return Family(kk_number=kk_number, address=head.address, kecamatan=head.kecamatan,
-                      members=tuple(_person(r) for r in rows))
+        return Family(
+            kk_number=kk_number, address=head.address, kecamatan=head.kecamatan, members=tuple(_person(r) for r in rows)
+        )
 
 
 _kind = "local"

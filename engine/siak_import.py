@@ -28,8 +28,7 @@ from .models import PopulationRecord
 REQUIRED = ("nik", "kk_number", "name", "sex", "birth_date", "kecamatan")
 OPTIONAL = ("birth_place", "family_role", "father_name", "mother_name", "address")
 COLUMNS = REQUIRED + OPTIONAL
-LIMITS = {"name": 100, "birth_place": 100, "family_role": 32, "father_name": 100, "mother_name": 100,
-          "address": 255}
+LIMITS = {"name": 100, "birth_place": 100, "family_role": 32, "father_name": 100, "mother_name": 100, "address": 255}
 DEFAULT_BATCH = 5000
 
 
@@ -46,8 +45,9 @@ class ImportReport:
     errors: list[LineError] = field(default_factory=list)
 
 
-def check_row(raw: dict[str, Any], known_regions: Collection[str] | None, kecamatan: Collection[str],
-              on: date) -> tuple[dict[str, Any] | None, list[str]]:
+def check_row(
+    raw: dict[str, Any], known_regions: Collection[str] | None, kecamatan: Collection[str], on: date
+) -> tuple[dict[str, Any] | None, list[str]]:
     """One CSV row as a ``population_records`` row, or the Indonesian messages that refuse it."""
     values = {name: (raw.get(name) or "").strip() for name in COLUMNS}
     messages = [f"Kolom {name} kosong." for name in REQUIRED if not values[name]]
@@ -69,8 +69,9 @@ def check_row(raw: dict[str, Any], known_regions: Collection[str] | None, kecama
         messages.append("Tanggal lahir harus berformat YYYY-MM-DD.")
     if values["kecamatan"] not in kecamatan:
         messages.append("Kecamatan tidak dikenal.")
-    messages += [f"Kolom {name} melebihi {limit} karakter." for name, limit in LIMITS.items()
-                 if len(values[name]) > limit]
+    messages += [
+        f"Kolom {name} melebihi {limit} karakter." for name, limit in LIMITS.items() if len(values[name]) > limit
+    ]
     if messages:
         return None, messages
     values["birth_date"] = birth
@@ -93,14 +94,22 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     now = clock.now()
     statement = insert(PopulationRecord.__table__)
     statement = statement.on_conflict_do_update(
-        index_elements=["nik"], set_={name: statement.excluded[name] for name in (*COLUMNS[1:], "updated_at")})
+        index_elements=["nik"], set_={name: statement.excluded[name] for name in (*COLUMNS[1:], "updated_at")}
+    )
     session.execute(statement, [{**row, "updated_at": now} for row in unique.values()])
     return len(unique)
 
 
-def import_csv(session: Session, stream: TextIO, *, known_regions: Collection[str] | None,
-               kecamatan: Collection[str], batch_size: int = DEFAULT_BATCH, on: date | None = None,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_csv(
+    session: Session,
+    stream: TextIO,
+    *,
+    known_regions: Collection[str] | None,
+    kecamatan: Collection[str],
+    batch_size: int = DEFAULT_BATCH,
+    on: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Check and upsert every row of ``stream``; bad rows are reported, not loaded. The caller commits."""
     reader = csv.DictReader(stream)
     missing = [name for name in REQUIRED if name not in (reader.fieldnames or [])]

@@ -40,9 +40,12 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
     worktime.refresh(session)
     lo, hi = period_bounds(start, end)
     created = and_(Event.task_id == TaskRow.id, Event.kind == "created")
-    rows = session.scalars(select(TaskRow).outerjoin(Event, created)
-                           .where(TaskRow.state == "completed", TaskRow.completed_at >= lo, TaskRow.completed_at < hi)
-                           .order_by(TaskRow.ready_at, Event.id))
+    rows = session.scalars(
+        select(TaskRow)
+        .outerjoin(Event, created)
+        .where(TaskRow.state == "completed", TaskRow.completed_at >= lo, TaskRow.completed_at < hi)
+        .order_by(TaskRow.ready_at, Event.id)
+    )
     by_step: dict[str, list[TaskRow]] = {}
     for row in rows:
         by_step.setdefault(row.step, []).append(row)
@@ -51,10 +54,18 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
         seconds = sorted(step_duration(r).total_seconds() for r in group)
         within = sum(1 for r in group if within_standard(r))
         last = group[-1]
-        report.append({
-            "step": step, "title": last.title, "lane": last.lane, "time_standard": last.time_standard,
-            "time_basis": last.time_basis, "count": len(group),
-            "median_seconds": statistics.median(seconds), "p90_seconds": nearest_rank(seconds, 90),
-            "within_standard": within, "within_standard_share": round(within / len(group), 4),
-        })
+        report.append(
+            {
+                "step": step,
+                "title": last.title,
+                "lane": last.lane,
+                "time_standard": last.time_standard,
+                "time_basis": last.time_basis,
+                "count": len(group),
+                "median_seconds": statistics.median(seconds),
+                "p90_seconds": nearest_rank(seconds, 90),
+                "within_standard": within,
+                "within_standard_share": round(within / len(group), 4),
+            }
+        )
     return report

@@ -44,8 +44,13 @@ def next_due(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Timer.due_at)).where(Timer.state == "waiting"))
 
 
-def fire_due(session_factory: Callable[[], Session], now: datetime | None = None, batch: int = CATCH_UP_BATCH,
-             chunk: int = RECORD_CHUNK, on_commit: OnCommit | None = None) -> int:
+def fire_due(
+    session_factory: Callable[[], Session],
+    now: datetime | None = None,
+    batch: int = CATCH_UP_BATCH,
+    chunk: int = RECORD_CHUNK,
+    on_commit: OnCommit | None = None,
+) -> int:
     """Fire due timers until none is left; returns how many timers fired.
 
     Every round records whatever is due (so a deadline never waits behind a catch-up backlog), then
@@ -68,8 +73,9 @@ def _taking(session: Session, query: Select) -> Select:
     return query
 
 
-def record_due(session_factory: Callable[[], Session], now: datetime, chunk: int = RECORD_CHUNK,
-               on_commit: OnCommit | None = None) -> int:
+def record_due(
+    session_factory: Callable[[], Session], now: datetime, chunk: int = RECORD_CHUNK, on_commit: OnCommit | None = None
+) -> int:
     """The record phase alone: handle every due timer that has a batch handler; returns how many."""
     names = batch_handler_names()
     recorded = 0
@@ -83,18 +89,25 @@ def record_due(session_factory: Callable[[], Session], now: datetime, chunk: int
     return recorded
 
 
-def _record_chunk(session_factory: Callable[[], Session], now: datetime, chunk: int,
-                  names: frozenset[str]) -> tuple[int, bool]:
+def _record_chunk(
+    session_factory: Callable[[], Session], now: datetime, chunk: int, names: frozenset[str]
+) -> tuple[int, bool]:
     with session_factory() as session:
         # take up to ``chunk`` due timers and mark them in one statement: a diagram timer ``recorded``
         # (its workflow catches up later), a repeat timer ``fired``
-        due = (select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= now, Timer.handler.in_(names))
-               .order_by(Timer.due_at).limit(chunk))
+        due = (
+            select(Timer.id)
+            .where(Timer.state == "waiting", Timer.due_at <= now, Timer.handler.in_(names))
+            .order_by(Timer.due_at)
+            .limit(chunk)
+        )
         taken = session.execute(
-            update(Timer).where(Timer.id.in_(_taking(session, due).scalar_subquery()))
+            update(Timer)
+            .where(Timer.id.in_(_taking(session, due).scalar_subquery()))
             .values(state=case((Timer.kind == "diagram", "recorded"), else_="fired"), fired_at=now)
             .returning(Timer.id, Timer.instance_id, Timer.task_id, Timer.due_at, Timer.handler, Timer.params)
-            .execution_options(synchronize_session=False)).all()
+            .execution_options(synchronize_session=False)
+        ).all()
         if not taken:
             return 0, False
         full = len(taken) == chunk
@@ -110,8 +123,7 @@ def _record_chunk(session_factory: Callable[[], Session], now: datetime, chunk: 
             # Leave these timers to the catch-up phase, which fires them one by one and sets aside any
             # that fails; say so without personal data.
             session.rollback()
-            log.warning("recording %d due timer(s) failed (%s); firing them one by one", len(taken),
-                        type(exc).__name__)
+            log.warning("recording %d due timer(s) failed (%s); firing them one by one", len(taken), type(exc).__name__)
             return 0, False
         return len(taken), full and bool(taken)
 
@@ -125,21 +137,33 @@ def _without_busy_tasks(session: Session, taken: list[Row]) -> list[Row]:
     if session.get_bind().dialect.name != "postgresql":
         return taken  # SQLite: this transaction is the only writer
     wanted = {t.task_id for t in taken if t.task_id}
-    locked = set(session.scalars(select(TaskRow.id).where(TaskRow.id.in_(wanted))
-                                 .with_for_update(skip_locked=True, key_share=True)))
+    locked = set(
+        session.scalars(
+            select(TaskRow.id).where(TaskRow.id.in_(wanted)).with_for_update(skip_locked=True, key_share=True)
+        )
+    )
     busy = {t.id for t in taken if t.task_id and t.task_id not in locked}
     if not busy:
         return taken
-    session.execute(update(Timer).where(Timer.id.in_(busy)).values(state="waiting", fired_at=None)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Timer)
+        .where(Timer.id.in_(busy))
+        .values(state="waiting", fired_at=None)
+        .execution_options(synchronize_session=False)
+    )
     return [t for t in taken if t.id not in busy]
 
 
-def _fire_batch(session_factory: Callable[[], Session], now: datetime, batch: int,
-                on_commit: OnCommit | None) -> tuple[int, bool]:
+def _fire_batch(
+    session_factory: Callable[[], Session], now: datetime, batch: int, on_commit: OnCommit | None
+) -> tuple[int, bool]:
     with session_factory() as session:
-        query = (select(Timer).where(Timer.state.in_(("waiting", "recorded")), Timer.due_at <= now)
-                 .order_by(Timer.due_at).limit(batch))
+        query = (
+            select(Timer)
+            .where(Timer.state.in_(("waiting", "recorded")), Timer.due_at <= now)
+            .order_by(Timer.due_at)
+            .limit(batch)
+        )
         timers = list(session.scalars(_taking(session, query)))
         fired = caught_up = 0
         for timer in timers:

@@ -25,12 +25,20 @@ from .projection import record
 
 Result = Literal["match", "mismatch", "missing"]
 Status = Literal["match", "mismatch", "missing", "unavailable"]
-OVERRIDE_REQUIRED = ("Data permohonan tidak sesuai atau tidak ditemukan pada data kependudukan ({fields}); "
-                     "isi alasan bila berkas tetap diterima.")
+OVERRIDE_REQUIRED = (
+    "Data permohonan tidak sesuai atau tidak ditemukan pada data kependudukan ({fields}); "
+    "isi alasan bila berkas tetap diterima."
+)
 LABELS = {
-    "nik": "NIK", "name": "Nama anak", "sex": "Jenis kelamin", "birth_date": "Tanggal lahir",
-    "birth_place": "Tempat lahir", "kk_number": "Nomor KK", "address": "Alamat sesuai KK",
-    "kecamatan": "Kecamatan domisili", "applicant": "Pemohon dalam KK",
+    "nik": "NIK",
+    "name": "Nama anak",
+    "sex": "Jenis kelamin",
+    "birth_date": "Tanggal lahir",
+    "birth_place": "Tempat lahir",
+    "kk_number": "Nomor KK",
+    "address": "Alamat sesuai KK",
+    "kecamatan": "Kecamatan domisili",
+    "applicant": "Pemohon dalam KK",
 }
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -66,11 +74,16 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "status": self.status, "person_found": self.person_found, "family_found": self.family_found,
-            "override_required": self.status in ("mismatch", "missing"), "unavailable": self.unavailable,
+            "status": self.status,
+            "person_found": self.person_found,
+            "family_found": self.family_found,
+            "override_required": self.status in ("mismatch", "missing"),
+            "unavailable": self.unavailable,
             "fields": [f.__dict__.copy() for f in self.fields],
-            "family": [{"name": m.name, "family_role": m.family_role, "sex": m.sex,
-                        "birth_date": m.birth_date.isoformat()} for m in self.family],
+            "family": [
+                {"name": m.name, "family_role": m.family_role, "sex": m.sex, "birth_date": m.birth_date.isoformat()}
+                for m in self.family
+            ],
         }
 
 
@@ -88,8 +101,7 @@ def _check(field: str, entered: object, record_value: object) -> FieldCheck:
     return FieldCheck(field, LABELS[field], entered_text, record_text, result)
 
 
-def _applicant_check(applicant: dict[str, Any], person: siak.Person | None,
-                     family: siak.Family | None) -> FieldCheck:
+def _applicant_check(applicant: dict[str, Any], person: siak.Person | None, family: siak.Family | None) -> FieldCheck:
     """The applicant is the parent named in the child's record, or at least a member of the family."""
     name = applicant.get("name")
     members = family.members if family else ()
@@ -126,8 +138,16 @@ def compare_application(session: Session, app: Application) -> Comparison:
     return compare(siak.port(session), app.child, app.applicant)
 
 
-def require_override(session: Session, app: Application, data: dict[str, Any], *, actor: str, task_id: str,
-                     step: str | None, lane: str | None) -> None:
+def require_override(
+    session: Session,
+    app: Application,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    task_id: str,
+    step: str | None,
+    lane: str | None,
+) -> None:
     """Completing verification as ``complete`` against disagreeing or missing records needs
     ``override_reason`` (InvalidData otherwise); the override is recorded for the control card."""
     if data.get("decision") != "complete":
@@ -138,6 +158,16 @@ def require_override(session: Session, app: Application, data: dict[str, Any], *
     labels = ", ".join(LABELS[f] for f in comparison.disagreements)
     if not (data.get("override_reason") or "").strip():
         raise InvalidData("Alasan wajib diisi.", {"override_reason": [OVERRIDE_REQUIRED.format(fields=labels)]})
-    record(session, app.instance, "verification_override", actor=actor, at=clock.now(), task_id=task_id,
-           step=step, lane=lane, reason=data["override_reason"], status=comparison.status,
-           fields=comparison.disagreements)
+    record(
+        session,
+        app.instance,
+        "verification_override",
+        actor=actor,
+        at=clock.now(),
+        task_id=task_id,
+        step=step,
+        lane=lane,
+        reason=data["override_reason"],
+        status=comparison.status,
+        fields=comparison.disagreements,
+    )

@@ -89,8 +89,16 @@ def set_override(session: Session, day: date, open_: bool, reason: str, actor: s
         row = CalendarOverride(day=day)
         session.add(row)
     row.open, row.reason, row.changed_by, row.changed_at = open_, reason, actor, clock.now()
-    record(session, None, "calendar_override_set", actor=actor, at=row.changed_at, day=day.isoformat(),
-           open=open_, reason=reason)
+    record(
+        session,
+        None,
+        "calendar_override_set",
+        actor=actor,
+        at=row.changed_at,
+        day=day.isoformat(),
+        open=open_,
+        reason=reason,
+    )
     _bump(session)
     return row
 

@@ -76,28 +76,32 @@ class Report:
     failed: list[int] = field(default_factory=list)
 
 
-def deliver_due(sessions: sessionmaker[Session], senders: Senders, limit: int = 50,
-                only: Iterable[int] | None = None) -> Report:
+def deliver_due(
+    sessions: sessionmaker[Session], senders: Senders, limit: int = 50, only: Iterable[int] | None = None
+) -> Report:
     """Send what is due now on the configured channels (or just the rows ``only``)."""
     report = Report()
     for outbox_id in claim(sessions, senders.channels(), limit, only):
         outcome = _attempt(sessions, senders, outbox_id)
         getattr(report, outcome).append(outbox_id)
     if report.sent or report.failed or report.retrying:
-        log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent), len(report.retrying),
-                 len(report.failed))
+        log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent), len(report.retrying), len(report.failed))
     return report
 
 
-def claim(sessions: sessionmaker[Session], channels: list[str], limit: int,
-          only: Iterable[int] | None = None) -> list[int]:
+def claim(
+    sessions: sessionmaker[Session], channels: list[str], limit: int, only: Iterable[int] | None = None
+) -> list[int]:
     if not channels:
         return []
     now = clock.now()
     with sessions() as session, session.begin():
-        query = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now,
-                                      Outbox.channel.in_(channels))
-                 .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+        query = (
+            select(Outbox)
+            .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .limit(limit)
+        )
         if only is not None:
             query = query.where(Outbox.id.in_(list(only)))
         if session.get_bind().dialect.name == "postgresql":
@@ -123,9 +127,16 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
     with sessions() as session, session.begin():
         row = session.get(Outbox, outbox_id, with_for_update=True)
         row.attempts += 1
-        session.add(DeliveryAttempt(outbox_id=row.id, number=row.attempts, at=now, ok=failure is None,
-                                    error=failure.reason[:300] if failure else None,
-                                    provider_message_id=provider_id))
+        session.add(
+            DeliveryAttempt(
+                outbox_id=row.id,
+                number=row.attempts,
+                at=now,
+                ok=failure is None,
+                error=failure.reason[:300] if failure else None,
+                provider_message_id=provider_id,
+            )
+        )
         if failure is None:
             row.status, row.sent_at, row.last_error = "sent", now, None
             if row.payload.get("secret"):
@@ -134,12 +145,25 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
         row.last_error = failure.reason[:300]
         if not failure.retryable or row.attempts >= senders.max_attempts:
             row.status = "failed"
-            log.warning("outbox %d (%s/%s): gave up after %d attempt(s): %s", row.id, row.channel, row.kind,
-                        row.attempts, failure.reason)
+            log.warning(
+                "outbox %d (%s/%s): gave up after %d attempt(s): %s",
+                row.id,
+                row.channel,
+                row.kind,
+                row.attempts,
+                failure.reason,
+            )
             return "failed"
         row.next_attempt_at = now + senders.backoff(row.attempts)
-        log.info("outbox %d (%s/%s): attempt %d failed (%s), next at %s", row.id, row.channel, row.kind,
-                 row.attempts, failure.reason, row.next_attempt_at.isoformat())
+        log.info(
+            "outbox %d (%s/%s): attempt %d failed (%s), next at %s",
+            row.id,
+            row.channel,
+            row.kind,
+            row.attempts,
+            failure.reason,
+            row.next_attempt_at.isoformat(),
+        )
         return "retrying"
 
 
@@ -155,8 +179,7 @@ def _send(session: Session, senders: Senders, row: Outbox) -> str:
         raise SendError("no recipient", retryable=False)
     payload: dict[str, Any] = row.payload or {}
     if row.channel == "email":
-        return send_mail(senders.smtp, row.recipient, payload.get("subject") or "Layanan KIA",
-                         payload.get("text", ""))
+        return send_mail(senders.smtp, row.recipient, payload.get("subject") or "Layanan KIA", payload.get("text", ""))
     return _send_whatsapp(session, senders, row, payload)
 
 
@@ -171,7 +194,6 @@ def _send_whatsapp(session: Session, senders: Senders, row: Outbox, payload: dic
         media_id = gateway.upload_media(content, "application/pdf", filename)
         return gateway.send_document(row.recipient, media_id, filename, caption=payload.get("text", ""))
     return gateway.send_text(row.recipient, payload.get("text", ""))
-
 
 
 @register_document("receipt.pdf")

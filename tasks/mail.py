@@ -35,9 +35,13 @@ def send_mail(settings: SmtpSettings, to: str, subject: str, text: str) -> str:
     message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1].strip("> ") or "localhost")
     message.set_content(text)
     try:
-        connection = (smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                       context=ssl.create_default_context())
-                      if settings.port == 465 else smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout))
+        connection = (
+            smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+            )
+            if settings.port == 465
+            else smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        )
         with connection as smtp:
             smtp.ehlo()
             if settings.port != 465 and smtp.has_extn("starttls"):

@@ -46,12 +46,29 @@ STAFF = [
 ]
 
 # Transactional tables, children first; users and the bundled version survive between tests.
-_PER_TEST_TABLES = [models.InboundMessage, models.Conversation, models.MessageStatus, models.DeliveryAttempt,
-                    models.DistributionItem, models.DistributionBatch, models.ApiToken, models.Outbox,
-                    models.Event, models.Timer, models.TaskRow, models.Document, models.Application, models.Instance,
-                    models.RateLimit, models.CalendarOverride, models.Revision, models.PopulationRecord,
-                    # reference data is re-seeded per test (a test or the fuzzer may have edited it)
-                    models.Region, models.Kecamatan]
+_PER_TEST_TABLES = [
+    models.InboundMessage,
+    models.Conversation,
+    models.MessageStatus,
+    models.DeliveryAttempt,
+    models.DistributionItem,
+    models.DistributionBatch,
+    models.ApiToken,
+    models.Outbox,
+    models.Event,
+    models.Timer,
+    models.TaskRow,
+    models.Document,
+    models.Application,
+    models.Instance,
+    models.RateLimit,
+    models.CalendarOverride,
+    models.Revision,
+    models.PopulationRecord,
+    # reference data is re-seeded per test (a test or the fuzzer may have edited it)
+    models.Region,
+    models.Kecamatan,
+]
 
 
 def _pg_reachable() -> str | None:
@@ -176,11 +193,17 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
         return AuthResult(success=ok)
 
     mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False)
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False
+    )
     controller.start()
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_USER": "kia", "SMTP_PASSWORD": "sandi",
-                       "MAIL_FROM": "KIA Pekanbaru <kia@disdukcapil.example>"}.items():
+    for key, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_USER": "kia",
+        "SMTP_PASSWORD": "sandi",
+        "MAIL_FROM": "KIA Pekanbaru <kia@disdukcapil.example>",
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     yield mailbox
     controller.stop()
@@ -193,6 +216,7 @@ def db_session(app: Flask) -> Iterator[Any]:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
 
 def image_bytes(kind: str, size: tuple[int, int] = (8, 8), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     """A small real image ("PNG", "JPEG"): uploads are checked to open, not only by their first bytes."""
@@ -223,8 +247,12 @@ def application_data(**child_overrides: Any) -> dict[str, Any]:
     }
     child.update(child_overrides)
     return {
-        "applicant": {"name": "Siti Rahmawati", "phone": "081234567890", "email": "siti@example.com",
-                      "relationship": "ibu"},
+        "applicant": {
+            "name": "Siti Rahmawati",
+            "phone": "081234567890",
+            "email": "siti@example.com",
+            "relationship": "ibu",
+        },
         "child": child,
     }
 

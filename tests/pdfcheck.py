@@ -31,8 +31,11 @@ def assert_a4_with_embedded_fonts(content: bytes) -> None:
         assert fonts, "a page without fonts"
         for font in fonts.values():
             font = font.get_object()
-            descriptor = (font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-                          if "/DescendantFonts" in font else font["/FontDescriptor"]).get_object()
+            descriptor = (
+                font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+                if "/DescendantFonts" in font
+                else font["/FontDescriptor"]
+            ).get_object()
             assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), f"font not embedded: {font}"
 
 

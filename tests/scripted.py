@@ -88,8 +88,11 @@ def fast_diagram(standards: dict[str, str]) -> bytes:
 
     xml = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
     for step, standard in standards.items():
-        pattern = re.compile(rf'(<bpmn:userTask id="{step}".*?name="time_standard" value=")[^"]*("/>\s*'
-                             r'<spiffworkflow:property name="time_basis" value=")[^"]*(")', re.S)
+        pattern = re.compile(
+            rf'(<bpmn:userTask id="{step}".*?name="time_standard" value=")[^"]*("/>\s*'
+            r'<spiffworkflow:property name="time_basis" value=")[^"]*(")',
+            re.S,
+        )
         xml, count = pattern.subn(rf"\g<1>{standard}\g<2>calendar\g<3>", xml, count=1)
         assert count == 1, step
     return xml.encode("utf-8")

@@ -24,7 +24,7 @@ def test_codes_have_enough_randomness_in_an_unambiguous_alphabet() -> None:
 
 def test_codes_are_case_insensitive_and_separators_are_ignored(client: FlaskClient) -> None:
     code = submit(client).get_json()["code"]
-    spaced = "-".join(code[i:i + 4] for i in range(0, len(code), 4)).lower()
+    spaced = "-".join(code[i : i + 4] for i in range(0, len(code), 4)).lower()
     response = client.get(f"/api/v1/status/{spaced}")
     assert response.status_code == 200 and response.get_json()["code"] == code
     assert normalize_code("0OIL" * 3) is None  # letters outside the alphabet never reach the database
@@ -43,8 +43,16 @@ def test_status_is_rate_limited_per_client(app_factory, database_url: str, app: 
 def test_status_shows_no_personal_data(client: FlaskClient) -> None:
     code = submit(client).get_json()["code"]
     body = client.get(f"/api/v1/status/{code}").get_data(as_text=True)
-    for secret in ("1471085005230001", "1471081506230002", "081234567890", "6281234567890",
-                   "siti@example.com", "Garuda", "Aisyah Putri", "Siti Rahmawati"):
+    for secret in (
+        "1471085005230001",
+        "1471081506230002",
+        "081234567890",
+        "6281234567890",
+        "siti@example.com",
+        "Garuda",
+        "Aisyah Putri",
+        "Siti Rahmawati",
+    ):
         assert secret not in body
 
 

@@ -81,9 +81,13 @@ def test_happy_path_through_all_five_steps(client: FlaskClient, app: Flask) -> N
 
     detail = client.get(f"/api/v1/applications/{code}", headers=admin).get_json()
     completed = [(e["step"], e["actor"]) for e in detail["history"] if e["kind"] == "completed"]
-    assert completed == [("submit_application", "pemohon"), ("verify_application", "admin1"),
-                         ("print_card", "operator1"), ("group_cards", "dafdud1"),
-                         ("hand_over_card", "uptd_binawidya")]
+    assert completed == [
+        ("submit_application", "pemohon"),
+        ("verify_application", "admin1"),
+        ("print_card", "operator1"),
+        ("group_cards", "dafdud1"),
+        ("hand_over_card", "uptd_binawidya"),
+    ]
 
 
 def _correct_as_applicant(client: FlaskClient, created: dict, expected_note: str) -> None:
@@ -92,16 +96,24 @@ def _correct_as_applicant(client: FlaskClient, created: dict, expected_note: str
     assert view["status"] == "perlu_perbaikan"
     assert view["notes"][-1]["note"] == expected_note
     [task] = view["tasks"]
-    complete(client, applicant, task["id"], {"response": "Sudah saya unggah ulang.",
-                                             "child": {"address": "Jl. Garuda Sakti Km 3 No. 14"}})
+    complete(
+        client,
+        applicant,
+        task["id"],
+        {"response": "Sudah saya unggah ulang.", "child": {"address": "Jl. Garuda Sakti Km 3 No. 14"}},
+    )
 
 
 def test_incomplete_loop_returns_to_verification(client: FlaskClient, app: Flask) -> None:
     created = submitted(client)
     code = created["code"]
     admin = token(client, "admin1")
-    complete(client, admin, open_task(client, admin, code)["id"],
-             {"decision": "incomplete", "note": "Foto KK buram, mohon unggah ulang."})
+    complete(
+        client,
+        admin,
+        open_task(client, admin, code)["id"],
+        {"decision": "incomplete", "note": "Foto KK buram, mohon unggah ulang."},
+    )
     assert status_of(client, code)["status"] == "perlu_perbaikan"
     assert [t for t in inbox(client, admin) if t["application_code"] == code] == []
 
@@ -123,8 +135,12 @@ def test_print_problem_loop(client: FlaskClient) -> None:
     code = created["code"]
     admin, operator = token(client, "admin1"), token(client, "operator1")
     complete(client, admin, open_task(client, admin, code)["id"], {"decision": "complete"})
-    complete(client, operator, open_task(client, operator, code)["id"],
-             {"decision": "problem", "note": "Nama di akta berbeda dengan KK."})
+    complete(
+        client,
+        operator,
+        open_task(client, operator, code)["id"],
+        {"decision": "problem", "note": "Nama di akta berbeda dengan KK."},
+    )
     assert status_of(client, code)["status"] == "perlu_perbaikan"
     _correct_as_applicant(client, created, "Nama di akta berbeda dengan KK.")
     complete(client, admin, open_task(client, admin, code)["id"], {"decision": "complete"})
@@ -136,8 +152,10 @@ def test_wrong_lane_and_wrong_kecamatan_get_403(client: FlaskClient) -> None:
     code = submitted(client)["code"]
     admin, operator = token(client, "admin1"), token(client, "operator1")
     task = open_task(client, admin, code)
-    assert client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"},
-                       headers=operator).status_code == 403
+    assert (
+        client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"}, headers=operator).status_code
+        == 403
+    )
     assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=operator).status_code == 403
     complete(client, admin, task["id"], {"decision": "complete"})
     complete(client, operator, open_task(client, operator, code)["id"], {"decision": "issued"})
@@ -182,8 +200,9 @@ def test_concurrent_completions_have_exactly_one_winner(client: FlaskClient, app
     def attempt(h: dict) -> None:
         with app.test_client() as c:
             barrier.wait()
-            results.append(c.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"},
-                                  headers=h).status_code)
+            results.append(
+                c.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"}, headers=h).status_code
+            )
 
     threads = [threading.Thread(target=attempt, args=(h,)) for h in headers]
     for t in threads:
@@ -237,7 +256,7 @@ def test_hostile_diagrams_are_refused_and_the_running_version_keeps_serving(clie
         (_with_pre_script(), "verify_application"),
         (DIAGRAM.replace('decision == "complete"', 'decision.__class__ == "complete"'), "flow_complete"),
         (DIAGRAM.replace('decision == "complete"', '__import__("os").system("true")'), "flow_complete"),
-        (DIAGRAM.replace('decision == "complete"', '[x for x in decision]'), "flow_complete"),
+        (DIAGRAM.replace('decision == "complete"', "[x for x in decision]"), "flow_complete"),
         (DIAGRAM.replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="gudang"'), "gudang"),
         (DIAGRAM.replace('value="verification"', 'value="tidak_ada"'), "verify_application"),
     ]
@@ -277,8 +296,9 @@ def test_new_version_while_an_instance_runs(client: FlaskClient, app: Flask) -> 
     complete(client, dafdud, open_task(client, dafdud, old_code)["id"], {})
     complete(client, uptd, open_task(client, uptd, old_code)["id"], {"recipient_name": "Siti"})
     assert status_of(client, old_code)["status"] == "selesai"
-    running = {v["version"]: v["running_instances"] for v in
-               client.get("/api/v1/processes", headers=owner).get_json()["items"]}
+    running = {
+        v["version"]: v["running_instances"] for v in client.get("/api/v1/processes", headers=owner).get_json()["items"]
+    }
     assert running == {1: 0, 2: 1}
     xml = client.get("/api/v1/processes/kia_whatsapp/bpmn?version=1", headers=owner)
     assert xml.status_code == 200 and b"Verifikasi dan validasi data dengan SIAK" in xml.data

@@ -70,11 +70,12 @@ def _snapshot(client: FlaskClient, app: Flask, codes: list[str]) -> dict:
         events = db.session.scalar(select(func.count()).select_from(Event))
         db.session.rollback()
     details = {code: _detail(client, code) for code in codes}
-    return {"events": events,
-            "status": {code: d["status"] for code, d in details.items()},
-            "tasks": {code: [(t["id"], t["step"]) for t in d["tasks"]] for code, d in details.items()},
-            "documents": {code: [(doc["url"], doc["sha256"]) for doc in d["documents"]]
-                          for code, d in details.items()}}
+    return {
+        "events": events,
+        "status": {code: d["status"] for code, d in details.items()},
+        "tasks": {code: [(t["id"], t["step"]) for t in d["tasks"]] for code, d in details.items()},
+        "documents": {code: [(doc["url"], doc["sha256"]) for doc in d["documents"]] for code, d in details.items()},
+    }
 
 
 def _run(app: Flask, *args: str) -> tuple[int, str]:
@@ -82,8 +83,9 @@ def _run(app: Flask, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_round_trip_keeps_every_instance_runnable_and_every_document(app: Flask, client: FlaskClient,
-                                                                      tmp_path: Path) -> None:
+def test_round_trip_keeps_every_instance_runnable_and_every_document(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
     created = [_submit(client, n) for n in range(5)]
     # 0 waits for verification; 1 for printing; 2 for grouping; 3 is back with the applicant; 4 finished
     _step(client, created[1])
@@ -160,16 +162,20 @@ def _corrupt(tmp_path: Path, good: Path, kind: str) -> Path:
     return bad
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("random", "bukan cadangan KIA yang utuh"),
-    ("truncated", "bukan cadangan KIA yang utuh"),
-    ("no-manifest", "manifest.json tidak ada"),
-    ("tampered-document", "tidak cocok dengan namanya"),
-    ("other-database", "pulihkan ke basis data yang sejenis"),
-    ("broken-database", "rusak atau bukan basis data layanan KIA"),
-])
-def test_bad_file_is_refused_and_nothing_changes(app: Flask, client: FlaskClient, tmp_path: Path, kind: str,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("random", "bukan cadangan KIA yang utuh"),
+        ("truncated", "bukan cadangan KIA yang utuh"),
+        ("no-manifest", "manifest.json tidak ada"),
+        ("tampered-document", "tidak cocok dengan namanya"),
+        ("other-database", "pulihkan ke basis data yang sejenis"),
+        ("broken-database", "rusak atau bukan basis data layanan KIA"),
+    ],
+)
+def test_bad_file_is_refused_and_nothing_changes(
+    app: Flask, client: FlaskClient, tmp_path: Path, kind: str, message: str
+) -> None:
     first = _submit(client, 1)
     good = tmp_path / "good.tar.gz"
     assert _run(app, "backup", str(good))[0] == 0
@@ -188,4 +194,3 @@ def test_restore_asks_before_replacing(app: Flask, client: FlaskClient, tmp_path
     assert _run(app, "backup", str(file))[0] == 0
     result = app.test_cli_runner().invoke(args=["restore", str(file)], input="n\n")
     assert result.exit_code != 0 and "Lanjutkan?" in result.output
-

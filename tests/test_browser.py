@@ -31,8 +31,15 @@ from .conftest import PDF_BYTES, PG_ADMIN_URL, PNG_BYTES, ROOT, _pg_reachable, a
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 DEMO_PASSWORD = "demo-kia-2026"
 
@@ -87,15 +94,27 @@ def _serve(home: Path, database_url: str) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "KIA_INSTANCE_PATH": str(home), "DATABASE_URL": database_url,
-           "SECRET_KEY": "browser-test-secret", "KIA_WORKING_TIME": "off", "KIA_SCHEDULER": "off",
-           "KIA_PUBLIC_URL": f"http://127.0.0.1:{port}", "KIA_STATUS_RATE_LIMIT": "1000",
-           "KIA_LOGIN_RATE_LIMIT": "1000"}
+    env = {
+        **os.environ,
+        "KIA_INSTANCE_PATH": str(home),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "browser-test-secret",
+        "KIA_WORKING_TIME": "off",
+        "KIA_SCHEDULER": "off",
+        "KIA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "KIA_STATUS_RATE_LIMIT": "1000",
+        "KIA_LOGIN_RATE_LIMIT": "1000",
+    }
     kia = [sys.executable, "-c", "from api.cli import main; main()"]
     subprocess.run([*kia, "demo"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
     log = (home / "server.log").open("wb")
-    process = subprocess.Popen([*kia, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
-                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [*kia, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -132,11 +151,14 @@ def shot(page, name: str) -> Path:  # noqa: ANN001
 
 
 def submit_application(page, base: str) -> dict:  # noqa: ANN001
-    response = page.request.post(f"{base}/api/v1/applications", multipart={
-        "data": json.dumps(application_data()),
-        "kk": {"name": "kk.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
-        "akta": {"name": "akta.png", "mimeType": "image/png", "buffer": PNG_BYTES},
-    })
+    response = page.request.post(
+        f"{base}/api/v1/applications",
+        multipart={
+            "data": json.dumps(application_data()),
+            "kk": {"name": "kk.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
+            "akta": {"name": "akta.png", "mimeType": "image/png", "buffer": PNG_BYTES},
+        },
+    )
     assert response.status == 201, response.text()
     return response.json()
 

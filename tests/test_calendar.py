@@ -44,10 +44,23 @@ CUTI_BERSAMA_2026 = {
 }
 # The 17 national holidays of the same SKB.
 LIBUR_NASIONAL_2026 = {
-    date(2026, 1, 1), date(2026, 1, 16), date(2026, 2, 17), date(2026, 3, 19), date(2026, 3, 21),
-    date(2026, 3, 22), date(2026, 4, 3), date(2026, 4, 5), date(2026, 5, 1), date(2026, 5, 14),
-    date(2026, 5, 27), date(2026, 5, 31), date(2026, 6, 1), date(2026, 6, 16), date(2026, 8, 17),
-    date(2026, 8, 25), date(2026, 12, 25),
+    date(2026, 1, 1),
+    date(2026, 1, 16),
+    date(2026, 2, 17),
+    date(2026, 3, 19),
+    date(2026, 3, 21),
+    date(2026, 3, 22),
+    date(2026, 4, 3),
+    date(2026, 4, 5),
+    date(2026, 5, 1),
+    date(2026, 5, 14),
+    date(2026, 5, 27),
+    date(2026, 5, 31),
+    date(2026, 6, 1),
+    date(2026, 6, 16),
+    date(2026, 8, 17),
+    date(2026, 8, 25),
+    date(2026, 12, 25),
 }
 
 
@@ -97,6 +110,7 @@ def test_known_days(day: date, working: bool) -> None:
 
 # --- office hours ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("day", "hours"),
     [
@@ -129,6 +143,7 @@ def test_office_hours_validation() -> None:
 
 # --- deadlines: working hours -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("start", "standard", "due"),
     [
@@ -158,6 +173,7 @@ def test_deadline_working_time(start: datetime, standard: str, due: datetime) ->
 
 
 # --- deadlines: working days ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("start", "standard", "due"),
@@ -208,6 +224,7 @@ def test_deadline_rejects_unknown_basis_and_naive_start() -> None:
 
 # --- time zones ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("start", "standard", "due_utc"),
     [
@@ -229,9 +246,7 @@ def test_inputs_in_other_zones(start: datetime, standard: str, due_utc: datetime
 
 OPEN_SATURDAY = date(2026, 1, 10)
 CLOSED_TUESDAY = date(2026, 1, 13)
-OVERRIDDEN = WorkingCalendar(
-    overrides={OPEN_SATURDAY: True, CLOSED_TUESDAY: False, date(2026, 1, 16): True}
-)
+OVERRIDDEN = WorkingCalendar(overrides={OPEN_SATURDAY: True, CLOSED_TUESDAY: False, date(2026, 1, 16): True})
 
 
 def test_override_days() -> None:
@@ -266,6 +281,7 @@ def test_override_snapshot_is_taken_at_construction() -> None:
 
 
 # --- working time elapsed -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("start", "end", "elapsed"),
@@ -330,6 +346,7 @@ def test_disabled_calendar_days_and_elapsed() -> None:
 
 # --- parsing ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("standard", "days", "rest"),
     [
@@ -382,6 +399,7 @@ def test_parse_duration_rejects_non_string() -> None:
 
 # --- caching and speed ---------------------------------------------------------------------------------
 
+
 def test_holiday_provider_called_once_per_year() -> None:
     calls: list[int] = []
 
@@ -402,8 +420,12 @@ def test_ten_thousand_random_deadlines_are_consistent() -> None:
     its standard (the speed of this loop is measured by bench/calendar_speed.py, not here)."""
     calendar = WorkingCalendar(overrides={OPEN_SATURDAY: True})
     rnd = random.Random(7)
-    standards = {"PT5M": timedelta(minutes=5), "PT1H": timedelta(hours=1), "PT30S": timedelta(seconds=30),
-                 "PT1H30M": timedelta(hours=1, minutes=30)}
+    standards = {
+        "PT5M": timedelta(minutes=5),
+        "PT1H": timedelta(hours=1),
+        "PT30S": timedelta(seconds=30),
+        "PT1H30M": timedelta(hours=1, minutes=30),
+    }
     for _ in range(10_000):
         start = utc(2026, 1, 1) + timedelta(seconds=rnd.randrange(86400 * 365))
         standard, length = rnd.choice(list(standards.items()))

@@ -14,9 +14,21 @@ DIAGRAM = ROOT / "bpmn" / "kia_whatsapp.bpmn"
 
 def test_users_add_reads_the_password_from_stdin(app: Flask) -> None:
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "add", "kepala.sail", "--role", "uptd", "--kecamatan", "14.71.03",
-                                 "--full-name", "Kepala UPTD Sail", "--password-stdin"],
-                           input="kata-sandi-panjang\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "add",
+            "kepala.sail",
+            "--role",
+            "uptd",
+            "--kecamatan",
+            "14.71.03",
+            "--full-name",
+            "Kepala UPTD Sail",
+            "--password-stdin",
+        ],
+        input="kata-sandi-panjang\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.query(User).filter_by(username="kepala.sail").one()

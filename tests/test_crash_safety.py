@@ -83,8 +83,9 @@ class Ledger:
 
     def acknowledged(self, after: float = 0.0) -> list[Attempt]:
         with self.lock:
-            return [a for a in self.attempts if a.status is not None and 200 <= a.status < 300
-                    and (a.done or 0) >= after]
+            return [
+                a for a in self.attempts if a.status is not None and 200 <= a.status < 300 and (a.done or 0) >= after
+            ]
 
 
 class Desk(threading.Thread):
@@ -96,8 +97,9 @@ class Desk(threading.Thread):
         self.ledger, self.kecamatan = ledger, kecamatan
         self.tokens: dict[str, dict[str, str]] = {}
         self.next: dict | None = None  # {"id", "lane"}
-        self.body, self.ctype = multipart({"data": json.dumps(application(kecamatan))},
-                                          {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)})
+        self.body, self.ctype = multipart(
+            {"data": json.dumps(application(kecamatan))}, {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)}
+        )
 
     def run(self) -> None:
         while not self.ledger.stop.is_set():
@@ -117,8 +119,9 @@ class Desk(threading.Thread):
     def headers(self, lane: str) -> dict[str, str]:
         user = USER_OF[lane] or uptd_user(self.kecamatan)
         if user not in self.tokens:
-            status, body = self._call(json_request, "POST", "/api/v1/auth/token",
-                                      {"username": user, "password": PASSWORD})
+            status, body = self._call(
+                json_request, "POST", "/api/v1/auth/token", {"username": user, "password": PASSWORD}
+            )
             if status != 200:
                 raise ValueError(f"sign-in {status}")
             self.tokens[user] = {"Authorization": f"Bearer {body['access_token']}"}
@@ -134,8 +137,12 @@ class Desk(threading.Thread):
     def find(self) -> dict | None:
         """An open task of this kecamatan, the most advanced first (after a restart, or a lost answer)."""
         for lane, _, _ in reversed(STEPS):
-            status, body = self._call(request, "GET", f"/api/v1/tasks?lane={lane}&kecamatan={self.kecamatan}"
-                                      "&limit=1", headers=self.headers(lane))
+            status, body = self._call(
+                request,
+                "GET",
+                f"/api/v1/tasks?lane={lane}&kecamatan={self.kecamatan}&limit=1",
+                headers=self.headers(lane),
+            )
             if status != 200:
                 raise ValueError(f"inbox {status}")
             if body["items"]:
@@ -148,8 +155,9 @@ class Desk(threading.Thread):
         with self.ledger.lock:
             self.ledger.attempts.append(attempt)
         try:
-            status, body = self._call(json_request, "POST", f"/api/v1/tasks/{task['id']}/complete",
-                                      FORM_OF[task["lane"]], headers=headers)
+            status, body = self._call(
+                json_request, "POST", f"/api/v1/tasks/{task['id']}/complete", FORM_OF[task["lane"]], headers=headers
+            )
         except (OSError, http.client.HTTPException):
             attempt.done = time.monotonic()
             self.next = {**task, "retry": True}  # no answer: ask again once the server is back
@@ -198,18 +206,25 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
 def provision(db: Database) -> None:
     """Schema, staff and the diagram with 3-second standards, in a separate process (create_app sets
     process-wide settings that must not leak into this test session)."""
-    code = ("import sys, forms\n"
-            "from bench.common import Database, provision, app_config\n"
-            "from api import create_app\nfrom api.extensions import db\nfrom engine import definitions\n"
-            "from tests.scripted import fast_diagram\n"
-            "d = Database('postgresql', sys.argv[1], sys.argv[2]); provision(d)\n"
-            "app = create_app(app_config(d))\n"
-            "with app.app_context():\n"
-            f"    definitions.deploy(db.session, fast_diagram({ {s: STANDARD for s in STAFF_STEPS}!r}),"
-            " forms.FORMS.keys(), 'test')\n"
-            "    db.session.commit()\n")
-    subprocess.run([sys.executable, "-c", code, db.url, db.workdir], cwd=ROOT, check=True, timeout=120,
-                   env={**os.environ, "KIA_WORKING_TIME": "off"})
+    code = (
+        "import sys, forms\n"
+        "from bench.common import Database, provision, app_config\n"
+        "from api import create_app\nfrom api.extensions import db\nfrom engine import definitions\n"
+        "from tests.scripted import fast_diagram\n"
+        "d = Database('postgresql', sys.argv[1], sys.argv[2]); provision(d)\n"
+        "app = create_app(app_config(d))\n"
+        "with app.app_context():\n"
+        f"    definitions.deploy(db.session, fast_diagram({ {s: STANDARD for s in STAFF_STEPS}!r}),"
+        " forms.FORMS.keys(), 'test')\n"
+        "    db.session.commit()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, db.url, db.workdir],
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+        env={**os.environ, "KIA_WORKING_TIME": "off"},
+    )
 
 
 @contextmanager
@@ -261,8 +276,7 @@ class PrivateCluster:
             self.initdb, self.pg_ctl = postgres_tool("initdb"), postgres_tool("pg_ctl")
         except BackupError as exc:
             self.fail_or_skip(exc.message)
-        self.run(self.initdb, "-D", str(self.home / "data"), "-A", "trust", "-U", "postgres", "--no-sync",
-                 "-E", "UTF8")
+        self.run(self.initdb, "-D", str(self.home / "data"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
 
     @staticmethod
     def fail_or_skip(reason: str) -> None:
@@ -278,8 +292,17 @@ class PrivateCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
-        self.run(self.pg_ctl, "-D", str(self.home / "data"), "-l", str(self.home / "postgres.log"), "-w",
-                 "-o", f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1", "start")
+        self.run(
+            self.pg_ctl,
+            "-D",
+            str(self.home / "data"),
+            "-l",
+            str(self.home / "postgres.log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1",
+            "start",
+        )
 
     def stop(self, mode: str = "immediate") -> None:
         self.run(self.pg_ctl, "-D", str(self.home / "data"), "-m", mode, "-w", "stop")
@@ -297,8 +320,13 @@ def stored_check(db: Database, ledger: Ledger) -> dict[str, int]:
     """Acknowledged completions are stored, none twice, the projection agrees with the events, and
     every instance loads with its open task rows READY in the workflow."""
     with psycopg.connect(db.url.replace("+psycopg", ""), autocommit=True) as conn:
-        events = Counter(dict(conn.execute(
-            "SELECT task_id, count(*) FROM events WHERE kind = 'completed' GROUP BY task_id").fetchall()))
+        events = Counter(
+            dict(
+                conn.execute(
+                    "SELECT task_id, count(*) FROM events WHERE kind = 'completed' GROUP BY task_id"
+                ).fetchall()
+            )
+        )
         completed_rows = {r[0] for r in conn.execute("SELECT id FROM tasks WHERE state = 'completed'")}
     acknowledged = {a.task_id for a in ledger.acknowledged()}
     lost = acknowledged - {t for t in acknowledged if events.get(t) == 1 and t in completed_rows}
@@ -312,25 +340,42 @@ def stored_check(db: Database, ledger: Ledger) -> dict[str, int]:
     with sessions() as session:
         for instance in session.scalars(select(Instance)):
             workflow = instances.load(session, instance).workflow
-            for row in session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id,
-                                                             TaskRow.state == "open")):
+            for row in session.scalars(
+                select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open")
+            ):
                 assert workflow.get_task_from_id(UUID(row.id)).state == TaskState.READY, row.step
             loaded += 1
         session.rollback()
     sessions.kw["bind"].dispose()
-    return {"acknowledged": len(acknowledged), "found_stored": len(acknowledged) - len(lost),
-            "lost": len(lost), "duplicated": len(duplicated), "completed_events": sum(events.values()),
-            "instances_loaded": loaded}
+    return {
+        "acknowledged": len(acknowledged),
+        "found_stored": len(acknowledged) - len(lost),
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+        "completed_events": sum(events.values()),
+        "instances_loaded": loaded,
+    }
 
 
 @contextmanager
 def scheduler(db: Database) -> Iterator[subprocess.Popen]:
     """``kia scheduler`` (escalation cap 1, calendar time) on ``db``; stopped on exit."""
-    env = {**os.environ, "DATABASE_URL": db.url, "KIA_INSTANCE_PATH": db.workdir, "KIA_WORKING_TIME": "off",
-           "KIA_ESCALATION_CAP": "1", "SECRET_KEY": "test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.url,
+        "KIA_INSTANCE_PATH": db.workdir,
+        "KIA_WORKING_TIME": "off",
+        "KIA_ESCALATION_CAP": "1",
+        "SECRET_KEY": "test",
+    }
     with open(Path(db.workdir) / "scheduler.log", "ab") as log:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "kia"), "scheduler"], env=env, cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "kia"), "scheduler"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             yield process
         finally:
@@ -348,8 +393,13 @@ def waiting_timers(db: Database, due_by: datetime | None = None) -> list[tuple[s
 
 def escalations(db: Database) -> Counter:
     with psycopg.connect(db.url.replace("+psycopg", ""), autocommit=True) as conn:
-        return Counter(dict(conn.execute(
-            "SELECT task_id, count(*) FROM events WHERE kind = 'escalated' GROUP BY task_id").fetchall()))
+        return Counter(
+            dict(
+                conn.execute(
+                    "SELECT task_id, count(*) FROM events WHERE kind = 'escalated' GROUP BY task_id"
+                ).fetchall()
+            )
+        )
 
 
 def server_log_errors(db: Database) -> list[str]:
@@ -445,25 +495,31 @@ def test_sigkill_of_gunicorn_mid_load_loses_and_duplicates_nothing() -> None:
         server_errors = server_log_errors(db)
 
     unanswered = {a.task_id for a in in_flight if a.status is None}
-    retry_answers = {a.task_id: a.status for a in ledger.attempts
-                     if a.retry and a.task_id in unanswered and a.status is not None}
+    retry_answers = {
+        a.task_id: a.status for a in ledger.attempts if a.retry and a.task_id in unanswered and a.status is not None
+    }
     answers = Counter(retry_answers.values())
     due_in_outage = [t for t in due_at_restart if killed_wall <= _utc(t[2]) <= restarted_wall]
     outage_states = Counter(timers[t[0]][3] for t in due_in_outage)
     fired = [t for t in timers.values() if t[3] == "fired"]
-    figures.update({
-        "in_flight_at_kill": len(in_flight),
-        "in_flight_answered_before_the_kill_took_effect": len(in_flight) - len(unanswered),
-        "in_flight_unanswered": len(unanswered),
-        "unanswered_retried_409_had_been_stored": answers.get(409, 0),
-        "unanswered_retried_200_had_not_been_stored": answers.get(200, 0),
-        "requests": sum(ledger.statuses.values()), "statuses": dict(sorted(ledger.statuses.items())),
-        "timers_overdue_at_restart": len(due_at_restart), "timers_due_during_outage": len(due_in_outage),
-        "timers_due_during_outage_fired": outage_states.get("fired", 0),
-        "timers_fired": len(fired), "escalations": sum(second.values()),
-        "escalated_twice": sum(1 for n in second.values() if n > 1),
-        "seconds": round(time.monotonic() - started, 1),
-    })
+    figures.update(
+        {
+            "in_flight_at_kill": len(in_flight),
+            "in_flight_answered_before_the_kill_took_effect": len(in_flight) - len(unanswered),
+            "in_flight_unanswered": len(unanswered),
+            "unanswered_retried_409_had_been_stored": answers.get(409, 0),
+            "unanswered_retried_200_had_not_been_stored": answers.get(200, 0),
+            "requests": sum(ledger.statuses.values()),
+            "statuses": dict(sorted(ledger.statuses.items())),
+            "timers_overdue_at_restart": len(due_at_restart),
+            "timers_due_during_outage": len(due_in_outage),
+            "timers_due_during_outage_fired": outage_states.get("fired", 0),
+            "timers_fired": len(fired),
+            "escalations": sum(second.values()),
+            "escalated_twice": sum(1 for n in second.values() if n > 1),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+    )
     record("gunicorn_sigkill", figures)
     assert not [s for s in ledger.statuses if s >= 500], server_errors
     assert figures["in_flight_at_kill"] >= 1
@@ -500,13 +556,16 @@ def test_postgresql_restart_mid_load_answers_503_then_recovers() -> None:
             figures = stored_check(db, ledger)
             server_errors = server_log_errors(db)
         unexpected = {s: n for s, n in ledger.statuses.items() if s not in (200, 201, 409, 503)}
-        figures.update({
-            "outage_seconds": round(back_at - stopped_at, 1),
-            "answers_while_down": dict(sorted(during.items())),
-            "acknowledged_after_restart": len(ledger.acknowledged(after=back_at)),
-            "requests": sum(ledger.statuses.values()), "statuses": dict(sorted(ledger.statuses.items())),
-            "seconds": round(time.monotonic() - started, 1),
-        })
+        figures.update(
+            {
+                "outage_seconds": round(back_at - stopped_at, 1),
+                "answers_while_down": dict(sorted(during.items())),
+                "acknowledged_after_restart": len(ledger.acknowledged(after=back_at)),
+                "requests": sum(ledger.statuses.values()),
+                "statuses": dict(sorted(ledger.statuses.items())),
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
         record("postgresql_restart", figures)
         assert not unexpected, f"answers other than 200/201/409/503: {unexpected} {server_errors}"
         assert during[503] >= 5 and during[500] == 0

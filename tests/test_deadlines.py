@@ -50,13 +50,19 @@ def test_overrides_through_the_api_move_deadlines(client: FlaskClient, app: Flas
     url = "/api/v1/calendar/overrides"
     closed = client.post(url, json={"date": "2027-09-03", "open": False, "reason": "Rapat kerja"}, headers=boss)
     assert closed.status_code == 201, closed.get_json()
-    assert closed.get_json() | {"changed_at": None} == {"date": "2027-09-03", "open": False,
-                                                         "reason": "Rapat kerja", "changed_by": "supervisor1",
-                                                         "changed_at": None}
+    assert closed.get_json() | {"changed_at": None} == {
+        "date": "2027-09-03",
+        "open": False,
+        "reason": "Rapat kerja",
+        "changed_by": "supervisor1",
+        "changed_at": None,
+    }
     code = new_application(client)
     assert due_of(app, code, "verify_application") == utc("2027-09-06 08:20")  # Friday closed: Monday
-    assert client.post(url, json={"date": "2027-09-04", "open": True, "reason": "Layanan Sabtu"},
-                       headers=boss).status_code == 201
+    assert (
+        client.post(url, json={"date": "2027-09-04", "open": True, "reason": "Layanan Sabtu"}, headers=boss).status_code
+        == 201
+    )
     code = new_application(client)
     assert due_of(app, code, "verify_application") == utc("2027-09-04 08:20")  # Saturday service day
     listed = client.get(url, headers=token(client, "admin1"), query_string={"from": "2027-09-04"}).get_json()
@@ -78,25 +84,29 @@ def test_override_api_errors(client: FlaskClient, app: Flask) -> None:
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"date", "open"}
     assert client.post(url, json={"open": True}, headers=boss).status_code == 422
     assert client.post(url, json={"date": "1900-01-01", "open": True}, headers=boss).status_code == 422
-    assert client.post(url, json={"date": "2027-09-03", "open": True, "reason": "x" * 201},
-                       headers=boss).status_code == 422
+    assert (
+        client.post(url, json={"date": "2027-09-03", "open": True, "reason": "x" * 201}, headers=boss).status_code
+        == 422
+    )
     assert client.post(url, data="[", content_type="application/json", headers=boss).status_code == 400
     assert client.post(url, data="date=1", headers=boss).status_code == 415
     assert client.delete(f"{url}/2027-09-03", headers=boss).status_code == 404
     assert client.delete(f"{url}/kemarin", headers=boss).status_code == 400
     assert client.delete(f"{url}/2027-09-03", headers=admin).status_code == 403
-    assert client.get(url, query_string={"from": "2027-09-05", "to": "2027-09-01"},
-                      headers=admin).status_code == 422
+    assert client.get(url, query_string={"from": "2027-09-05", "to": "2027-09-01"}, headers=admin).status_code == 422
 
 
-def test_a_change_committed_by_another_process_is_picked_up(client: FlaskClient, app: Flask,
-                                                            working_time: None) -> None:
+def test_a_change_committed_by_another_process_is_picked_up(
+    client: FlaskClient, app: Flask, working_time: None
+) -> None:
     at("2027-09-02 15:50")
     code = new_application(client)  # loads the calendar (no overrides)
     assert due_of(app, code, "verify_application") == utc("2027-09-03 08:20")
     with app.app_context(), db.engine.begin() as conn:  # what another process's set_override commits
-        conn.execute(text("INSERT INTO calendar_overrides (day, open, reason, changed_at) "
-                          "VALUES (:d, :o, '', :t)"), {"d": "2027-09-03", "o": False, "t": "2027-09-01 00:00:00"})
+        conn.execute(
+            text("INSERT INTO calendar_overrides (day, open, reason, changed_at) VALUES (:d, :o, '', :t)"),
+            {"d": "2027-09-03", "o": False, "t": "2027-09-01 00:00:00"},
+        )
         conn.execute(text("INSERT INTO revisions (key, stamp) VALUES ('calendar', :s)"), {"s": uuid.uuid4().hex})
     code = new_application(client)
     assert due_of(app, code, "verify_application") == utc("2027-09-06 08:20")

@@ -26,9 +26,17 @@ from .whatsapp_helpers import PHONE, configure
 
 def add_notice(app: Flask, **fields: object) -> int:
     with app.app_context():
-        row = Outbox(**{"channel": "whatsapp", "kind": "receipt", "recipient": PHONE,
-                        "payload": {"text": "Permohonan KIA Anda telah diverifikasi."},
-                        "next_attempt_at": clock.now(), "created_at": clock.now(), **fields})
+        row = Outbox(
+            **{
+                "channel": "whatsapp",
+                "kind": "receipt",
+                "recipient": PHONE,
+                "payload": {"text": "Permohonan KIA Anda telah diverifikasi."},
+                "next_attempt_at": clock.now(),
+                "created_at": clock.now(),
+                **fields,
+            }
+        )
         db.session.add(row)
         db.session.commit()
         return row.id
@@ -36,8 +44,11 @@ def add_notice(app: Flask, **fields: object) -> int:
 
 def attempts_of(app: Flask, outbox_id: int) -> list[DeliveryAttempt]:
     with app.app_context():
-        return list(db.session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == outbox_id)
-                                       .order_by(DeliveryAttempt.number)))
+        return list(
+            db.session.scalars(
+                select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == outbox_id).order_by(DeliveryAttempt.number)
+            )
+        )
 
 
 def row_of(app: Flask, outbox_id: int) -> Outbox:
@@ -46,7 +57,8 @@ def row_of(app: Flask, outbox_id: int) -> Outbox:
 
 
 def test_graph_api_failing_twice_then_recovering_delivers_on_the_third_attempt(
-        app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     clock.freeze(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
     notice = add_notice(app)
@@ -72,7 +84,8 @@ def test_graph_api_failing_twice_then_recovering_delivers_on_the_third_attempt(
 
 
 def test_network_down_keeps_the_notice_and_a_bad_request_is_not_retried(
-        app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     monkeypatch.setitem(app.config, "WHATSAPP_GRAPH_URL", f"http://127.0.0.1:{free_port()}/v21.0")
     notice = add_notice(app)
@@ -101,8 +114,11 @@ def test_gives_up_after_max_attempts(app: Flask, fake: FakeGraph, monkeypatch: p
 
 def _to_step_five(client: FlaskClient) -> str:
     code = submit(client).get_json()["code"]
-    for user, data in (("admin1", {"decision": "complete"}), ("operator1", {"decision": "issued"}),
-                       ("dafdud1", {"batch": "2026-11-28"})):
+    for user, data in (
+        ("admin1", {"decision": "complete"}),
+        ("operator1", {"decision": "issued"}),
+        ("dafdud1", {"batch": "2026-11-28"}),
+    ):
         headers = token(client, user)
         task = next(t for t in inbox(client, headers) if t["application_code"] == code)
         response = client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers)
@@ -118,11 +134,15 @@ def test_without_settings_notices_wait_in_the_outbox(client: FlaskClient, app: F
     with app.app_context():
         rows = db.session.scalars(select(Outbox).order_by(Outbox.kind)).all()
         assert [(r.kind, r.status, r.attempts) for r in rows] == [
-            ("application_code", "pending", 0), ("card_ready", "pending", 0), ("receipt", "pending", 0)]
+            ("application_code", "pending", 0),
+            ("card_ready", "pending", 0),
+            ("receipt", "pending", 0),
+        ]
 
 
 def test_notices_of_the_diagram_go_out_receipt_as_pdf_and_card_ready_as_template(
-        client: FlaskClient, app: Flask, fake: FakeGraph, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: FlaskClient, app: Flask, fake: FakeGraph, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     code = _to_step_five(client)
     report = outbox.deliver(app)
@@ -133,15 +153,15 @@ def test_notices_of_the_diagram_go_out_receipt_as_pdf_and_card_ready_as_template
     assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in receipt["document"]["caption"]
     content, media_type = fake.media[receipt["document"]["id"]]  # uploaded through the media API
     assert media_type == "application/pdf" and code in "".join(
-        page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).replace("-", "")
+        page.extract_text() for page in PdfReader(io.BytesIO(content)).pages
+    ).replace("-", "")
     template = ready["template"]
     assert ready["type"] == "template" and template["name"] == "kia_siap_diambil"
     assert template["language"] == {"code": "id"}
     where = "UPTD Disdukcapil Kecamatan Binawidya, Kantor Camat Binawidya, Kota Pekanbaru"
-    assert [p["text"] for p in template["components"][0]["parameters"]] == [f"{code[:4]}-{code[4:8]}-{code[8:]}",
-                                                                             where]
+    assert [p["text"] for p in template["components"][0]["parameters"]] == [f"{code[:4]}-{code[4:8]}-{code[8:]}", where]
 
-    (mail_from, rcpt, content), = smtp.messages
+    ((mail_from, rcpt, content),) = smtp.messages
     message = message_from_bytes(content)
     assert mail_from == "kia@disdukcapil.example" and rcpt == ["siti@example.com"]
     assert message["Subject"] == "Kode permohonan KIA Anda"
@@ -149,7 +169,8 @@ def test_notices_of_the_diagram_go_out_receipt_as_pdf_and_card_ready_as_template
 
 
 def test_a_notice_with_a_document_uploads_it_through_the_media_api(
-        app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     monkeypatch.setitem(delivery.DOCUMENTS, "test.pdf", lambda session, row, url: (PDF_BYTES, "resi-kia.pdf"))
     notice = add_notice(app, payload={"text": "Resi permohonan KIA", "document": "test.pdf"})
@@ -163,17 +184,22 @@ def test_a_notice_with_a_document_uploads_it_through_the_media_api(
 def test_smtp_refusing_the_login_is_retried(app: Flask, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "SMTP_PASSWORD", "salah")
     monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 2.0)  # smtplib tries the next mechanism and waits
-    notice = add_notice(app, channel="email", kind="application_code", recipient="siti@example.com",
-                        payload={"subject": "Kode", "text": "Kode permohonan"})
+    notice = add_notice(
+        app,
+        channel="email",
+        kind="application_code",
+        recipient="siti@example.com",
+        payload={"subject": "Kode", "text": "Kode permohonan"},
+    )
     assert outbox.deliver(app).retrying == [notice]
     row = row_of(app, notice)
     assert row.status == "pending" and row.last_error.startswith("smtp: ") and smtp.messages == []
     assert "siti@example.com" not in row.last_error
 
 
-def test_an_unexpected_error_is_logged_without_its_message(app: Flask, smtp: Mailbox,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unexpected_error_is_logged_without_its_message(
+    app: Flask, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A library's exception can quote the recipient; the log names where it was raised, not what it said."""
     address = "siti.rahmawati@example.com"
 
@@ -181,8 +207,13 @@ def test_an_unexpected_error_is_logged_without_its_message(app: Flask, smtp: Mai
         raise RuntimeError(f"cannot encode header for {address}")
 
     monkeypatch.setattr(delivery, "send_mail", broken_library)
-    notice = add_notice(app, channel="email", kind="code", recipient=address,
-                        payload={"subject": "Kode permohonan KIA", "text": "Kode Anda: ABCD-EFGH-JKMN"})
+    notice = add_notice(
+        app,
+        channel="email",
+        kind="code",
+        recipient=address,
+        payload={"subject": "Kode permohonan KIA", "text": "Kode Anda: ABCD-EFGH-JKMN"},
+    )
     with caplog.at_level("DEBUG"):
         assert outbox.deliver(app).retrying == [notice]
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)

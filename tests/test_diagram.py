@@ -39,10 +39,26 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 FLOW_NODE_TAGS = {
-    "startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent", "boundaryEvent",
-    "task", "userTask", "serviceTask", "scriptTask", "manualTask", "sendTask", "receiveTask",
-    "businessRuleTask", "callActivity", "subProcess",
-    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+    "startEvent",
+    "endEvent",
+    "intermediateThrowEvent",
+    "intermediateCatchEvent",
+    "boundaryEvent",
+    "task",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "complexGateway",
 }
 
 LANES = [  # top to bottom
@@ -73,8 +89,7 @@ MILESTONES = {  # id: (name, milestone key, lane)
 SERVICE_TASKS = {  # id: (name, handler, parameters, lane)
     "svc_send_receipt": ("Kirim resi melalui WhatsApp", "send_receipt", {}, "admin"),
     "svc_email_code": ("Kirim kode permohonan ke e-mail pemohon", "email_code", {}, "admin"),
-    "send_correction_note": ("Kirim catatan perbaikan kepada pemohon", "notify_correction", {"note": "note"},
-                             "admin"),
+    "send_correction_note": ("Kirim catatan perbaikan kepada pemohon", "notify_correction", {"note": "note"}, "admin"),
     "svc_apply_correction": ("Terapkan perbaikan data", "apply_correction", {}, "applicant"),
     "svc_notify_ready": ("Kabari pemohon: KIA siap diambil", "notify_ready", {}, "dafdud"),
 }
@@ -87,12 +102,33 @@ OTHER_NODES = {  # id: (tag, name or None, lane)
     "gw_needs_fix": ("exclusiveGateway", None, "admin"),
 }
 MAIN_PATH = [
-    "start_application", "submit_application", "gw_resubmit", "ms_submitted", "verify_application",
-    "gw_verification", "svc_send_receipt", "svc_email_code", "ms_verified", "print_card", "gw_printing",
-    "ms_printed", "group_cards", "svc_notify_ready", "ms_ready", "hand_over_card", "ms_done", "end_completed",
+    "start_application",
+    "submit_application",
+    "gw_resubmit",
+    "ms_submitted",
+    "verify_application",
+    "gw_verification",
+    "svc_send_receipt",
+    "svc_email_code",
+    "ms_verified",
+    "print_card",
+    "gw_printing",
+    "ms_printed",
+    "group_cards",
+    "svc_notify_ready",
+    "ms_ready",
+    "hand_over_card",
+    "ms_done",
+    "end_completed",
 ]
-CORRECTION_PATH = ["gw_needs_fix", "send_correction_note", "ms_needs_fix", "correct_application",
-                   "svc_apply_correction", "gw_resubmit"]
+CORRECTION_PATH = [
+    "gw_needs_fix",
+    "send_correction_note",
+    "ms_needs_fix",
+    "correct_application",
+    "svc_apply_correction",
+    "gw_resubmit",
+]
 DECISION_FLOWS = {  # id: (source, target, name, condition)
     "flow_complete": ("gw_verification", "svc_send_receipt", "Lengkap", 'decision == "complete"'),
     "flow_incomplete": ("gw_verification", "gw_needs_fix", "Tidak lengkap", 'decision == "incomplete"'),
@@ -102,6 +138,7 @@ DECISION_FLOWS = {  # id: (source, target, name, condition)
 
 
 # --- XML helpers ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def root() -> etree._Element:
@@ -165,13 +202,21 @@ def waypoints(edge: etree._Element) -> list[tuple[float, float]]:
 
 
 def overlaps(a: Box, b: Box, margin: float = 0) -> bool:
-    return (a[0] < b[0] + b[2] + margin and b[0] < a[0] + a[2] + margin
-            and a[1] < b[1] + b[3] + margin and b[1] < a[1] + a[3] + margin)
+    return (
+        a[0] < b[0] + b[2] + margin
+        and b[0] < a[0] + a[2] + margin
+        and a[1] < b[1] + b[3] + margin
+        and b[1] < a[1] + a[3] + margin
+    )
 
 
 def inside(inner: Box, outer: Box) -> bool:
-    return (inner[0] >= outer[0] and inner[1] >= outer[1]
-            and inner[0] + inner[2] <= outer[0] + outer[2] and inner[1] + inner[3] <= outer[1] + outer[3])
+    return (
+        inner[0] >= outer[0]
+        and inner[1] >= outer[1]
+        and inner[0] + inner[2] <= outer[0] + outer[2]
+        and inner[1] + inner[3] <= outer[1] + outer[3]
+    )
 
 
 def on_perimeter(point: tuple[float, float], box: Box, tolerance: float = 1.0) -> bool:
@@ -186,6 +231,7 @@ def on_perimeter(point: tuple[float, float], box: Box, tolerance: float = 1.0) -
 
 # --- (a) the XML and its diagram interchange ------------------------------------------------------------
 
+
 def test_schema_valid_bpmn_with_spiffworkflow_extensions() -> None:
     VALIDATOR.validate(etree.parse(str(DIAGRAM)), str(DIAGRAM))
 
@@ -197,7 +243,8 @@ def test_definitions_collaboration_and_process(root: etree._Element, process: et
         assert root.nsmap.get(prefix) == NS[prefix]
     participants = root.findall("bpmn:collaboration[@id='kia_collaboration']/bpmn:participant", NS)
     assert [(p.get("id"), p.get("name"), p.get("processRef")) for p in participants] == [
-        ("kia_participant", "Disdukcapil Kota Pekanbaru – Layanan KIA via WhatsApp", PROCESS_ID)]
+        ("kia_participant", "Disdukcapil Kota Pekanbaru – Layanan KIA via WhatsApp", PROCESS_ID)
+    ]
     assert process is not None
     assert process.get("name") == "Penerbitan KIA melalui WhatsApp"
     assert process.get("isExecutable") == "true"
@@ -251,15 +298,16 @@ def test_milestones(process: etree._Element) -> None:
 def test_service_tasks(process: etree._Element) -> None:
     found = {t.get("id"): t for t in process.iterfind("bpmn:serviceTask", NS)}
     expected = {sid: (name, handler, params) for sid, (name, handler, params, _lane) in SERVICE_TASKS.items()}
-    expected |= {f"escalate_{tid}": ("Eskalasi keterlambatan", "escalate", {"step": f"'{tid}'"})
-                 for tid in USER_TASKS}
+    expected |= {f"escalate_{tid}": ("Eskalasi keterlambatan", "escalate", {"step": f"'{tid}'"}) for tid in USER_TASKS}
     assert set(found) == set(expected)
     for sid, (name, handler, params) in expected.items():
         operator = found[sid].find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
         assert found[sid].get("name") == name
         assert operator.get("id") == handler and operator.get("resultVariable") == ""
-        got = {p.get("id"): (p.get("type"), p.get("value"))
-               for p in operator.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS)}
+        got = {
+            p.get("id"): (p.get("type"), p.get("value"))
+            for p in operator.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS)
+        }
         assert got == {k: ("str", v) for k, v in params.items()}
 
 
@@ -306,9 +354,11 @@ def test_sequence_flows_and_conditions(process: etree._Element) -> None:
     # incoming/outgoing child elements agree with the flows (bpmn.io relies on them)
     for nid, node in nodes.items():
         assert sorted(i.text for i in node.iterfind("bpmn:incoming", NS)) == sorted(
-            fid for fid, f in flows.items() if f.get("targetRef") == nid)
+            fid for fid, f in flows.items() if f.get("targetRef") == nid
+        )
         assert sorted(o.text for o in node.iterfind("bpmn:outgoing", NS)) == sorted(
-            fid for fid, f in flows.items() if f.get("sourceRef") == nid)
+            fid for fid, f in flows.items() if f.get("sourceRef") == nid
+        )
 
 
 def test_every_element_has_exactly_one_di(root: etree._Element, process: etree._Element) -> None:
@@ -354,7 +404,7 @@ def test_flow_nodes_sit_in_their_lane_without_overlapping(root: etree._Element, 
     hosts = {b.get("id"): b.get("attachedToRef") for b in process.iterfind("bpmn:boundaryEvent", NS)}
     items = [(nid, "shape", box) for nid, box in boxes.items()] + [(e, "label", b) for e, b in labels.items()]
     for i, (a, kind_a, box_a) in enumerate(items):
-        for b, kind_b, box_b in items[i + 1:]:
+        for b, kind_b, box_b in items[i + 1 :]:
             if a == b or (kind_a == kind_b == "shape" and (hosts.get(a) == b or hosts.get(b) == a)):
                 continue  # an element and its own label; a boundary event on its task
             assert not overlaps(box_a, box_b, margin=2), f"{a} ({kind_a}) overlaps {b} ({kind_b})"
@@ -369,8 +419,7 @@ def test_boundary_events_sit_on_bottom_edge_of_their_task(root: etree._Element, 
         assert hx <= tx and tx + tw <= hx + hw, timer.get("id")
 
 
-def test_edges_are_orthogonal_touch_their_ends_and_cross_nothing(root: etree._Element,
-                                                                 process: etree._Element) -> None:
+def test_edges_are_orthogonal_touch_their_ends_and_cross_nothing(root: etree._Element, process: etree._Element) -> None:
     all_shapes = shapes(root)
     nodes = flow_nodes(process)
     boxes = {nid: bounds(all_shapes[nid][0]) for nid in nodes}
@@ -400,6 +449,7 @@ def test_left_to_right_along_the_main_path(root: etree._Element) -> None:
 
 # --- (b) execution in SpiffWorkflow ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def spec() -> Any:
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -411,8 +461,11 @@ def test_no_bpmn_id_is_shadowed(root: etree._Element) -> None:
     """SpiffWorkflow indexes every element with an id (extension elements too) and the last one wins,
     so a service task whose id equals its handler's operator id would become unreachable."""
     bpmn_ids = [n.get("id") for n in root.iter(f"{{{NS['bpmn']}}}*") if n.get("id")]
-    other_ids = {n.get("id") for n in root.iter() if isinstance(n.tag, str) and n.get("id")
-                 and not n.tag.startswith(f"{{{NS['bpmn']}}}")}
+    other_ids = {
+        n.get("id")
+        for n in root.iter()
+        if isinstance(n.tag, str) and n.get("id") and not n.tag.startswith(f"{{{NS['bpmn']}}}")
+    }
     assert len(bpmn_ids) == len(set(bpmn_ids))
     assert not set(bpmn_ids) & other_ids
 
@@ -493,8 +546,7 @@ def test_happy_path(spec: Any) -> None:
     case = Case(spec)
     assert [t.task_spec.name for t in case.ready()] == ["submit_application"]
     run_steps(case, [("submit_application", {}), ("verify_application", {"decision": "complete"}), *HAPPY_TAIL])
-    assert case.steps == ["submit_application", "verify_application", "print_card", "group_cards",
-                          "hand_over_card"]
+    assert case.steps == ["submit_application", "verify_application", "print_card", "group_cards", "hand_over_card"]
     assert case.engine.calls == [("send_receipt", {}), ("email_code", {}), ("notify_ready", {})]
     assert case.milestones == ["diajukan", "diverifikasi", "dicetak", "siap_diambil", "selesai"]
     assert case.workflow.is_completed()
@@ -508,22 +560,42 @@ def test_happy_path(spec: Any) -> None:
 
 def test_incomplete_application_loops_back_to_verification(spec: Any) -> None:
     case = Case(spec)
-    run_steps(case, [
-        ("submit_application", {}),
-        ("verify_application", {"decision": "incomplete", "note": "Foto KK tidak terbaca"}),
-    ])
+    run_steps(
+        case,
+        [
+            ("submit_application", {}),
+            ("verify_application", {"decision": "incomplete", "note": "Foto KK tidak terbaca"}),
+        ],
+    )
     assert case.milestones == ["diajukan", "perlu_perbaikan"]
     assert case.engine.calls == [("notify_correction", {"note": "Foto KK tidak terbaca"})]
-    run_steps(case, [
-        ("correct_application", {}),
-        ("verify_application", {"decision": "complete"}),
-        *HAPPY_TAIL,
-    ])
-    assert case.steps == ["submit_application", "verify_application", "correct_application", "verify_application",
-                          "print_card", "group_cards", "hand_over_card"]
+    run_steps(
+        case,
+        [
+            ("correct_application", {}),
+            ("verify_application", {"decision": "complete"}),
+            *HAPPY_TAIL,
+        ],
+    )
+    assert case.steps == [
+        "submit_application",
+        "verify_application",
+        "correct_application",
+        "verify_application",
+        "print_card",
+        "group_cards",
+        "hand_over_card",
+    ]
     assert case.services == ["notify_correction", "apply_correction", "send_receipt", "email_code", "notify_ready"]
-    assert case.milestones == ["diajukan", "perlu_perbaikan", "diajukan", "diverifikasi", "dicetak",
-                               "siap_diambil", "selesai"]
+    assert case.milestones == [
+        "diajukan",
+        "perlu_perbaikan",
+        "diajukan",
+        "diverifikasi",
+        "dicetak",
+        "siap_diambil",
+        "selesai",
+    ]
     first, second = case.task_ids["verify_application"]
     assert first != second  # a loop creates a new task (new id) for the same task spec
     assert case.workflow.is_completed()
@@ -531,25 +603,46 @@ def test_incomplete_application_loops_back_to_verification(spec: Any) -> None:
 
 def test_printing_problem_loops_back_to_verification(spec: Any) -> None:
     case = Case(spec)
-    run_steps(case, [
-        ("submit_application", {}),
-        ("verify_application", {"decision": "complete"}),
-        ("print_card", {"decision": "problem", "note": "Nama di akta dan KK berbeda"}),
-        ("correct_application", {}),
-        ("verify_application", {"decision": "complete"}),
-        *HAPPY_TAIL,
-    ])
-    assert case.steps == ["submit_application", "verify_application", "print_card", "correct_application",
-                          "verify_application", "print_card", "group_cards", "hand_over_card"]
+    run_steps(
+        case,
+        [
+            ("submit_application", {}),
+            ("verify_application", {"decision": "complete"}),
+            ("print_card", {"decision": "problem", "note": "Nama di akta dan KK berbeda"}),
+            ("correct_application", {}),
+            ("verify_application", {"decision": "complete"}),
+            *HAPPY_TAIL,
+        ],
+    )
+    assert case.steps == [
+        "submit_application",
+        "verify_application",
+        "print_card",
+        "correct_application",
+        "verify_application",
+        "print_card",
+        "group_cards",
+        "hand_over_card",
+    ]
     assert case.engine.calls == [
-        ("send_receipt", {}), ("email_code", {}),
+        ("send_receipt", {}),
+        ("email_code", {}),
         ("notify_correction", {"note": "Nama di akta dan KK berbeda"}),
         ("apply_correction", {}),
-        ("send_receipt", {}), ("email_code", {}),  # the second pass through verification sends them again
+        ("send_receipt", {}),
+        ("email_code", {}),  # the second pass through verification sends them again
         ("notify_ready", {}),
     ]
-    assert case.milestones == ["diajukan", "diverifikasi", "perlu_perbaikan", "diajukan", "diverifikasi",
-                               "dicetak", "siap_diambil", "selesai"]
+    assert case.milestones == [
+        "diajukan",
+        "diverifikasi",
+        "perlu_perbaikan",
+        "diajukan",
+        "diverifikasi",
+        "dicetak",
+        "siap_diambil",
+        "selesai",
+    ]
     assert case.workflow.is_completed()
 
 
@@ -571,12 +664,21 @@ PATHS_TO = {  # user task -> the steps that lead to it
     "submit_application": [],
     "verify_application": [("submit_application", {})],
     "print_card": [("submit_application", {}), ("verify_application", {"decision": "complete"})],
-    "group_cards": [("submit_application", {}), ("verify_application", {"decision": "complete"}),
-                    ("print_card", {"decision": "issued"})],
-    "hand_over_card": [("submit_application", {}), ("verify_application", {"decision": "complete"}),
-                       ("print_card", {"decision": "issued"}), ("group_cards", {})],
-    "correct_application": [("submit_application", {}),
-                            ("verify_application", {"decision": "incomplete", "note": "KK buram"})],
+    "group_cards": [
+        ("submit_application", {}),
+        ("verify_application", {"decision": "complete"}),
+        ("print_card", {"decision": "issued"}),
+    ],
+    "hand_over_card": [
+        ("submit_application", {}),
+        ("verify_application", {"decision": "complete"}),
+        ("print_card", {"decision": "issued"}),
+        ("group_cards", {}),
+    ],
+    "correct_application": [
+        ("submit_application", {}),
+        ("verify_application", {"decision": "incomplete", "note": "KK buram"}),
+    ],
 }
 
 

@@ -54,16 +54,25 @@ def test_receipt_fields_masking_and_qr_code(client: FlaskClient, app: Flask, wor
     content = pdf_of(client, f"/api/v1/applications/{code}/receipt.pdf", applicant_headers(client, created))
     [text] = pages_text(content)
     text = flat(text)
-    display = "-".join(code[i:i + 4] for i in range(0, 12, 4))
-    for expected in ("PEMERINTAH KOTA PEKANBARU", "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL",
-                     "RESI PERMOHONAN KARTU IDENTITAS ANAK", display, "Aisyah Putri Ramadhani",
-                     "KIA anak usia di bawah 5 tahun (tanpa foto)", "Binawidya (14.71.08)",
-                     "UPTD Disdukcapil Kecamatan Binawidya", "Kantor Camat Binawidya, Kota Pekanbaru",
-                     "Diajukan pada : 6 September 2027 pukul 09.00 WIB",
-                     # one working day after grouping's 11:10 deadline
-                     "Perkiraan selesai : 7 September 2027 pukul 11.10 WIB",
-                     "Status saat ini : Diverifikasi", "Cara pengambilan KIA", "tidak dipungut biaya",
-                     f"http://kia.test/status/{code}"):
+    display = "-".join(code[i : i + 4] for i in range(0, 12, 4))
+    for expected in (
+        "PEMERINTAH KOTA PEKANBARU",
+        "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL",
+        "RESI PERMOHONAN KARTU IDENTITAS ANAK",
+        display,
+        "Aisyah Putri Ramadhani",
+        "KIA anak usia di bawah 5 tahun (tanpa foto)",
+        "Binawidya (14.71.08)",
+        "UPTD Disdukcapil Kecamatan Binawidya",
+        "Kantor Camat Binawidya, Kota Pekanbaru",
+        "Diajukan pada : 6 September 2027 pukul 09.00 WIB",
+        # one working day after grouping's 11:10 deadline
+        "Perkiraan selesai : 7 September 2027 pukul 11.10 WIB",
+        "Status saat ini : Diverifikasi",
+        "Cara pengambilan KIA",
+        "tidak dipungut biaya",
+        f"http://kia.test/status/{code}",
+    ):
         assert expected in text, expected
     assert "************0001" in text and "************0002" in text
     assert NIK not in text and KK not in text and "081234567890" not in text
@@ -81,8 +90,9 @@ def test_receipt_access(client: FlaskClient, app: Flask) -> None:
     other = client.get(url, headers=applicant_headers(client, second))
     assert other.status_code == 403 and other.get_json()["error"]["code"] == "forbidden"
     assert client.get(url, headers=token(client, "uptd_sukajadi")).status_code == 403
-    assert client.get("/api/v1/applications/ZZZZZZZZZZZZ/receipt.pdf",
-                      headers=token(client, "admin1")).status_code == 404
+    assert (
+        client.get("/api/v1/applications/ZZZZZZZZZZZZ/receipt.pdf", headers=token(client, "admin1")).status_code == 404
+    )
     text = flat(pages_text(pdf_of(client, url, token(client, "uptd_binawidya")))[0])
     # still at verification: the chain starts at its deadline (working time off in this test: 1 h + 1 h
     # + 1 h + 1 day of calendar time), and the receipt says it is only submitted so far
@@ -92,8 +102,7 @@ def test_receipt_access(client: FlaskClient, app: Flask) -> None:
 def test_receipt_while_waiting_for_the_applicant(client: FlaskClient, app: Flask) -> None:
     code = new_application(client)
     finish(client, "admin1", code, {"decision": "incomplete", "note": "Foto KK buram."})
-    text = flat(pages_text(pdf_of(client, f"/api/v1/applications/{code}/receipt.pdf",
-                                  token(client, "admin1")))[0])
+    text = flat(pages_text(pdf_of(client, f"/api/v1/applications/{code}/receipt.pdf", token(client, "admin1")))[0])
     assert "Perkiraan selesai : menunggu perbaikan data dari pemohon" in text
 
 
@@ -106,21 +115,34 @@ def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app:
     pages = pages_text(content)
     assert len(pages) == 1
     text = flat(pages[0])
-    for expected in ("KARTU KENDALI PERMOHONAN KIA", "Aisyah Putri Ramadhani", "************0001",
-                     "Binawidya (14.71.08)", "Status : Selesai, selesai 6 September 2027 pukul 09.00 WIB",
-                     "Verifikasi", "Admin1 Paraf: A 02/09/2027 15.50", "Admin1 Paraf: A 03/09/2027 08.30",
-                     "Operator1 Paraf: O 03/09/2027 09.00", "Dafdud1 Paraf: D 03/09/2027 09.05",
-                     "Uptd Binawidya Paraf: UB 06/09/2027 09.00",
-                     "1 jam kerja batas 03/09/2027 08.10", "1 hari kerja batas 06/09/2027 09.45",
-                     "5 menit batas 02/09/2027 15.45", "1 jam 20 menit", "8 jam 15 menit",
-                     "Ke-1: 03/09/2027 08.11"):
+    for expected in (
+        "KARTU KENDALI PERMOHONAN KIA",
+        "Aisyah Putri Ramadhani",
+        "************0001",
+        "Binawidya (14.71.08)",
+        "Status : Selesai, selesai 6 September 2027 pukul 09.00 WIB",
+        "Verifikasi",
+        "Admin1 Paraf: A 02/09/2027 15.50",
+        "Admin1 Paraf: A 03/09/2027 08.30",
+        "Operator1 Paraf: O 03/09/2027 09.00",
+        "Dafdud1 Paraf: D 03/09/2027 09.05",
+        "Uptd Binawidya Paraf: UB 06/09/2027 09.00",
+        "1 jam kerja batas 03/09/2027 08.10",
+        "1 hari kerja batas 06/09/2027 09.45",
+        "5 menit batas 02/09/2027 15.45",
+        "1 jam 20 menit",
+        "8 jam 15 menit",
+        "Ke-1: 03/09/2027 08.11",
+    ):
         assert expected in text, expected
     assert text.count("Tepat waktu") == 4 and text.count("Terlambat") == 1
     assert NIK not in text
     assert_a4_with_embedded_fonts(content)
     first_page_png(content, "control-card")
-    assert client.get(f"/api/v1/applications/{code}/control-card.pdf",
-                      headers=token(client, "uptd_sukajadi")).status_code == 403
+    assert (
+        client.get(f"/api/v1/applications/{code}/control-card.pdf", headers=token(client, "uptd_sukajadi")).status_code
+        == 403
+    )
 
 
 # --- step 4 in batches and the distribution recap ------------------------------------------------------
@@ -134,8 +156,7 @@ def _printed_cards(client: FlaskClient, spread: dict[str, int]) -> dict[str, str
         for _ in range(count):
             serial += 1
             letters = chr(65 + serial // 26) + chr(65 + serial % 26)  # names take no digits
-            data = application_data(name=f"Anak Uji {letters}", nik=f"14710850052300{serial:02d}",
-                                    kecamatan=kecamatan)
+            data = application_data(name=f"Anak Uji {letters}", nik=f"14710850052300{serial:02d}", kecamatan=kecamatan)
             response = submit(client, data)
             assert response.status_code == 201, response.get_json()
             made[response.get_json()["code"]] = kecamatan
@@ -145,14 +166,14 @@ def _printed_cards(client: FlaskClient, spread: dict[str, int]) -> dict[str, str
         for task in tasks:
             assert task["form_key"] == form_key
             data = STEP_DATA[user]
-            assert client.post(f"/api/v1/tasks/{task['id']}/complete", json=data,
-                               headers=headers).status_code == 200
+            assert client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers).status_code == 200
     return made
 
 
 def _grouping_tasks(client: FlaskClient, headers: dict) -> list[dict]:
-    return client.get("/api/v1/tasks", headers=headers, query_string={"lane": "dafdud", "limit": 500}
-                      ).get_json()["items"]
+    return client.get("/api/v1/tasks", headers=headers, query_string={"lane": "dafdud", "limit": 500}).get_json()[
+        "items"
+    ]
 
 
 def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClient, app: Flask) -> None:
@@ -162,8 +183,11 @@ def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClien
     tasks = _grouping_tasks(client, dafdud)
     assert len(tasks) == 30
 
-    response = client.post("/api/v1/tasks/bulk-complete", headers=dafdud,
-                           json={"task_ids": [t["id"] for t in tasks], "batch": "Senin pagi"})
+    response = client.post(
+        "/api/v1/tasks/bulk-complete",
+        headers=dafdud,
+        json={"task_ids": [t["id"] for t in tasks], "batch": "Senin pagi"},
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     batch = body["batch"]
@@ -231,8 +255,9 @@ def test_bulk_complete_is_all_or_nothing_and_names_the_failing_task(client: Flas
     assert len(ids) == 4
 
     # 403: not the caller's lane
-    response = client.post("/api/v1/tasks/bulk-complete", json={"task_ids": ids},
-                           headers=token(client, "uptd_binawidya"))
+    response = client.post(
+        "/api/v1/tasks/bulk-complete", json={"task_ids": ids}, headers=token(client, "uptd_binawidya")
+    )
     assert response.status_code == 403
     assert response.get_json()["error"]["fields"] == {"task_ids": {ids[0]: ["Tugas ini bukan untuk lane Anda."]}}
     _assert_nothing_grouped(client, app, dafdud, 4)
@@ -240,8 +265,9 @@ def test_bulk_complete_is_all_or_nothing_and_names_the_failing_task(client: Flas
     # 422: a task that is not a grouping task, after two good ones (which are rolled back)
     with app.app_context():
         handover_or_other = db.session.scalar(select(TaskRow.id).where(TaskRow.form_key == "printing"))
-    response = client.post("/api/v1/tasks/bulk-complete", json={"task_ids": ids[:2] + [handover_or_other]},
-                           headers=dafdud)
+    response = client.post(
+        "/api/v1/tasks/bulk-complete", json={"task_ids": ids[:2] + [handover_or_other]}, headers=dafdud
+    )
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert handover_or_other in error["message"] and list(error["fields"]["task_ids"]) == [handover_or_other]
@@ -292,11 +318,27 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
     supervisor = token(client, "supervisor1")
     content = pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-06&to=2027-09-06", supervisor)
     text = flat(" ".join(pages_text(content)))
-    for expected in ("LAPORAN PENGIRIMAN DOKUMEN", "Periode 6 September 2027", "Jumlah dokumen : 4",
-                     "Resi permohonan KIA", "Kode permohonan", "Pemberitahuan KIA siap diambil",
-                     "KIA diserahkan kepada pemohon", "oleh Uptd Binawidya", "UPTD Disdukcapil Kecamatan Binawidya",
-                     "06/09/2027 09.00", "06/09/2027 09.01", "06/09/2027 14.30", "Terkirim", "Gagal",
-                     "Menunggu", "Diserahkan", "********7890", "s***@example.com", "Supervisor1"):
+    for expected in (
+        "LAPORAN PENGIRIMAN DOKUMEN",
+        "Periode 6 September 2027",
+        "Jumlah dokumen : 4",
+        "Resi permohonan KIA",
+        "Kode permohonan",
+        "Pemberitahuan KIA siap diambil",
+        "KIA diserahkan kepada pemohon",
+        "oleh Uptd Binawidya",
+        "UPTD Disdukcapil Kecamatan Binawidya",
+        "06/09/2027 09.00",
+        "06/09/2027 09.01",
+        "06/09/2027 14.30",
+        "Terkirim",
+        "Gagal",
+        "Menunggu",
+        "Diserahkan",
+        "********7890",
+        "s***@example.com",
+        "Supervisor1",
+    ):
         assert expected in text, expected
     assert text.count(code) == 4
     assert "081234567890" not in text and "siti@example.com" not in text and "550 mailbox" not in text
@@ -304,11 +346,17 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
     assert_a4_with_embedded_fonts(content)
     first_page_png(content, "delivery-report")
 
-    empty = flat(pages_text(pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-07&to=2027-09-08",
-                                   supervisor))[0])
+    empty = flat(
+        pages_text(pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-07&to=2027-09-08", supervisor))[0]
+    )
     assert "Periode 7 September 2027 s.d. 8 September 2027" in empty and "Tidak ada dokumen" in empty
-    for query, status in (("from=2027-09-08&to=2027-09-07", 422), ("from=2027-01-01&to=2027-09-07", 422),
-                          ("from=besok", 422), ("from=9999-12-31", 422), ("from=0001-01-01", 422)):
+    for query, status in (
+        ("from=2027-09-08&to=2027-09-07", 422),
+        ("from=2027-01-01&to=2027-09-07", 422),
+        ("from=besok", 422),
+        ("from=9999-12-31", 422),
+        ("from=0001-01-01", 422),
+    ):
         assert client.get(f"/api/v1/reports/deliveries.pdf?{query}", headers=supervisor).status_code == status
     assert client.get("/api/v1/reports/deliveries.pdf", headers=token(client, "operator1")).status_code == 403
     assert client.get("/api/v1/reports/deliveries.pdf").status_code == 401

@@ -37,50 +37,76 @@ def test_bundled_diagram_lints_clean_and_describes_the_sop() -> None:
         "correct_application": ("applicant", "correction", "P1D"),
     }
     assert sorted(k for k, _ in definition.milestones.values()) == sorted(
-        ["diajukan", "diverifikasi", "perlu_perbaikan", "dicetak", "siap_diambil", "selesai"])
+        ["diajukan", "diverifikasi", "perlu_perbaikan", "dicetak", "siap_diambil", "selesai"]
+    )
 
 
-@pytest.mark.parametrize(("change", "element"), [
-    (('<bpmn:serviceTask id="svc_send_receipt"', '<bpmn:serviceTask id="send_receipt"'), "send_receipt"),
-    (('value="PT1H"', 'value="satu jam"'), "verify_application"),
-    (('id="escalate" resultVariable=""', 'id="hapus_semua" resultVariable=""'), "escalate_submit_application"),
-    (('<bpmn:startEvent id="start_application"', '<bpmn:startEvent id="Start"'), "Start"),
-    ((">deadline()<", ">open('/etc/passwd')<"), "timer_submit_application"),
-])
+@pytest.mark.parametrize(
+    ("change", "element"),
+    [
+        (('<bpmn:serviceTask id="svc_send_receipt"', '<bpmn:serviceTask id="send_receipt"'), "send_receipt"),
+        (('value="PT1H"', 'value="satu jam"'), "verify_application"),
+        (('id="escalate" resultVariable=""', 'id="hapus_semua" resultVariable=""'), "escalate_submit_application"),
+        (('<bpmn:startEvent id="start_application"', '<bpmn:startEvent id="Start"'), "Start"),
+        ((">deadline()<", ">open('/etc/passwd')<"), "timer_submit_application"),
+    ],
+)
 def test_lint_names_the_offending_element(change: tuple[str, str], element: str) -> None:
     xml = DIAGRAM.replace(*change, 1)
     assert xml != DIAGRAM
     assert element in problems_of(xml)
 
 
-@pytest.mark.parametrize("xml", [
-    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
-    "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><bpmn:process",
-    "<not-bpmn/>",
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
+        "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><bpmn:process",
+        "<not-bpmn/>",
+    ],
+)
 def test_malformed_or_hostile_xml_is_refused(xml: str) -> None:
     with pytest.raises(DiagramRejected):
         build_definition(xml.encode(), forms.FORMS.keys())
 
 
-@pytest.mark.parametrize("source", [
-    "__import__('os')", "().__class__.__bases__", "decision.__class__", "open('x')", "eval('1')",
-    "lambda: 1", "[x for x in y]", "{x: 1 for x in y}", "(x for x in y)", "x.lower()", "2 ** 100000",
-    "f'{x}'", "_secret", "getattr(x, 'y')", "exec('1')", "globals()",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "__import__('os')",
+        "().__class__.__bases__",
+        "decision.__class__",
+        "open('x')",
+        "eval('1')",
+        "lambda: 1",
+        "[x for x in y]",
+        "{x: 1 for x in y}",
+        "(x for x in y)",
+        "x.lower()",
+        "2 ** 100000",
+        "f'{x}'",
+        "_secret",
+        "getattr(x, 'y')",
+        "exec('1')",
+        "globals()",
+    ],
+)
 def test_sandbox_refuses(source: str) -> None:
     with pytest.raises(expressions.ExpressionError):
         expressions.evaluate(source, {"x": "a", "y": [1], "decision": "complete"})
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ('decision == "complete"', True),
-    ('decision in ("complete", "issued") and not note', True),
-    ("len(items) > 1 if items else False", True),
-    ("child.kecamatan", "14.71.08"),
-    ('child["kecamatan"][-2:]', "08"),
-    ("max(1, 2) + abs(-3)", 5),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('decision == "complete"', True),
+        ('decision in ("complete", "issued") and not note', True),
+        ("len(items) > 1 if items else False", True),
+        ("child.kecamatan", "14.71.08"),
+        ('child["kecamatan"][-2:]', "08"),
+        ("max(1, 2) + abs(-3)", 5),
+    ],
+)
 def test_sandbox_evaluates_plain_expressions(source: str, expected: object) -> None:
     data = {"decision": "complete", "note": "", "items": [1, 2], "child": {"kecamatan": "14.71.08"}}
     assert expressions.evaluate(source, data) == expected

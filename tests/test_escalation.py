@@ -33,8 +33,12 @@ def cap() -> Iterator[None]:
 def escalations(app: Flask, code: str) -> list[tuple[str, int, str]]:
     with app.app_context():
         instance = applications.by_code(db.session, code).instance
-        return [(e.step, e.detail["level"], e.at.isoformat()) for e in db.session.scalars(
-            select(Event).where(Event.instance_id == instance.id, Event.kind == "escalated").order_by(Event.id))]
+        return [
+            (e.step, e.detail["level"], e.at.isoformat())
+            for e in db.session.scalars(
+                select(Event).where(Event.instance_id == instance.id, Event.kind == "escalated").order_by(Event.id)
+            )
+        ]
 
 
 def outbox(app: Flask, **where: str) -> list[Outbox]:
@@ -61,16 +65,23 @@ def test_overrun_escalates_once_per_level_up_to_the_cap(client: FlaskClient, app
     overdue = inbox(client, token(client, "supervisor1"), overdue="true")
     assert [t["step"] for t in overdue if t["application_code"] == code] == ["verify_application"]
     assert all(t["application_code"] != code for t in inbox(client, token(client, "admin1"), overdue="false"))
-    for moment in ("2027-09-02 11:59:59", "2027-09-02 12:00", "2027-09-02 12:30", "2027-09-02 13:00",
-                   "2027-09-02 14:00", "2027-09-03 10:00"):
+    for moment in (
+        "2027-09-02 11:59:59",
+        "2027-09-02 12:00",
+        "2027-09-02 12:30",
+        "2027-09-02 13:00",
+        "2027-09-02 14:00",
+        "2027-09-03 10:00",
+    ):
         at(moment)
         sweep(app)
-    assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00")),
-                                      ("verify_application", 2, utc("2027-09-02 12:00")),
-                                      ("verify_application", 3, utc("2027-09-02 13:00"))]
+    assert escalations(app, code) == [
+        ("verify_application", 1, utc("2027-09-02 11:00")),
+        ("verify_application", 2, utc("2027-09-02 12:00")),
+        ("verify_application", 3, utc("2027-09-02 13:00")),
+    ]
     staff = outbox(app, channel="staff", recipient="supervisor1")  # (other tests may add supervisors)
-    assert [(o.kind, o.payload["level"]) for o in staff] == [("escalation", 1), ("escalation", 2),
-                                                             ("escalation", 3)]
+    assert [(o.kind, o.payload["level"]) for o in staff] == [("escalation", 1), ("escalation", 2), ("escalation", 3)]
     assert "Eskalasi tingkat 3" in staff[2].payload["text"]
     assert task_row(app, code, "verify_application").escalations == 3
     # the card shows each level once
@@ -172,8 +183,11 @@ def instance_of(app: Flask, code: str) -> tuple[int, str, str]:
         instance = applications.by_code(db.session, code).instance
         workflow = instances.load(db.session, instance).workflow
         escalate = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id == "escalate_verify_application"]
-        timer = db.session.scalar(select(Timer).where(Timer.instance_id == instance.id, Timer.kind == "diagram",
-                                                      Timer.step == "verify_application"))
+        timer = db.session.scalar(
+            select(Timer).where(
+                Timer.instance_id == instance.id, Timer.kind == "diagram", Timer.step == "verify_application"
+            )
+        )
         result = (instance.lock_version, TaskState.get_name(escalate[0].state) if escalate else "none", timer.state)
         db.session.rollback()
         return result
@@ -182,12 +196,17 @@ def instance_of(app: Flask, code: str) -> tuple[int, str, str]:
 def notices_about(app: Flask, code: str) -> list[tuple[str, int]]:
     with app.app_context():
         instance = applications.by_code(db.session, code).instance
-        return [(o.recipient, o.payload["level"]) for o in db.session.scalars(
-            select(Outbox).where(Outbox.instance_id == instance.id, Outbox.kind == "escalation").order_by(Outbox.id))]
+        return [
+            (o.recipient, o.payload["level"])
+            for o in db.session.scalars(
+                select(Outbox).where(Outbox.instance_id == instance.id, Outbox.kind == "escalation").order_by(Outbox.id)
+            )
+        ]
 
 
 def test_the_escalation_is_recorded_at_the_deadline_and_the_workflow_catches_up_once(
-        client: FlaskClient, app: Flask) -> None:
+    client: FlaskClient, app: Flask
+) -> None:
     at("2027-09-02 10:00")
     code = new_application(client)
     version, _, _ = instance_of(app, code)
@@ -202,8 +221,10 @@ def test_the_escalation_is_recorded_at_the_deadline_and_the_workflow_catches_up_
     assert told and {level for _, level in told} == {1}
     assert instance_of(app, code) == (version, "MAYBE", "recorded")  # not yet run
     with app.app_context():
-        assert [(t.level, t.state) for t in db.session.scalars(select(Timer).where(
-            Timer.task_id == row.id, Timer.kind == "repeat"))] == [(2, "waiting")]
+        assert [
+            (t.level, t.state)
+            for t in db.session.scalars(select(Timer).where(Timer.task_id == row.id, Timer.kind == "repeat"))
+        ] == [(2, "waiting")]
     assert record_phase(app) == 0  # once
     # the next sweep (after a crash, or the same sweep's second phase) takes the boundary path
     assert sweep(app) == 0  # nothing newly escalated
@@ -217,8 +238,7 @@ def test_the_escalation_is_recorded_at_the_deadline_and_the_workflow_catches_up_
     assert [level for _, level, _ in escalations(app, code)] == [1, 2]
 
 
-def test_a_completion_between_recording_and_catching_up_keeps_the_escalation(
-        client: FlaskClient, app: Flask) -> None:
+def test_a_completion_between_recording_and_catching_up_keeps_the_escalation(client: FlaskClient, app: Flask) -> None:
     at("2027-09-02 10:00")
     code = new_application(client)
     at("2027-09-02 11:00")
@@ -236,7 +256,8 @@ def test_a_completion_between_recording_and_catching_up_keeps_the_escalation(
 
 
 def test_when_the_batch_form_fails_each_timer_is_fired_the_exact_way(
-        client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_: object) -> int:
         raise RuntimeError("batch form broken")
 
@@ -257,7 +278,8 @@ def test_when_the_batch_form_fails_each_timer_is_fired_the_exact_way(
 
 
 def test_a_step_busy_in_another_transaction_is_left_for_the_next_round(
-        client: FlaskClient, app: Flask, database_url: str) -> None:
+    client: FlaskClient, app: Flask, database_url: str
+) -> None:
     """PostgreSQL: a completion holds its task row while the sweep records. The sweep neither waits
     (it could deadlock with the completion, which wants the timer next) nor records: the timer waits."""
     if not database_url.startswith("postgresql"):
@@ -280,8 +302,7 @@ def test_a_step_busy_in_another_transaction_is_left_for_the_next_round(
     assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
 
 
-def test_completions_racing_the_record_phase_end_consistent(client: FlaskClient, app: Flask,
-                                                           database_url: str) -> None:
+def test_completions_racing_the_record_phase_end_consistent(client: FlaskClient, app: Flask, database_url: str) -> None:
     """PostgreSQL, real concurrency: officers complete overdue steps while the sweep records them. No
     request fails with a server error or a deadlock, no step is escalated twice, and nothing is left due."""
     if not database_url.startswith("postgresql"):
@@ -289,8 +310,9 @@ def test_completions_racing_the_record_phase_end_consistent(client: FlaskClient,
     at("2027-09-02 10:00")
     codes = [new_application(client) for _ in range(24)]
     with app.app_context():
-        task_ids = list(db.session.scalars(select(TaskRow.id).where(
-            TaskRow.step == "verify_application", TaskRow.state == "open")))
+        task_ids = list(
+            db.session.scalars(select(TaskRow.id).where(TaskRow.step == "verify_application", TaskRow.state == "open"))
+        )
         db.session.rollback()
     at("2027-09-02 11:00")
     headers = token(client, "admin1")
@@ -301,8 +323,9 @@ def test_completions_racing_the_record_phase_end_consistent(client: FlaskClient,
         for task_id in ids:
             for _ in range(20):  # a 409 (busy) is asked again, as the page would
                 own.post(f"/api/v1/tasks/{task_id}/claim", headers=headers)
-                status = own.post(f"/api/v1/tasks/{task_id}/complete", json=STEP_DATA["admin1"],
-                                  headers=headers).status_code
+                status = own.post(
+                    f"/api/v1/tasks/{task_id}/complete", json=STEP_DATA["admin1"], headers=headers
+                ).status_code
                 statuses.append(status)
                 if status != 409:
                     break
@@ -324,7 +347,14 @@ def test_completions_racing_the_record_phase_end_consistent(client: FlaskClient,
         levels = [level for step, level, _ in escalations(app, code) if step == "verify_application"]
         assert levels in ([], [1])
     with app.app_context():
-        left = db.session.scalar(select(func.count()).select_from(Timer).where(
-            Timer.state.in_(("waiting", "recorded")), Timer.due_at <= clock.now(), Timer.step == "verify_application"))
+        left = db.session.scalar(
+            select(func.count())
+            .select_from(Timer)
+            .where(
+                Timer.state.in_(("waiting", "recorded")),
+                Timer.due_at <= clock.now(),
+                Timer.step == "verify_application",
+            )
+        )
         assert left == 0
         db.session.rollback()

@@ -36,21 +36,35 @@ STATS: Counter[str] = Counter()
 def _operation_labels() -> list[str]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "KIA_SCHEDULER": False, "TESTING": True})
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
-    return [f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
-            if method in {"get", "post", "put", "patch", "delete"}]
+    return [
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
 
 
 OPERATIONS = _operation_labels()
-FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("KIA_FUZZ_RANDOM"),
-                         suppress_health_check=list(HealthCheck), database=None)
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not os.environ.get("KIA_FUZZ_RANDOM"),
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 
 
 @pytest.fixture
 def fuzz_app(app: Flask) -> Flask:
     """The app with a staff user holding every role, and one real application to find."""
     with app.app_context():
-        add_user("fuzzer", PASSWORD, ["admin", "operator", "dafdud", "uptd", "owner", "supervisor"],
-                 "Penguji Fuzz", "14.71.08")
+        add_user(
+            "fuzzer",
+            PASSWORD,
+            ["admin", "operator", "dafdud", "uptd", "owner", "supervisor"],
+            "Penguji Fuzz",
+            "14.71.08",
+        )
     assert submit(app.test_client()).status_code == 201
     return app
 
@@ -62,8 +76,10 @@ def _report(request: pytest.FixtureRequest):  # noqa: ANN202
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if STATS and reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
-                reporter.write_line(f"\nschemathesis: {sum(STATS.values())} requests fuzzed ({EXAMPLES} examples "
-                                f"per operation and credential); by status {dict(sorted(STATS.items()))}")
+            reporter.write_line(
+                f"\nschemathesis: {sum(STATS.values())} requests fuzzed ({EXAMPLES} examples "
+                f"per operation and credential); by status {dict(sorted(STATS.items()))}"
+            )
 
 
 @pytest.mark.parametrize("credentials", ["anonymous", "staff"])
@@ -71,13 +87,11 @@ def _report(request: pytest.FixtureRequest):  # noqa: ANN202
 def test_operation(fuzz_app: Flask, label: str, credentials: str) -> None:
     headers: dict[str, str] = {}
     if credentials == "staff":
-        response = fuzz_app.test_client().post("/api/v1/auth/token",
-                                               json={"username": "fuzzer", "password": PASSWORD})
+        response = fuzz_app.test_client().post("/api/v1/auth/token", json={"username": "fuzzer", "password": PASSWORD})
         headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
     operation = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzz_app).find_operation_by_label(label)
     assert operation is not None, label
-    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                         operation.as_strategy(GenerationMode.NEGATIVE))
+    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
 
     @FUZZ_SETTINGS
     @given(case=strategy)

@@ -52,8 +52,7 @@ def test_each_step_writes_the_instance_once(client: FlaskClient, app: Flask) -> 
     [task] = [t for t in inbox(client, admin) if t["application_code"] == code]
     before = _lock_version(app, code)
     with statements(app) as seen:
-        response = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"},
-                               headers=admin)
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"}, headers=admin)
     assert response.status_code == 200, response.get_json()
     # the step passes a milestone (status) and saves the state: one UPDATE carries both
     assert _lock_version(app, code) == before + 1
@@ -124,8 +123,9 @@ def test_status_lookup_reads_no_diagram(client: FlaskClient, app: Flask) -> None
     assert len([s for s in seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]) <= 6
 
 
-def test_rate_limit_counts_in_one_statement_and_a_new_minute_starts_afresh(app_factory, database_url: str,
-                                                                          app: Flask) -> None:  # noqa: ANN001
+def test_rate_limit_counts_in_one_statement_and_a_new_minute_starts_afresh(
+    app_factory, database_url: str, app: Flask
+) -> None:  # noqa: ANN001
     limited = app_factory(database_url, STATUS_RATE_LIMIT=3)
     client = limited.test_client()
     clock.freeze(datetime(2026, 11, 30, 3, 0, 10, tzinfo=UTC))
@@ -172,8 +172,7 @@ def _record(app: Flask) -> int:
         return timers.record_due(sessionmaker(bind=db.engine, expire_on_commit=False), clock.now())
 
 
-def test_recording_due_escalations_takes_the_same_statements_for_two_or_twenty(client: FlaskClient,
-                                                                                app: Flask) -> None:
+def test_recording_due_escalations_takes_the_same_statements_for_two_or_twenty(client: FlaskClient, app: Flask) -> None:
     """The record phase is set-based: its statements do not grow with the number of due timers."""
     counts = []
     for burst in (2, 20):
@@ -182,8 +181,9 @@ def test_recording_due_escalations_takes_the_same_statements_for_two_or_twenty(c
             assert _record(app) == burst
         counts.append(len(seen))
         with app.app_context():
-            assert db.session.scalar(select(func.count()).select_from(Timer).where(
-                Timer.state == "recorded")) == sum((2, 20)[:len(counts)])
+            assert db.session.scalar(select(func.count()).select_from(Timer).where(Timer.state == "recorded")) == sum(
+                (2, 20)[: len(counts)]
+            )
             db.session.rollback()
     assert counts[0] == counts[1] and counts[0] <= 12, counts
 
@@ -191,18 +191,31 @@ def test_recording_due_escalations_takes_the_same_statements_for_two_or_twenty(c
 def test_bulk_insert_fills_the_model_defaults_and_json_like_the_orm(app: Flask) -> None:
     """``insert_rows`` (COPY on PostgreSQL) stores what an ORM insert of the same values would."""
     now = datetime(2027, 9, 2, 4, 0, tzinfo=UTC)
-    row = dict(instance_id=None, channel="staff", kind="escalation", recipient="supervisor1",
-               payload={"text": "Eskalasi tingkat 1: ‘Verifikasi’ — ✓", "level": 1, "nested": [1, None]},
-               next_attempt_at=now, created_at=now)
+    row = dict(
+        instance_id=None,
+        channel="staff",
+        kind="escalation",
+        recipient="supervisor1",
+        payload={"text": "Eskalasi tingkat 1: ‘Verifikasi’ — ✓", "level": 1, "nested": [1, None]},
+        next_attempt_at=now,
+        created_at=now,
+    )
     with app.app_context():
         insert_rows(db.session, Outbox.__table__, [dict(row, recipient=f"bulk{i}") for i in range(3)])
         db.session.add(Outbox(**dict(row, recipient="orm")))
         db.session.commit()
-        stored = {o.recipient: o for o in db.session.scalars(select(Outbox).where(
-            Outbox.kind == "escalation", Outbox.channel == "staff"))}
+        stored = {
+            o.recipient: o
+            for o in db.session.scalars(select(Outbox).where(Outbox.kind == "escalation", Outbox.channel == "staff"))
+        }
         orm = stored.pop("orm")
         assert sorted(stored) == ["bulk0", "bulk1", "bulk2"]
         for bulk in stored.values():
             assert (bulk.payload, bulk.status, bulk.attempts, bulk.next_attempt_at, bulk.instance_id) == (
-                orm.payload, orm.status, orm.attempts, orm.next_attempt_at, orm.instance_id)
+                orm.payload,
+                orm.status,
+                orm.attempts,
+                orm.next_attempt_at,
+                orm.instance_id,
+            )
             assert (bulk.status, bulk.attempts) == ("pending", 0)

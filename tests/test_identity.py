@@ -326,37 +326,53 @@ TOO_OLD = "Anak sudah berusia 17 tahun atau lebih; KIA hanya untuk anak di bawah
         ({"nik": "1471084505150001", "birth_date": "2015-05-05", "sex": "P"}, ON, None, None),
         ({"nik": "1471084101200002", "birth_date": "2020-01-01", "sex": "P"}, ON, None, None),
         ({"nik": "1471087112190003", "birth_date": "2019-12-31", "sex": "P"}, ON, None, None),
-        ({"nik": "1471087201150001", "birth_date": "2015-01-01", "sex": "P"}, ON, "nik",
-         "Tanggal lahir pada NIK tidak sah."),
+        (
+            {"nik": "1471087201150001", "birth_date": "2015-01-01", "sex": "P"},
+            ON,
+            "nik",
+            "Tanggal lahir pada NIK tidak sah.",
+        ),
         # 29 February: real in 2020, not in 2021
         ({"nik": "1471086902200001", "birth_date": "2020-02-29", "sex": "P"}, ON, None, None),
-        ({"nik": "1471082902210001", "birth_date": "2021-02-28", "sex": "L"}, ON, "nik",
-         "Tanggal lahir pada NIK tidak sah."),
+        (
+            {"nik": "1471082902210001", "birth_date": "2021-02-28", "sex": "L"},
+            ON,
+            "nik",
+            "Tanggal lahir pada NIK tidak sah.",
+        ),
         ({"kk_number": "1471082902210001"}, ON, "kk_number", "Tanggal penerbitan pada nomor KK tidak sah."),
         # the reused kecamatan codes: an old NIK's district is accepted whatever the domicile is today
-        ({"nik": "1471060505150001", "birth_date": "2015-05-05", "sex": "L", "kecamatan": "14.71.15"}, ON,
-         None, None),
-        ({"nik": "1471080505150001", "birth_date": "2015-05-05", "sex": "L", "kecamatan": "14.71.13"}, ON,
-         None, None),
-        ({"nik": "1471120505150001", "birth_date": "2015-05-05", "sex": "L", "kecamatan": "14.71.12"}, ON,
-         None, None),
+        ({"nik": "1471060505150001", "birth_date": "2015-05-05", "sex": "L", "kecamatan": "14.71.15"}, ON, None, None),
+        ({"nik": "1471080505150001", "birth_date": "2015-05-05", "sex": "L", "kecamatan": "14.71.13"}, ON, None, None),
+        ({"nik": "1471120505150001", "birth_date": "2015-05-05", "sex": "L", "kecamatan": "14.71.12"}, ON, None, None),
         ({"kk_number": "1471061501150003", "kecamatan": "14.71.12"}, ON, None, None),
         # turning 17 on the application date: refused; the day before: a KIA with photo
         ({"nik": "1471080106080001", "birth_date": "2008-06-01", "sex": "L"}, ON, "birth_date", TOO_OLD),
         ({"nik": "1471080206080001", "birth_date": "2008-06-02", "sex": "L"}, ON, None, None),
         # a 29 February child turns 17 on 1 March of a common year
         ({"nik": "1471082902080001", "birth_date": "2008-02-29", "sex": "L"}, date(2025, 2, 28), None, None),
-        ({"nik": "1471082902080001", "birth_date": "2008-02-29", "sex": "L"}, date(2025, 3, 1), "birth_date",
-         TOO_OLD),
+        ({"nik": "1471082902080001", "birth_date": "2008-02-29", "sex": "L"}, date(2025, 3, 1), "birth_date", TOO_OLD),
         # region codes from the database: Riau lists its regencies; a Jakarta-born child is accepted
-        ({"nik": "1472080505150001", "birth_date": "2015-05-05", "sex": "L"}, ON, "nik",
-         "Kode kabupaten/kota pada NIK tidak dikenal."),
+        (
+            {"nik": "1472080505150001", "birth_date": "2015-05-05", "sex": "L"},
+            ON,
+            "nik",
+            "Kode kabupaten/kota pada NIK tidak dikenal.",
+        ),
         ({"kk_number": "1499081501150003"}, ON, "kk_number", "Kode kabupaten/kota pada nomor KK tidak dikenal."),
         ({"nik": "3171080505150001", "birth_date": "2015-05-05", "sex": "L"}, ON, None, None),
-        ({"nik": "9971080505150001", "birth_date": "2015-05-05", "sex": "L"}, ON, "nik",
-         "Kode provinsi pada NIK tidak dikenal."),
-        ({"nik": "1471080505150000", "birth_date": "2015-05-05", "sex": "L"}, ON, "nik",
-         "Nomor urut pada NIK tidak boleh 0000."),
+        (
+            {"nik": "9971080505150001", "birth_date": "2015-05-05", "sex": "L"},
+            ON,
+            "nik",
+            "Kode provinsi pada NIK tidak dikenal.",
+        ),
+        (
+            {"nik": "1471080505150000", "birth_date": "2015-05-05", "sex": "L"},
+            ON,
+            "nik",
+            "Nomor urut pada NIK tidak boleh 0000.",
+        ),
     ],
 )
 def test_validate_application_table(changes: dict, on: date, field: str | None, message: str | None) -> None:
@@ -380,8 +396,9 @@ def test_validate_application_warns_when_the_nik_disagrees() -> None:
     from forms import validate_application
     from tests.conftest import application_data
 
-    data = application_data(nik="1471085205200001", birth_date="2020-05-13", sex="L",
-                            kk_number="1471081501150003")
+    data = application_data(nik="1471085205200001", birth_date="2020-05-13", sex="L", kk_number="1471081501150003")
     warnings = validate_application(data, on=ON, known_regions=KNOWN)["warnings"]
-    assert warnings == [DATE_WARNING, "Jenis kelamin menurut NIK (Perempuan) berbeda dengan jenis kelamin yang "
-                        "diisi (Laki-laki)."]
+    assert warnings == [
+        DATE_WARNING,
+        "Jenis kelamin menurut NIK (Perempuan) berbeda dengan jenis kelamin yang diisi (Laki-laki).",
+    ]

@@ -61,8 +61,15 @@ class HttpClient:
     def get(self, url: str, headers: dict | None = None, query_string: dict | None = None) -> Answer:
         return Answer(self.http.get(url, headers=headers, params=query_string))
 
-    def post(self, url: str, data: Any = None, json: Any = None, headers: dict | None = None,
-             content_type: str | None = None, query_string: dict | None = None) -> Answer:
+    def post(
+        self,
+        url: str,
+        data: Any = None,
+        json: Any = None,
+        headers: dict | None = None,
+        content_type: str | None = None,
+        query_string: dict | None = None,
+    ) -> Answer:
         if json is not None:
             return Answer(self.http.post(url, json=json, headers=headers, params=query_string))
         if content_type == "multipart/form-data":
@@ -71,8 +78,11 @@ class HttpClient:
             return Answer(self.http.post(url, data=fields, files=files, headers=headers, params=query_string))
         if isinstance(data, dict):
             return Answer(self.http.post(url, data=data, headers=headers, params=query_string))
-        return Answer(self.http.post(url, content=data, headers={**(headers or {}), "Content-Type": content_type},
-                                     params=query_string))
+        return Answer(
+            self.http.post(
+                url, content=data, headers={**(headers or {}), "Content-Type": content_type}, params=query_string
+            )
+        )
 
 
 class Capture(logging.Handler):
@@ -128,8 +138,16 @@ def phone_forms(number: str) -> set[str]:
 
 def personal_values(data: dict[str, Any]) -> set[str]:
     child, applicant = data["child"], data["applicant"]
-    values = {child["nik"], child["kk_number"], child["name"], applicant["name"], applicant["email"],
-              child["address"], child["akta_number"], CORRECTED["email"]}
+    values = {
+        child["nik"],
+        child["kk_number"],
+        child["name"],
+        applicant["name"],
+        applicant["email"],
+        child["address"],
+        child["akta_number"],
+        CORRECTED["email"],
+    }
     for number in (applicant["phone"], CORRECTED["phone"], WA_PHONE):
         values |= phone_forms(number)
     return values
@@ -158,9 +176,9 @@ def status_page(app: Flask, code: str, pin: str | None) -> str:
     return signed_in.get_data(as_text=True)
 
 
-def test_no_personal_data_in_the_logs_of_an_end_to_end_run(app: Flask, server: str, captured: Capture,
-                                                          fake: Any, smtp: Mailbox,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_personal_data_in_the_logs_of_an_end_to_end_run(
+    app: Flask, server: str, captured: Capture, fake: Any, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     data = application_data()
     secrets = personal_values(data)
@@ -175,17 +193,26 @@ def test_no_personal_data_in_the_logs_of_an_end_to_end_run(app: Flask, server: s
     assert http.post("/api/v1/auth/token", json={"username": data["child"]["nik"], "password": "x"}).status_code == 401
 
     complete(http, admin, code, {"decision": "incomplete", "note": "Foto KK buram, mohon kirim ulang."})
-    applicant = {"Authorization": "Bearer " + http.post("/api/v1/auth/token", json={"code": code, "pin": pin})
-                 .get_json()["access_token"]}
+    applicant = {
+        "Authorization": "Bearer "
+        + http.post("/api/v1/auth/token", json={"code": code, "pin": pin}).get_json()["access_token"]
+    }
     complete(http, applicant, code, {"response": "Sudah saya perbaiki.", "applicant": CORRECTED})
     complete(http, admin, code, {"decision": "complete"})
     complete(http, operator, code, {"decision": "issued"})
     ids = [t["id"] for t in inbox(http, dafdud, lane="dafdud")]
-    assert http.post("/api/v1/tasks/bulk-complete", headers=dafdud,
-                     json={"task_ids": ids, "batch": "Senin pagi"}).status_code == 200
+    assert (
+        http.post(
+            "/api/v1/tasks/bulk-complete", headers=dafdud, json={"task_ids": ids, "batch": "Senin pagi"}
+        ).status_code
+        == 200
+    )
     complete(http, uptd, code, {"recipient_name": data["applicant"]["name"]})
-    for path in (f"/api/v1/applications/{code}", f"/api/v1/applications/{code}/control-card",
-                 f"/api/v1/applications/{code}/receipt.pdf"):
+    for path in (
+        f"/api/v1/applications/{code}",
+        f"/api/v1/applications/{code}/control-card",
+        f"/api/v1/applications/{code}/receipt.pdf",
+    ):
         assert http.get(path, headers=admin).status_code == 200, path
 
     report = outbox.deliver(app)
@@ -201,8 +228,10 @@ def test_no_personal_data_in_the_logs_of_an_end_to_end_run(app: Flask, server: s
     assert "PIN: *" in phone.say("ya")[0]
     assert phone.say(f"status {code}")
 
-    public = [http.get(f"/api/v1/status/{code}").get_json(),
-              http.get(f"/api/v1/status/{code}", headers=applicant).get_json()]
+    public = [
+        http.get(f"/api/v1/status/{code}").get_json(),
+        http.get(f"/api/v1/status/{code}", headers=applicant).get_json(),
+    ]
     for shown in (json.dumps(public, ensure_ascii=False), status_page(app, code, None), status_page(app, code, pin)):
         assert not leaks(shown, secrets - {pin}), leaks(shown, secrets)
 

@@ -90,8 +90,12 @@ def test_other_and_broken_content_is_kept() -> None:
 def test_submission_and_reupload_store_photos_without_metadata(client: FlaskClient, app: Flask) -> None:
     photo = jpeg_with_metadata()
     data = application_data(nik="1471080505150001", birth_date="2015-05-05", sex="L")
-    payload = {"data": json.dumps(data), "kk": (io.BytesIO(PDF_BYTES), "kk.pdf"),
-               "akta": (io.BytesIO(png_with_metadata()), "akta.png"), "photo": (io.BytesIO(photo), "foto.jpg")}
+    payload = {
+        "data": json.dumps(data),
+        "kk": (io.BytesIO(PDF_BYTES), "kk.pdf"),
+        "akta": (io.BytesIO(png_with_metadata()), "akta.png"),
+        "photo": (io.BytesIO(photo), "foto.jpg"),
+    }
     created = client.post("/api/v1/applications", data=payload, content_type="multipart/form-data")
     assert created.status_code == 201, created.get_json()
     admin = token(client, "admin1")
@@ -106,8 +110,12 @@ def test_submission_and_reupload_store_photos_without_metadata(client: FlaskClie
 
     with app.app_context():
         application = applications.by_code(db.session, created.get_json()["code"])
-        rows = applications.reupload(db.session, application, [applications.Upload("photo", jpeg_with_metadata(8))],
-                                     document_dir=app.config["DOCUMENT_DIR"])
+        rows = applications.reupload(
+            db.session,
+            application,
+            [applications.Upload("photo", jpeg_with_metadata(8))],
+            document_dir=app.config["DOCUMENT_DIR"],
+        )
         db.session.commit()
         content = documents.path_of(app.config["DOCUMENT_DIR"], rows[0].sha256).read_bytes()
     assert SECRET not in content

@@ -21,9 +21,13 @@ def test_seeded_by_the_schema_migration(client: FlaskClient) -> None:
     riau = client.get("/api/v1/reference/regions", headers=admin, query_string={"parent": "14", "level": "regency"})
     assert len(riau.get_json()["items"]) == 12
     one = client.get("/api/v1/reference/kecamatan/14.71.08", headers=admin)
-    assert one.get_json() == {"code": "14.71.08", "name": "Binawidya",
-                              "uptd_name": "UPTD Disdukcapil Kecamatan Binawidya",
-                              "uptd_address": "Kantor Camat Binawidya, Kota Pekanbaru", "uptd_head": ""}
+    assert one.get_json() == {
+        "code": "14.71.08",
+        "name": "Binawidya",
+        "uptd_name": "UPTD Disdukcapil Kecamatan Binawidya",
+        "uptd_address": "Kantor Camat Binawidya, Kota Pekanbaru",
+        "uptd_head": "",
+    }
     assert len(client.get("/api/v1/reference/kecamatan", headers=admin).get_json()["items"]) == 15
     assert client.get("/api/v1/reference/regions/14.71.99", headers=admin).status_code == 404
     assert client.get("/api/v1/reference/kecamatan", headers={}).status_code == 401
@@ -41,10 +45,13 @@ def test_supervisor_edits_a_uptd_and_the_receipt_data_follow(client: FlaskClient
     created = submit(client).get_json()
     status = client.get(f"/api/v1/status/{created['code']}").get_json()
     assert status["pickup"]["address"] == "Jl. Garuda Sakti Km 2, Binawidya"
-    audit = client.get("/api/v1/audit", headers=supervisor,
-                       query_string={"actor": "supervisor1", "from": since}).get_json()
-    assert any(e["method"] == "PUT" and e["path"] == "/api/v1/reference/kecamatan/14.71.08" and e["status"] == 200
-               for e in audit["items"])
+    audit = client.get(
+        "/api/v1/audit", headers=supervisor, query_string={"actor": "supervisor1", "from": since}
+    ).get_json()
+    assert any(
+        e["method"] == "PUT" and e["path"] == "/api/v1/reference/kecamatan/14.71.08" and e["status"] == 200
+        for e in audit["items"]
+    )
 
 
 def test_invalid_edits_get_indonesian_field_messages(client: FlaskClient) -> None:
@@ -70,9 +77,12 @@ def test_submission_checks_nik_and_kk_against_the_database_codes(client: FlaskCl
     data = application_data(nik="1472085005230001", kk_number="1472081506230002")  # a new city of Riau
     refused = submit(client, data)
     assert refused.status_code == 422
-    assert refused.get_json()["error"]["fields"] == {"child": {
-        "nik": ["Kode kabupaten/kota pada NIK tidak dikenal."],
-        "kk_number": ["Kode kabupaten/kota pada nomor KK tidak dikenal."]}}
+    assert refused.get_json()["error"]["fields"] == {
+        "child": {
+            "nik": ["Kode kabupaten/kota pada NIK tidak dikenal."],
+            "kk_number": ["Kode kabupaten/kota pada nomor KK tidak dikenal."],
+        }
+    }
     added = client.put("/api/v1/reference/regions/14.72", json={"name": "Kota Contoh"}, headers=supervisor)
     assert added.status_code == 200 and added.get_json()["level"] == "regency"
     accepted = submit(client, data)

@@ -32,13 +32,19 @@ def test_escalations_fire_within_two_seconds_of_their_deadline(client: FlaskClie
         while len(events) < 2 and time.monotonic() < limit:
             time.sleep(0.1)
             with app.app_context():
-                events = list(db.session.scalars(select(Event).where(
-                    Event.instance_id == instance_id, Event.kind == "escalated").order_by(Event.id)))
+                events = list(
+                    db.session.scalars(
+                        select(Event)
+                        .where(Event.instance_id == instance_id, Event.kind == "escalated")
+                        .order_by(Event.id)
+                    )
+                )
     finally:
         sweeper.stop()
     with app.app_context():
-        row = db.session.scalar(select(TaskRow).where(TaskRow.instance_id == instance_id,
-                                                      TaskRow.step == "verify_application"))
+        row = db.session.scalar(
+            select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.step == "verify_application")
+        )
         assert row.due_at - row.ready_at == timedelta(seconds=3)
     assert [e.detail["level"] for e in events] == [1, 2]
     for event in events:

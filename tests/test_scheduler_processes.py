@@ -29,32 +29,45 @@ LEVELS = 2  # the first level runs the diagram, the second is a repeat: both kin
 def _start_instances(app: Flask, count: int) -> None:
     with app.app_context():
         for i in range(count):
-            instances.start(db.session, "kia_whatsapp", business_key=f"SCHED{i:06d}", kecamatan="14.71.08",
-                            data={"kia_kind": "under_5"}, actor="test")
+            instances.start(
+                db.session,
+                "kia_whatsapp",
+                business_key=f"SCHED{i:06d}",
+                kecamatan="14.71.08",
+                data={"kia_kind": "under_5"},
+                actor="test",
+            )
             if i % 100 == 99:
                 db.session.commit()
         db.session.commit()
 
 
 def _scheduler(database_url: str, workdir: Path, name: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "KIA_INSTANCE_PATH": str(workdir),
-           "KIA_WORKING_TIME": "off", "KIA_ESCALATION_CAP": str(LEVELS), "SECRET_KEY": "test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KIA_INSTANCE_PATH": str(workdir),
+        "KIA_WORKING_TIME": "off",
+        "KIA_ESCALATION_CAP": str(LEVELS),
+        "SECRET_KEY": "test",
+    }
     log = (workdir / f"{name}.log").open("wb")
-    return subprocess.Popen([str(Path(sys.executable).parent / "kia"), "scheduler"], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "kia"), "scheduler"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def _counts(app: Flask) -> tuple[int, int]:
     with app.app_context():
         escalated = db.session.scalar(select(func.count()).select_from(Event).where(Event.kind == "escalated"))
-        waiting = db.session.scalar(select(func.count()).select_from(Timer).where(
-            Timer.state.in_(("waiting", "recorded"))))  # recorded: the workflow has yet to catch up
+        waiting = db.session.scalar(
+            select(func.count()).select_from(Timer).where(Timer.state.in_(("waiting", "recorded")))
+        )  # recorded: the workflow has yet to catch up
         db.session.rollback()
         return escalated, waiting
 
 
-def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, database_url: str,
-                                                               tmp_path: Path) -> None:
+def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, database_url: str, tmp_path: Path) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several scheduler processes at once are a PostgreSQL deployment (SKIP LOCKED)")
     deploy_fast(app, {"submit_application": "PT1S"})
@@ -62,8 +75,9 @@ def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, datab
     _start_instances(app, INSTANCES)  # each waits on the applicant's step, due one second later
     time.sleep(1.1)
     with app.app_context():
-        due = db.session.scalar(select(func.count()).select_from(Timer).where(
-            Timer.state == "waiting", Timer.due_at <= clock.now()))
+        due = db.session.scalar(
+            select(func.count()).select_from(Timer).where(Timer.state == "waiting", Timer.due_at <= clock.now())
+        )
         db.session.rollback()
     assert due == INSTANCES
     processes = [_scheduler(database_url, tmp_path, f"scheduler{n}") for n in (1, 2)]
@@ -89,8 +103,7 @@ def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, datab
     logs = [(tmp_path / f"scheduler{n}.log").read_text(errors="replace") for n in (1, 2)]
     print(f"{INSTANCES * LEVELS} escalations by two scheduler processes in {elapsed:.1f} s")
     with app.app_context():
-        levels = db.session.execute(
-            select(Event.instance_id, Event.detail).where(Event.kind == "escalated")).all()
+        levels = db.session.execute(select(Event.instance_id, Event.detail).where(Event.kind == "escalated")).all()
         per_instance: dict[int, list[int]] = {}
         for instance_id, detail in levels:
             per_instance.setdefault(instance_id, []).append(detail["level"])

@@ -24,8 +24,16 @@ PERSONAL = application_data()
 def personal_values(data: dict = PERSONAL) -> list[str]:
     """NIK, KK number, phone, e-mail, address and the full names of one application."""
     child, applicant = data["child"], data["applicant"]
-    return [child["nik"], child["kk_number"], applicant["phone"], applicant["email"], child["address"],
-            child["name"], applicant["name"], child["akta_number"]]
+    return [
+        child["nik"],
+        child["kk_number"],
+        applicant["phone"],
+        applicant["email"],
+        child["address"],
+        child["name"],
+        applicant["name"],
+        child["akta_number"],
+    ]
 
 
 def assert_no_personal_data(body: object, data: dict = PERSONAL) -> None:
@@ -89,8 +97,10 @@ def freeze_mid_minute() -> None:
 def test_repeated_failed_sign_ins_get_429(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", 5)
     freeze_mid_minute()  # the limit counts per minute: a real clock could roll over mid-test
-    codes = [client.post("/api/v1/auth/token", json={"username": "admin1", "password": f"salah-{i}"}).status_code
-             for i in range(8)]
+    codes = [
+        client.post("/api/v1/auth/token", json={"username": "admin1", "password": f"salah-{i}"}).status_code
+        for i in range(8)
+    ]
     assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3
     blocked = client.post("/api/v1/auth/token", json={"username": "admin1", "password": PASSWORD})
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
@@ -108,8 +118,11 @@ def test_repeated_failed_sign_ins_get_429(client: FlaskClient, app: Flask, monke
 
 
 def test_security_headers_on_api_answers(client: FlaskClient) -> None:
-    for response in (client.get("/api/v1/openapi.json"), client.get("/api/v1/status/XXXX"),
-                     client.post("/api/v1/auth/token", json={})):
+    for response in (
+        client.get("/api/v1/openapi.json"),
+        client.get("/api/v1/status/XXXX"),
+        client.post("/api/v1/auth/token", json={}),
+    ):
         h = response.headers
         assert h["X-Content-Type-Options"] == "nosniff"
         assert h["X-Frame-Options"] == "DENY"
@@ -160,11 +173,13 @@ def test_status_and_submission_answers_hold_no_personal_data(client: FlaskClient
     assert_no_personal_data(anonymous)
     admin = token(client, "admin1")
     [task] = [t for t in inbox(client, admin) if t["application_code"] == code]
-    client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin,
-                json={"decision": "incomplete", "note": "Foto KK buram."})
+    client.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "incomplete", "note": "Foto KK buram."}
+    )
     pin_token = client.post("/api/v1/auth/token", json={"code": code, "pin": created["pin"]}).get_json()
-    signed_in = client.get(f"/api/v1/status/{code}",
-                           headers={"Authorization": f"Bearer {pin_token['access_token']}"}).get_json()
+    signed_in = client.get(
+        f"/api/v1/status/{code}", headers={"Authorization": f"Bearer {pin_token['access_token']}"}
+    ).get_json()
     assert signed_in["notes"] and signed_in["tasks"]
     assert_no_personal_data(signed_in)
 
@@ -182,8 +197,10 @@ def test_every_staff_action_is_audited_and_readable_by_supervisors(client: Flask
     admin = token(client, "admin1")
     [task] = [t for t in inbox(client, admin) if t["application_code"] == code]
     assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=admin).status_code == 200
-    assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin,
-                       json={"decision": "complete"}).status_code == 200
+    assert (
+        client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "complete"}).status_code
+        == 200
+    )
     assert client.get(f"/api/v1/applications/{code}", headers=admin).status_code == 200
     client.post("/api/v1/auth/token", json={"username": "admin1", "password": "salah-sekali"})
     client.post("/api/v1/auth/token", json={"username": "1471085005230001", "password": "x"})

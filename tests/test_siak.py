@@ -56,14 +56,20 @@ def test_generate_and_import_a_synthetic_population(app: Flask, tmp_path: Path) 
 
 def test_bad_rows_are_reported_by_line_and_good_rows_upserted(app: Flask, tmp_path: Path) -> None:
     path = tmp_path / "campur.csv"
-    path.write_text("\n".join([
-        HEADER,
-        "1471085005230001,1471081506230002,Aisyah Putri,P,2023-05-10,14.71.08,Jl. Garuda Sakti,anak",
-        "1471085005230002,1471081506230002,,P,2023-05-10,14.71.08,Jl. Garuda Sakti,anak",  # no name
-        "1471083205230001,1471081506230002,Budi,L,2023-05-32,14.71.08,Jl. X,anak",  # bad NIK day and date
-        "1471080505150001,1471081506230002,Budi,X,2015-05-05,14.71.99,Jl. X,anak",  # sex and kecamatan
-        "1472080505150001,1471081506230002,Budi,L,2015-05-05,14.71.08,Jl. X,anak",  # unknown regency
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                HEADER,
+                "1471085005230001,1471081506230002,Aisyah Putri,P,2023-05-10,14.71.08,Jl. Garuda Sakti,anak",
+                "1471085005230002,1471081506230002,,P,2023-05-10,14.71.08,Jl. Garuda Sakti,anak",  # no name
+                "1471083205230001,1471081506230002,Budi,L,2023-05-32,14.71.08,Jl. X,anak",  # bad NIK day and date
+                "1471080505150001,1471081506230002,Budi,X,2015-05-05,14.71.99,Jl. X,anak",  # sex and kecamatan
+                "1472080505150001,1471081506230002,Budi,L,2015-05-05,14.71.08,Jl. X,anak",  # unknown regency
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     result = _run(app, "siak", "import", str(path))
     assert result.exit_code == 0, result.output
     assert "1 data dimuat, 4 baris ditolak, dari 5 baris" in result.output
@@ -73,8 +79,10 @@ def test_bad_rows_are_reported_by_line_and_good_rows_upserted(app: Flask, tmp_pa
     assert "baris 6: Kode kabupaten/kota pada NIK tidak dikenal." in result.output
     assert "1471080505150001" not in result.output  # messages never repeat the data
 
-    path.write_text(HEADER + "\n1471085005230001,1471081506230002,Aisyah Putri Ramadhani,P,2023-05-10,14.71.13,"
-                    "Jl. Delima 7,anak\n", encoding="utf-8")
+    path.write_text(
+        HEADER + "\n1471085005230001,1471081506230002,Aisyah Putri Ramadhani,P,2023-05-10,14.71.13,Jl. Delima 7,anak\n",
+        encoding="utf-8",
+    )
     assert _run(app, "siak", "import", str(path)).exit_code == 0
     with app.app_context():
         row = db.session.get(PopulationRecord, "1471085005230001")

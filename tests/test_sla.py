@@ -41,17 +41,24 @@ def scripted_history(client: FlaskClient) -> None:
 def test_sla_report_matches_the_scripted_history(client: FlaskClient, app: Flask, working_time: None) -> None:
     scripted_history(client)
     boss = token(client, "supervisor1")
-    response = client.get("/api/v1/reports/sla", query_string={"from": "2027-09-02", "to": "2027-09-03"},
-                          headers=boss)
+    response = client.get("/api/v1/reports/sla", query_string={"from": "2027-09-02", "to": "2027-09-03"}, headers=boss)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert (body["from"], body["to"]) == ("2027-09-02", "2027-09-03")
     rows = {r["step"]: r for r in body["items"]}
     assert [r["step"] for r in body["items"]] == ["submit_application", "verify_application", "print_card"]
     assert rows["submit_application"] | {"title": None} == {
-        "step": "submit_application", "title": None, "lane": "applicant", "time_standard": "PT5M",
-        "time_basis": "calendar", "count": 4, "median_seconds": 0.0, "p90_seconds": 0.0,
-        "within_standard": 4, "within_standard_share": 1.0}
+        "step": "submit_application",
+        "title": None,
+        "lane": "applicant",
+        "time_standard": "PT5M",
+        "time_basis": "calendar",
+        "count": 4,
+        "median_seconds": 0.0,
+        "p90_seconds": 0.0,
+        "within_standard": 4,
+        "within_standard_share": 1.0,
+    }
     verify = rows["verify_application"]
     assert (verify["count"], verify["median_seconds"], verify["p90_seconds"]) == (4, 47.5 * 60, 90 * 60)
     assert (verify["within_standard"], verify["within_standard_share"]) == (3, 0.75)
@@ -60,12 +67,16 @@ def test_sla_report_matches_the_scripted_history(client: FlaskClient, app: Flask
     assert (printing["count"], printing["median_seconds"], printing["p90_seconds"]) == (1, 1800.0, 1800.0)
     assert printing["within_standard_share"] == 1.0
 
-    later = client.get("/api/v1/reports/sla", query_string={"from": "2027-09-10", "to": "2027-09-10"},
-                       headers=boss).get_json()
+    later = client.get(
+        "/api/v1/reports/sla", query_string={"from": "2027-09-10", "to": "2027-09-10"}, headers=boss
+    ).get_json()
     assert [(r["step"], r["count"], r["median_seconds"]) for r in later["items"]] == [
-        ("submit_application", 1, 0.0), ("verify_application", 1, 600.0)]
-    empty = client.get("/api/v1/reports/sla", query_string={"from": "2027-09-04", "to": "2027-09-09"},
-                       headers=boss).get_json()
+        ("submit_application", 1, 0.0),
+        ("verify_application", 1, 600.0),
+    ]
+    empty = client.get(
+        "/api/v1/reports/sla", query_string={"from": "2027-09-04", "to": "2027-09-09"}, headers=boss
+    ).get_json()
     assert empty["items"] == []
     default = client.get("/api/v1/reports/sla", headers=boss).get_json()  # the last 30 days up to today
     assert (default["from"], default["to"]) == ("2027-08-12", "2027-09-10")

@@ -30,22 +30,59 @@ def load_population(app: Flask, rows: list[dict[str, str]]) -> None:
 def moved_family() -> list[dict[str, str]]:
     """A family living in Tuahmadani (14.71.13) today whose child was registered in 2015 under code
     14.71.08, then Tampan (a code reused for Binawidya since 2020)."""
-    common = {"kk_number": "1471131002210004", "address": "Jl. Delima No. 7, RT 002/RW 004", "kecamatan": "14.71.13",
-              "birth_place": "Pekanbaru"}
+    common = {
+        "kk_number": "1471131002210004",
+        "address": "Jl. Delima No. 7, RT 002/RW 004",
+        "kecamatan": "14.71.13",
+        "birth_place": "Pekanbaru",
+    }
     return [
-        {**common, "nik": "1471081104850001", "name": "Fajar Nasution", "sex": "L", "birth_date": "1985-04-11",
-         "family_role": "kepala_keluarga", "father_name": "", "mother_name": ""},
-        {**common, "nik": "1471085208880001", "name": "Dewi Lestari", "sex": "P", "birth_date": "1988-08-12",
-         "family_role": "istri", "father_name": "", "mother_name": ""},
-        {**common, "nik": "1471080307150002", "name": "Rizky Nasution", "sex": "L", "birth_date": "2015-07-03",
-         "family_role": "anak", "father_name": "Fajar Nasution", "mother_name": "Dewi Lestari"},
+        {
+            **common,
+            "nik": "1471081104850001",
+            "name": "Fajar Nasution",
+            "sex": "L",
+            "birth_date": "1985-04-11",
+            "family_role": "kepala_keluarga",
+            "father_name": "",
+            "mother_name": "",
+        },
+        {
+            **common,
+            "nik": "1471085208880001",
+            "name": "Dewi Lestari",
+            "sex": "P",
+            "birth_date": "1988-08-12",
+            "family_role": "istri",
+            "father_name": "",
+            "mother_name": "",
+        },
+        {
+            **common,
+            "nik": "1471080307150002",
+            "name": "Rizky Nasution",
+            "sex": "L",
+            "birth_date": "2015-07-03",
+            "family_role": "anak",
+            "father_name": "Fajar Nasution",
+            "mother_name": "Dewi Lestari",
+        },
     ]
 
 
 def moved_child(**changes: str) -> dict:
-    data = application_data(**{"name": "Rizky Nasution", "nik": "1471080307150002", "birth_date": "2015-07-03",
-                               "sex": "L", "kk_number": "1471131002210004",
-                               "address": "Jl. Delima No. 7, RT 002/RW 004", "kecamatan": "14.71.08", **changes})
+    data = application_data(
+        **{
+            "name": "Rizky Nasution",
+            "nik": "1471080307150002",
+            "birth_date": "2015-07-03",
+            "sex": "L",
+            "kk_number": "1471131002210004",
+            "address": "Jl. Delima No. 7, RT 002/RW 004",
+            "kecamatan": "14.71.08",
+            **changes,
+        }
+    )
     data["applicant"]["name"] = "Dewi Lestari"
     return data
 
@@ -59,8 +96,7 @@ def results(view: dict) -> dict[str, str]:
     return {f["field"]: f["result"] for f in view["fields"]}
 
 
-def test_matching_record_is_shown_side_by_side_and_completes_without_override(client: FlaskClient,
-                                                                               app: Flask) -> None:
+def test_matching_record_is_shown_side_by_side_and_completes_without_override(client: FlaskClient, app: Flask) -> None:
     load_population(app, list(DEMO_FAMILY))
     created = submit(client).get_json()
     admin = token(client, "admin1")
@@ -70,8 +106,13 @@ def test_matching_record_is_shown_side_by_side_and_completes_without_override(cl
     assert not view["override_required"]
     assert set(results(view).values()) == {"match"}
     name = next(f for f in view["fields"] if f["field"] == "name")
-    assert name == {"field": "name", "label": "Nama anak", "entered": "Aisyah Putri Ramadhani",
-                    "record": "Aisyah Putri Ramadhani", "result": "match"}
+    assert name == {
+        "field": "name",
+        "label": "Nama anak",
+        "entered": "Aisyah Putri Ramadhani",
+        "record": "Aisyah Putri Ramadhani",
+        "result": "match",
+    }
     assert [m["family_role"] for m in view["family"]] == ["kepala_keluarga", "istri", "anak"]
     assert [d["kind"] for d in view["documents"]] == ["kk", "akta"]
     assert client.get(view["documents"][0]["url"], headers=admin).data == PDF_BYTES
@@ -97,19 +138,27 @@ def test_mismatch_needs_an_override_reason_recorded_on_the_control_card(client: 
     assert refused.status_code == 422
     message = refused.get_json()["error"]["fields"]["override_reason"][0]
     assert "tidak sesuai" in message and "Nama anak" in message and "Tempat lahir" in message
-    assert client.post(url, json={"decision": "incomplete", "note": "Mohon perbaiki nama anak."},
-                       headers=admin).status_code == 200  # sending it back needs no override
+    assert (
+        client.post(
+            url, json={"decision": "incomplete", "note": "Mohon perbaiki nama anak."}, headers=admin
+        ).status_code
+        == 200
+    )  # sending it back needs no override
 
     # the applicant corrects only the birth place; the name still differs: override it
     applicant = applicant_headers(client, created)
     correction = client.get(f"/api/v1/status/{created['code']}", headers=applicant).get_json()["tasks"][0]
-    fixed = client.post(f"/api/v1/tasks/{correction['id']}/complete", headers=applicant,
-                        json={"response": "Tempat lahir diperbaiki.", "child": {"birth_place": "Pekanbaru"}})
+    fixed = client.post(
+        f"/api/v1/tasks/{correction['id']}/complete",
+        headers=applicant,
+        json={"response": "Tempat lahir diperbaiki.", "child": {"birth_place": "Pekanbaru"}},
+    )
     assert fixed.status_code == 200, fixed.get_json()
     task = verification_task(client, created["code"], admin)
     assert {k for k, v in results(task["verification"]).items() if v != "match"} == {"name"}
-    done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin,
-                       json={"decision": "complete", "override_reason": REASON})
+    done = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "complete", "override_reason": REASON}
+    )
     assert done.status_code == 200, done.get_json()
 
     card = client.get(f"/api/v1/applications/{created['code']}/control-card", headers=admin).get_json()
@@ -135,8 +184,7 @@ def test_missing_record_needs_an_override(client: FlaskClient, app: Flask) -> No
     assert set(results(view).values()) == {"missing"}
     url = f"/api/v1/tasks/{task['id']}/complete"
     assert client.post(url, json={"decision": "complete", "override_reason": "  "}, headers=admin).status_code == 422
-    assert client.post(url, json={"decision": "complete", "override_reason": REASON},
-                       headers=admin).status_code == 200
+    assert client.post(url, json={"decision": "complete", "override_reason": REASON}, headers=admin).status_code == 200
     detail = client.get(f"/api/v1/applications/{created['code']}", headers=admin).get_json()
     assert detail["routing"] == {"kecamatan": "14.71.08", "source": "applicant"}
     assert [e["detail"]["status"] for e in detail["history"] if e["kind"] == "verification_override"] == ["missing"]
@@ -148,8 +196,10 @@ def test_without_loaded_records_the_officer_decides_alone(client: FlaskClient) -
     task = verification_task(client, created["code"], admin)
     assert task["verification"]["status"] == "unavailable"
     assert "belum dimuat" in task["verification"]["unavailable"]
-    assert client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"},
-                       headers=admin).status_code == 200
+    assert (
+        client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "complete"}, headers=admin).status_code
+        == 200
+    )
 
 
 def test_routing_follows_the_kk_address_not_the_reused_nik_code(client: FlaskClient, app: Flask) -> None:
@@ -168,8 +218,9 @@ def test_routing_follows_the_kk_address_not_the_reused_nik_code(client: FlaskCli
     assert client.get(document_url, headers=binawidya).status_code == 403
 
     # a family not in the records is routed by the applicant's entry, whatever the NIK's code says
-    unknown = application_data(nik="1471060505150001", birth_date="2015-05-05", sex="L",
-                               kk_number="1471151501200003", kecamatan="14.71.15")
+    unknown = application_data(
+        nik="1471060505150001", birth_date="2015-05-05", sex="L", kk_number="1471151501200003", kecamatan="14.71.15"
+    )
     other = submit(client, unknown, WITH_PHOTO).get_json()
     other_detail = client.get(f"/api/v1/applications/{other['code']}", headers=admin).get_json()
     assert other_detail["routing"] == {"kecamatan": "14.71.15", "source": "applicant"}
@@ -182,12 +233,18 @@ def test_correction_of_the_kk_number_reroutes(client: FlaskClient, app: Flask) -
     admin = token(client, "admin1")
     assert client.get(f"/api/v1/applications/{created['code']}", headers=admin).get_json()["kecamatan"] == "14.71.08"
     task = verification_task(client, created["code"], admin)
-    client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "incomplete", "note": "Nomor KK salah."},
-                headers=admin)
+    client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"decision": "incomplete", "note": "Nomor KK salah."},
+        headers=admin,
+    )
     applicant = applicant_headers(client, created)
     correction = client.get(f"/api/v1/status/{created['code']}", headers=applicant).get_json()["tasks"][0]
-    fixed = client.post(f"/api/v1/tasks/{correction['id']}/complete", headers=applicant,
-                        json={"response": "KK diperbaiki.", "child": {"kk_number": "1471131002210004"}})
+    fixed = client.post(
+        f"/api/v1/tasks/{correction['id']}/complete",
+        headers=applicant,
+        json={"response": "KK diperbaiki.", "child": {"kk_number": "1471131002210004"}},
+    )
     assert fixed.status_code == 200, fixed.get_json()
     detail = client.get(f"/api/v1/applications/{created['code']}", headers=admin).get_json()
     assert detail["routing"] == {"kecamatan": "14.71.13", "source": "siak"} and detail["kecamatan"] == "14.71.13"
@@ -202,9 +259,11 @@ def _post(client: FlaskClient, data: dict, files: dict[str, tuple[bytes, str]]):
 
 
 def test_bad_nik_gets_422_naming_the_field(client: FlaskClient) -> None:
-    for nik, message in [("1471085013230001", "Tanggal lahir pada NIK tidak sah."),
-                         ("147108500523000", "NIK harus terdiri dari 16 digit angka."),
-                         ("1471085005230000", "Nomor urut pada NIK tidak boleh 0000.")]:
+    for nik, message in [
+        ("1471085013230001", "Tanggal lahir pada NIK tidak sah."),
+        ("147108500523000", "NIK harus terdiri dari 16 digit angka."),
+        ("1471085005230000", "Nomor urut pada NIK tidak boleh 0000."),
+    ]:
         response = submit(client, application_data(nik=nik))
         assert response.status_code == 422
         assert response.get_json()["error"]["fields"] == {"child": {"nik": [message]}}
@@ -245,6 +304,8 @@ def test_staff_task_page_marks_mismatches_and_asks_for_the_reason(client: FlaskC
     assert "tidak sesuai" in page and "Aisyah Putri Ramadhani" in page
     refused = client.post(f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, "decision": "complete"})
     assert refused.status_code == 422 and "isi alasan bila berkas tetap diterima" in refused.text
-    done = client.post(f"/petugas/tugas/{task_id}/selesaikan",
-                       data={"csrf_token": csrf, "decision": "complete", "override_reason": REASON})
+    done = client.post(
+        f"/petugas/tugas/{task_id}/selesaikan",
+        data={"csrf_token": csrf, "decision": "complete", "override_reason": REASON},
+    )
     assert done.status_code == 302

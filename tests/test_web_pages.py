@@ -31,8 +31,9 @@ def sign_in(client: FlaskClient, username: str) -> str:
     """Sign in through the page; returns the session's CSRF token."""
     client.get("/masuk")
     page = client.get("/masuk")
-    response = client.post("/masuk", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": csrf_of(page.text)})
+    response = client.post(
+        "/masuk", data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
+    )
     assert response.status_code == 302, response.text
     return csrf_of(client.get("/masuk").text)
 
@@ -58,11 +59,14 @@ def test_pages_need_sign_in_and_wrong_password_is_refused(client: FlaskClient) -
     response = client.get("/petugas/tugas")
     assert response.status_code == 302 and response.headers["Location"].startswith("/masuk?next=/petugas/tugas")
     page = client.get("/masuk")
-    refused = client.post("/masuk", data={"username": "admin1", "password": "salah-sekali",
-                                          "csrf_token": csrf_of(page.text)})
+    refused = client.post(
+        "/masuk", data={"username": "admin1", "password": "salah-sekali", "csrf_token": csrf_of(page.text)}
+    )
     assert refused.status_code == 401 and "Nama pengguna atau kata sandi salah" in refused.text
-    followed = client.post("/masuk?next=//evil.example/x", data={"username": "admin1", "password": PASSWORD,
-                                                                 "csrf_token": csrf_of(page.text)})
+    followed = client.post(
+        "/masuk?next=//evil.example/x",
+        data={"username": "admin1", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+    )
     assert followed.status_code == 302 and followed.headers["Location"] == "/"  # no open redirect
     assert client.get("/petugas/tugas").status_code == 200
 
@@ -110,8 +114,9 @@ def test_inbox_claim_complete_with_form_errors(client: FlaskClient) -> None:
     assert invalid.status_code == 422 and "Catatan wajib diisi bila berkas dikembalikan." in invalid.text
     unknown = client.post(f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, "decision": "mungkin"})
     assert unknown.status_code == 422
-    done = client.post(f"/petugas/tugas/{task_id}/selesaikan",
-                       data={"csrf_token": csrf, "decision": "incomplete", "note": "KK buram"})
+    done = client.post(
+        f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, "decision": "incomplete", "note": "KK buram"}
+    )
     assert done.status_code == 302
     assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "perlu_perbaikan"
     again = client.post(f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, "decision": "complete"})
@@ -120,10 +125,12 @@ def test_inbox_claim_complete_with_form_errors(client: FlaskClient) -> None:
 
 def test_lanes_and_kecamatan_limit_inbox_and_pages(client: FlaskClient) -> None:
     code = new_application(client)["code"]  # Binawidya
-    for user, data in (("admin1", {"decision": "complete"}), ("operator1", {"decision": "issued"}),
-                       ("dafdud1", {"batch": "b1"})):
-        advance_to(client, code, {"admin1": "admin", "operator1": "operator", "dafdud1": "dafdud"}[user],
-                   user, data)
+    for user, data in (
+        ("admin1", {"decision": "complete"}),
+        ("operator1", {"decision": "issued"}),
+        ("dafdud1", {"batch": "b1"}),
+    ):
+        advance_to(client, code, {"admin1": "admin", "operator1": "operator", "dafdud1": "dafdud"}[user], user, data)
     sign_in(client, "uptd_sukajadi")
     assert code not in client.get("/petugas/tugas").text
     assert client.get(f"/petugas/permohonan/{code}").status_code == 403
@@ -145,8 +152,9 @@ def test_dafdud_groups_several_cards_at_once(client: FlaskClient) -> None:
     html = client.get("/petugas/tugas?lane=dafdud").text
     ids = [task_id_on_page(html, code) for code in codes]
     assert html.count('form="bulk-group"') == 2
-    response = client.post("/petugas/kelompokkan", data={"csrf_token": csrf, "batch": "2026-11-28 Binawidya",
-                                                          "task_id": ids})
+    response = client.post(
+        "/petugas/kelompokkan", data={"csrf_token": csrf, "batch": "2026-11-28 Binawidya", "task_id": ids}
+    )
     assert response.status_code == 302
     page = client.get("/petugas/tugas?lane=dafdud").text
     assert re.search(r"2 KIA dikelompokkan dalam batch \d+ \u201c2026-11-28 Binawidya\u201d", page)
@@ -193,16 +201,21 @@ def test_status_page_pin_and_correction(client: FlaskClient, app: Flask) -> None
 
     wrong = public.post(f"/status/{code}/pin", data={"csrf_token": csrf_of(page.text), "pin": "000000"})
     assert wrong.status_code == 401 and "PIN salah" in wrong.text
-    assert public.post(f"/status/{code}/pin", data={"csrf_token": csrf_of(page.text),
-                                                    "pin": created["pin"]}).status_code == 302
+    assert (
+        public.post(f"/status/{code}/pin", data={"csrf_token": csrf_of(page.text), "pin": created["pin"]}).status_code
+        == 302
+    )
     page = public.get(f"/status/{code}")
     assert "Nama anak salah eja" in page.text and "Kirim perbaikan" in page.text
-    task_id = re.search(rf'/status/{code}/tugas/([0-9a-f-]{{36}})', page.text).group(1)
-    invalid = public.post(f"/status/{code}/tugas/{task_id}", data={"csrf_token": csrf_of(page.text),
-                                                                  "child.nik": "123"})
+    task_id = re.search(rf"/status/{code}/tugas/([0-9a-f-]{{36}})", page.text).group(1)
+    invalid = public.post(
+        f"/status/{code}/tugas/{task_id}", data={"csrf_token": csrf_of(page.text), "child.nik": "123"}
+    )
     assert invalid.status_code == 422 and "Tanggapan pemohon" in invalid.text
-    fixed = public.post(f"/status/{code}/tugas/{task_id}", data={
-        "csrf_token": csrf_of(page.text), "response": "Sudah diperbaiki", "child.name": "Aisyah Putri Ramadani"})
+    fixed = public.post(
+        f"/status/{code}/tugas/{task_id}",
+        data={"csrf_token": csrf_of(page.text), "response": "Sudah diperbaiki", "child.name": "Aisyah Putri Ramadani"},
+    )
     assert fixed.status_code == 302
     page = public.get(f"/status/{code}").text
     assert "Diajukan" in page and 'id="expected"' in page  # verification open again: a hand-over estimate
@@ -214,18 +227,31 @@ def test_validate_endpoint_reports_problems_without_deploying(client: FlaskClien
     owner = token(client, "owner1")
     ok = client.post("/api/v1/processes/validate", data=DIAGRAM, content_type="application/xml", headers=owner)
     assert ok.status_code == 200 and ok.get_json() == {"valid": True, "process_key": "kia_whatsapp", "problems": []}
-    bad = DIAGRAM.replace(b'<spiffworkflow:property name="form_key" value="printing"/>',
-                          b'<spiffworkflow:property name="form_key" value="tidak_ada"/>')
+    bad = DIAGRAM.replace(
+        b'<spiffworkflow:property name="form_key" value="printing"/>',
+        b'<spiffworkflow:property name="form_key" value="tidak_ada"/>',
+    )
     result = client.post("/api/v1/processes/validate", data=bad, content_type="application/xml", headers=owner)
     assert result.status_code == 200
-    assert result.get_json()["problems"] == [{"element_id": "print_card",
-                                              "message": "formulir 'tidak_ada' tidak dikenal"}]
-    assert client.post("/api/v1/processes/validate", data=b"<x/>", content_type="application/xml",
-                       headers=owner).get_json()["valid"] is False
-    assert client.post("/api/v1/processes/validate", data=DIAGRAM, content_type="text/plain",
-                       headers=owner).status_code == 415
-    assert client.post("/api/v1/processes/validate", data=DIAGRAM, content_type="application/xml",
-                       headers=token(client, "admin1")).status_code == 403
+    assert result.get_json()["problems"] == [
+        {"element_id": "print_card", "message": "formulir 'tidak_ada' tidak dikenal"}
+    ]
+    assert (
+        client.post(
+            "/api/v1/processes/validate", data=b"<x/>", content_type="application/xml", headers=owner
+        ).get_json()["valid"]
+        is False
+    )
+    assert (
+        client.post("/api/v1/processes/validate", data=DIAGRAM, content_type="text/plain", headers=owner).status_code
+        == 415
+    )
+    assert (
+        client.post(
+            "/api/v1/processes/validate", data=DIAGRAM, content_type="application/xml", headers=token(client, "admin1")
+        ).status_code
+        == 403
+    )
     with app.app_context():
         assert db.session.query(ProcessVersion).count() == 1
 
@@ -233,10 +259,14 @@ def test_validate_endpoint_reports_problems_without_deploying(client: FlaskClien
 def test_versions_page_shows_changes_and_running_applications(client: FlaskClient) -> None:
     new_application(client)
     owner = token(client, "owner1")
-    changed = DIAGRAM.replace(b'<spiffworkflow:property name="time_standard" value="PT1H"/>',
-                              b'<spiffworkflow:property name="time_standard" value="PT2H"/>', 1)
-    assert client.post("/api/v1/processes", data=changed, content_type="application/xml",
-                       headers=owner).status_code == 201
+    changed = DIAGRAM.replace(
+        b'<spiffworkflow:property name="time_standard" value="PT1H"/>',
+        b'<spiffworkflow:property name="time_standard" value="PT2H"/>',
+        1,
+    )
+    assert (
+        client.post("/api/v1/processes", data=changed, content_type="application/xml", headers=owner).status_code == 201
+    )
     sign_in(client, "owner1")
     page = client.get("/pemilik/versi").text
     rows = re.findall(r'<tr data-version="(\d)">.*?<td class="running">(\d+)</td>', page, re.S)
@@ -267,12 +297,14 @@ def test_dashboard_counts_durations_and_escalations(client: FlaskClient, app: Fl
     assert re.search(rf"{fast}</a></td><td>print_card</td>", escalations)
     assert not re.search(rf"{fast}</a></td><td>verify_application</td>", escalations)
     # verification: two done today, the slow one past its standard
-    assert re.search(r"Verifikasi dan validasi data dengan SIAK</strong> · standar 1 jam · 2 selesai, 1 terlambat",
-                     page)
+    assert re.search(
+        r"Verifikasi dan validasi data dengan SIAK</strong> · standar 1 jam · 2 selesai, 1 terlambat", page
+    )
     assert 'class="bar late"' in page  # a day with a late completion is drawn red
     report = re.search(r'id="sla">(.*?)</table>', page, re.S).group(1)
-    assert re.search(r"Verifikasi dan validasi data dengan SIAK</td><td>1 jam</td><td>2</td>.*?<td>1 \(50%\)</td>",
-                     report)
+    assert re.search(
+        r"Verifikasi dan validasi data dengan SIAK</td><td>1 jam</td><td>2</td>.*?<td>1 \(50%\)</td>", report
+    )
     assert client.get("/dasbor").status_code == 200
     admin = app.test_client()
     sign_in(admin, "admin1")
@@ -289,14 +321,20 @@ def test_applicant_reuploads_a_document_with_the_correction(client: FlaskClient,
     page = public.get(f"/status/{code}")
     assert 'enctype="multipart/form-data"' in page.text and 'type="file" name="kk"' in page.text
     action = re.search(rf'action="(/status/{code}/tugas/[0-9a-f-]{{36}})"', page.text).group(1)
-    refused = public.post(action, content_type="multipart/form-data", data={
-        "csrf_token": csrf_of(page.text), "response": "KK baru", "kk": (io.BytesIO(b"bukan pdf"), "kk.txt")})
+    refused = public.post(
+        action,
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_of(page.text), "response": "KK baru", "kk": (io.BytesIO(b"bukan pdf"), "kk.txt")},
+    )
     assert refused.status_code == 422
     with app.app_context():
         assert db.session.query(Document).filter_by(kind="kk").count() == 1  # nothing stored, task still open
     new_kk = PDF_BYTES.replace(b"%%EOF", b"% dipindai ulang\n%%EOF")
-    sent = public.post(action, content_type="multipart/form-data", data={
-        "csrf_token": csrf_of(page.text), "response": "KK baru", "kk": (io.BytesIO(new_kk), "kk.pdf")})
+    sent = public.post(
+        action,
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_of(page.text), "response": "KK baru", "kk": (io.BytesIO(new_kk), "kk.pdf")},
+    )
     assert sent.status_code == 302
     with app.app_context():
         kks = db.session.query(Document).filter_by(kind="kk").order_by(Document.id).all()

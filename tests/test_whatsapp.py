@@ -42,16 +42,24 @@ def phone(client: FlaskClient, app: Flask, fake: FakeGraph, monkeypatch: pytest.
 
 def counts(app: Flask) -> dict[str, int]:
     with app.app_context():
-        return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-                for model in (Conversation, InboundMessage, Outbox, Application, MessageStatus)}
+        return {
+            model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Conversation, InboundMessage, Outbox, Application, MessageStatus)
+        }
 
 
 def stored_application(app: Flask, code: str) -> dict:
     with app.app_context():
         row = db.session.scalar(select(Application).where(Application.code == code))
-        return {"applicant": row.applicant, "child": row.child, "kia_kind": row.kia_kind, "warnings": row.warnings,
-                "kecamatan": row.instance.kecamatan, "status": row.instance.status,
-                "documents": sorted((d.kind, d.media_type, d.sha256, d.size) for d in row.documents)}
+        return {
+            "applicant": row.applicant,
+            "child": row.child,
+            "kia_kind": row.kia_kind,
+            "warnings": row.warnings,
+            "kecamatan": row.instance.kecamatan,
+            "status": row.instance.status,
+            "documents": sorted((d.kind, d.media_type, d.sha256, d.size) for d in row.documents),
+        }
 
 
 def test_handshake(client: FlaskClient, app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +73,8 @@ def test_handshake(client: FlaskClient, app: Flask, fake: FakeGraph, monkeypatch
 
 
 def test_conversation_from_halo_to_code_creates_the_same_application_as_the_api(
-        phone: Phone, client: FlaskClient, app: Flask, fake: FakeGraph) -> None:
+    phone: Phone, client: FlaskClient, app: Flask, fake: FakeGraph
+) -> None:
     greeting = phone.say("Halo")
     assert len(greeting) == 1 and "1. Ajukan KIA" in greeting[0] and "2. Cek status" in greeting[0]
     assert "Nama pemohon" in phone.say("1")[-1]
@@ -109,8 +118,12 @@ def test_forged_signature_gets_403_and_changes_nothing(phone: Phone, client: Fla
     assert forged.status_code == 403 and forged.get_json()["error"]["code"] == "invalid_signature"
     unsigned = client.post("/webhooks/whatsapp", data=json.dumps(payload), content_type="application/json")
     assert unsigned.status_code == 403
-    garbage = client.post("/webhooks/whatsapp", data=b"{not json", content_type="application/json",
-                          headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    garbage = client.post(
+        "/webhooks/whatsapp",
+        data=b"{not json",
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    )
     assert garbage.status_code == 403  # refused before parsing: not a 400
     assert counts(app) == before
     with app.app_context():
@@ -129,14 +142,18 @@ def test_the_same_message_delivered_twice_is_processed_once(phone: Phone, app: F
 
 
 def test_restart_mid_conversation_continues_where_it_stopped(
-        phone: Phone, app: Flask, app_factory, database_url: str, fake: FakeGraph) -> None:
+    phone: Phone, app: Flask, app_factory, database_url: str, fake: FakeGraph
+) -> None:
     phone.say("Halo")
     phone.say("1")
     for answer in ANSWERS[:6]:
         replies = phone.say(answer)
     assert "Jenis kelamin" in replies[-1]
-    restarted = app_factory(database_url, DOCUMENT_DIR=app.config["DOCUMENT_DIR"],
-                            **{k: v for k, v in app.config.items() if k.startswith("WHATSAPP_")})
+    restarted = app_factory(
+        database_url,
+        DOCUMENT_DIR=app.config["DOCUMENT_DIR"],
+        **{k: v for k, v in app.config.items() if k.startswith("WHATSAPP_")},
+    )
     try:
         again = Phone(restarted.test_client(), restarted, fake)
         again.seen = phone.seen
@@ -151,8 +168,7 @@ def test_restart_mid_conversation_continues_where_it_stopped(
             db.engine.dispose()
 
 
-def test_batal_cancels_and_status_answers_from_the_status_view(phone: Phone, client: FlaskClient,
-                                                              app: Flask) -> None:
+def test_batal_cancels_and_status_answers_from_the_status_view(phone: Phone, client: FlaskClient, app: Flask) -> None:
     phone.say("1")
     phone.say("Siti Rahmawati")
     assert "dibatalkan" in phone.say("batal")[0]
@@ -165,8 +181,9 @@ def test_batal_cancels_and_status_answers_from_the_status_view(phone: Phone, cli
     assert "tidak ditemukan" in phone.say("status ZZZZ-ZZZZ-ZZZZ")[0]
 
 
-def test_a_user_without_phone_number_is_answered_by_user_id(client: FlaskClient, app: Flask, fake: FakeGraph,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_user_without_phone_number_is_answered_by_user_id(
+    client: FlaskClient, app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     username_only = Phone(client, app, fake, phone=None, user_id="ID.99887766554433")
     assert "Ajukan KIA" in username_only.say("Halo")[0]
@@ -177,8 +194,7 @@ def test_a_user_without_phone_number_is_answered_by_user_id(client: FlaskClient,
         assert (conversation.user_id, conversation.phone) == ("ID.99887766554433", None)
 
 
-def test_delivery_statuses_are_recorded_once(phone: Phone, client: FlaskClient, app: Flask,
-                                             fake: FakeGraph) -> None:
+def test_delivery_statuses_are_recorded_once(phone: Phone, client: FlaskClient, app: Flask, fake: FakeGraph) -> None:
     phone.say("Halo")
     wamid = fake.messages_to(PHONE)[0]["id"]
     for status in ("sent", "delivered", "delivered", "read"):
@@ -190,8 +206,9 @@ def test_delivery_statuses_are_recorded_once(phone: Phone, client: FlaskClient, 
         assert attempt is not None and attempt.ok
 
 
-def test_user_id_links_conversation_when_phone_appears_later(client: FlaskClient, app: Flask, fake: FakeGraph,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_id_links_conversation_when_phone_appears_later(
+    client: FlaskClient, app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     Phone(client, app, fake, phone=None, user_id=USER_ID).say("1")
     Phone(client, app, fake).say("Siti Rahmawati")
@@ -216,14 +233,18 @@ def test_simulator_plays_the_phone_against_the_real_webhook(app: Flask, tmp_path
         assert conversation.state == "intake" and conversation.data["step"] == "doc:akta"
 
 
-def test_correction_asked_by_the_admin_is_sent_in_the_chat(phone: Phone, client: FlaskClient, app: Flask,
-                                                           fake: FakeGraph) -> None:
+def test_correction_asked_by_the_admin_is_sent_in_the_chat(
+    phone: Phone, client: FlaskClient, app: Flask, fake: FakeGraph
+) -> None:
     code = submit(client).get_json()["code"]  # the applicant's phone is this WhatsApp number
     assert "Tidak ada permohonan" in phone.say("perbaikan")[0]
     admin = token(client, "admin1")
     task = next(t for t in inbox(client, admin) if t["application_code"] == code)
-    response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin,
-                           json={"decision": "incomplete", "note": "Foto KK buram, mohon kirim ulang."})
+    response = client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=admin,
+        json={"decision": "incomplete", "note": "Foto KK buram, mohon kirim ulang."},
+    )
     assert response.status_code == 200, response.get_json()
     notice = phone.replies()
     assert len(notice) == 1 and "*perbaikan*" in notice[0] and "Foto KK buram" in notice[0]
@@ -249,8 +270,9 @@ def test_no_message_text_reaches_the_log(phone: Phone, caplog: pytest.LogCapture
         assert secret not in logged
 
 
-def test_a_child_of_five_or_more_needs_the_photo_and_bad_files_are_asked_again(phone: Phone, app: Flask,
-                                                                               fake: FakeGraph) -> None:
+def test_a_child_of_five_or_more_needs_the_photo_and_bad_files_are_asked_again(
+    phone: Phone, app: Flask, fake: FakeGraph
+) -> None:
     answers = [*ANSWERS]
     answers[5], answers[7] = "1471085005190001", "10-05-2019"  # born 2019: seven years old
     for text in ["Halo", "1", *answers]:
@@ -267,7 +289,10 @@ def test_a_child_of_five_or_more_needs_the_photo_and_bad_files_are_asked_again(p
     stored = stored_application(app, code)
     assert stored["kia_kind"] == "5_to_17"
     assert [(kind, media_type) for kind, media_type, *_ in stored["documents"]] == [
-        ("akta", "image/png"), ("kk", "application/pdf"), ("photo", "image/jpeg")]
+        ("akta", "image/png"),
+        ("kk", "application/pdf"),
+        ("photo", "image/jpeg"),
+    ]
 
 
 def test_the_same_message_delivered_concurrently_is_processed_once(phone: Phone, app: Flask) -> None:
@@ -285,14 +310,19 @@ def test_the_same_message_delivered_concurrently_is_processed_once(phone: Phone,
         thread.join(timeout=60)
     assert results == [200, 200, 200]
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(InboundMessage)
-                                 .where(InboundMessage.message_id == "wamid.RACE")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(InboundMessage).where(InboundMessage.message_id == "wamid.RACE")
+            )
+            == 1
+        )
         assert db.session.scalar(select(Conversation.data))["step"] == "applicant.name"
     assert len(phone.replies()) == 2  # "kita mulai" and the first question, once
 
 
-def test_the_scheduler_delivers_replies_in_the_background(client: FlaskClient, app: Flask, fake: FakeGraph,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_scheduler_delivers_replies_in_the_background(
+    client: FlaskClient, app: Flask, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(app, fake, monkeypatch)
     monkeypatch.setitem(app.config, "OUTBOX_INTERVAL_SECONDS", 0.5)
     for key in ("kia_scheduler", "kia_outbox_scheduler"):

@@ -20,8 +20,18 @@ USER_ID = "ID.1297456843157"
 _ids = itertools.count(1)
 # Answers for application_data(): a girl under five in Binawidya, her mother applying.
 ANSWERS = [
-    "Siti Rahmawati", "2", "ini", "siti@example.com", "Aisyah Putri Ramadhani", "1471085005230001", "2",
-    "10-05-2023", "Pekanbaru", "1471081506230002", "1471-LT-15062023-0001", "Jl. Garuda Sakti Km 3 No. 12",
+    "Siti Rahmawati",
+    "2",
+    "ini",
+    "siti@example.com",
+    "Aisyah Putri Ramadhani",
+    "1471085005230001",
+    "2",
+    "10-05-2023",
+    "Pekanbaru",
+    "1471081506230002",
+    "1471-LT-15062023-0001",
+    "Jl. Garuda Sakti Km 3 No. 12",
     "Binawidya",
 ]
 
@@ -30,8 +40,9 @@ def new_message_id() -> str:
     return f"wamid.TEST{next(_ids):08d}"
 
 
-def message_payload(part: dict[str, Any], phone: str | None = PHONE, user_id: str | None = USER_ID,
-                    message_id: str | None = None) -> dict[str, Any]:
+def message_payload(
+    part: dict[str, Any], phone: str | None = PHONE, user_id: str | None = USER_ID, message_id: str | None = None
+) -> dict[str, Any]:
     """A ``messages`` webhook as Meta documents it; ``phone`` None for a username-only user."""
     contact: dict[str, Any] = {"profile": {"name": "Siti"}}
     message: dict[str, Any] = {"id": message_id or new_message_id(), "timestamp": "1764300000", **part}
@@ -41,11 +52,25 @@ def message_payload(part: dict[str, Any], phone: str | None = PHONE, user_id: st
     if user_id:
         contact["user_id"] = user_id
         message["from_user_id"] = user_id
-    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
-        "field": "messages",
-        "value": {"messaging_product": "whatsapp",
-                  "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1234567890"},
-                  "contacts": [contact], "messages": [message]}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1234567890"},
+                            "contacts": [contact],
+                            "messages": [message],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def text_part(text: str) -> dict[str, Any]:
@@ -55,31 +80,61 @@ def text_part(text: str) -> dict[str, Any]:
 def media_part(fake: FakeGraph, content: bytes, mime_type: str, as_document: bool) -> dict[str, Any]:
     media_id = fake.add_media(content, mime_type)
     if as_document:
-        return {"type": "document", "document": {"id": media_id, "mime_type": mime_type, "filename": "kk.pdf",
-                                                 "sha256": "x"}}
+        return {
+            "type": "document",
+            "document": {"id": media_id, "mime_type": mime_type, "filename": "kk.pdf", "sha256": "x"},
+        }
     return {"type": "image", "image": {"id": media_id, "mime_type": mime_type, "sha256": "x"}}
 
 
 def status_payload(message_id: str, status: str, recipient: str = PHONE) -> dict[str, Any]:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
-        "field": "messages",
-        "value": {"messaging_product": "whatsapp",
-                  "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1234567890"},
-                  "statuses": [{"id": message_id, "status": status, "timestamp": "1764300100",
-                                "recipient_id": recipient, "recipient_user_id": USER_ID}]}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1234567890"},
+                            "statuses": [
+                                {
+                                    "id": message_id,
+                                    "status": status,
+                                    "timestamp": "1764300100",
+                                    "recipient_id": recipient,
+                                    "recipient_user_id": USER_ID,
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def post(client: FlaskClient, payload: dict[str, Any], secret: str = APP_SECRET):  # noqa: ANN201
     body = json.dumps(payload).encode()
-    return client.post("/webhooks/whatsapp", data=body, content_type="application/json",
-                       headers={"X-Hub-Signature-256": sign(secret, body)})
+    return client.post(
+        "/webhooks/whatsapp",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sign(secret, body)},
+    )
 
 
 def configure(app: Flask, fake: FakeGraph, monkeypatch: Any) -> None:
     """Point ``app`` at the fake Graph API (settings restored after the test)."""
-    for key, value in {"WHATSAPP_GRAPH_URL": fake.graph_url, "WHATSAPP_TOKEN": fake.token,
-                       "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id, "WHATSAPP_APP_SECRET": APP_SECRET,
-                       "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN}.items():
+    for key, value in {
+        "WHATSAPP_GRAPH_URL": fake.graph_url,
+        "WHATSAPP_TOKEN": fake.token,
+        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
+        "WHATSAPP_APP_SECRET": APP_SECRET,
+        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     monkeypatch.delitem(app.extensions, "kia_whatsapp_gateway", raising=False)
 
@@ -87,8 +142,9 @@ def configure(app: Flask, fake: FakeGraph, monkeypatch: Any) -> None:
 class Phone:
     """The applicant's phone: sends through the real webhook, reads what the fake Graph API received."""
 
-    def __init__(self, client: FlaskClient, app: Flask, fake: FakeGraph, phone: str | None = PHONE,
-                 user_id: str | None = USER_ID) -> None:
+    def __init__(
+        self, client: FlaskClient, app: Flask, fake: FakeGraph, phone: str | None = PHONE, user_id: str | None = USER_ID
+    ) -> None:
         self.client, self.app, self.fake, self.phone, self.user_id = client, app, fake, phone, user_id
         self.seen = 0
 
@@ -107,5 +163,5 @@ class Phone:
     def replies(self) -> list[str]:
         outbox.deliver(self.app)
         received = self.fake.messages_to(self.address)
-        new, self.seen = received[self.seen:], len(received)
+        new, self.seen = received[self.seen :], len(received)
         return [m["text"]["body"] for m in new if m.get("type") == "text"]

@@ -18,9 +18,12 @@ from . import filters, pages, session
 
 def init_app(app: Flask) -> None:
     app.config.update(
-        SESSION_COOKIE_NAME="kia_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="kia_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
-        PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["TOKEN_TTL_SECONDS"]))
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["TOKEN_TTL_SECONDS"]),
+    )
     app.extensions["kia_session_principal"] = session.session_principal
     filters.register(app)
     app.register_blueprint(pages.blp)

@@ -20,12 +20,13 @@ from . import csrf
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 
-blp = Blueprint("web", __name__, template_folder="templates", static_folder=str(STATIC),
-                static_url_path="/assets")
+blp = Blueprint("web", __name__, template_folder="templates", static_folder=str(STATIC), static_url_path="/assets")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
 
 
 @blp.before_request

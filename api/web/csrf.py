@@ -20,6 +20,9 @@ def token() -> str:
 def request_is_valid() -> bool:
     """True when the request carries this session's token (header or form field)."""
     expected = session.get(FIELD)
-    sent = request.headers.get(HEADER) or (request.form.get(FIELD) if request.mimetype in {
-        "application/x-www-form-urlencoded", "multipart/form-data"} else None)
+    sent = request.headers.get(HEADER) or (
+        request.form.get(FIELD)
+        if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}
+        else None
+    )
     return bool(expected and sent and hmac.compare_digest(str(expected), str(sent)))

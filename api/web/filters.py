@@ -109,9 +109,21 @@ def nav_links(principal: Any) -> list[tuple[str, str]]:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(wib=wib, due_text=due_text, is_past=is_past, iso=iso,
-                                 standard=duration_label, seconds=lambda s: span(timedelta(seconds=s or 0)))
+    app.jinja_env.filters.update(
+        wib=wib,
+        due_text=due_text,
+        is_past=is_past,
+        iso=iso,
+        standard=duration_label,
+        seconds=lambda s: span(timedelta(seconds=s or 0)),
+    )
     app.jinja_env.globals.update(
-        csrf_token=csrf.token, nav_links=nav_links, DOCUMENT_KINDS=DOCUMENT_KINDS,
-        LANES=LANES, ROLE_LABELS=ROLE_LABELS, EVENT_LABELS=EVENT_LABELS,
-        STATUS_LABELS=STATUS_LABELS, KECAMATAN=forms.PEKANBARU_KECAMATAN)
+        csrf_token=csrf.token,
+        nav_links=nav_links,
+        DOCUMENT_KINDS=DOCUMENT_KINDS,
+        LANES=LANES,
+        ROLE_LABELS=ROLE_LABELS,
+        EVENT_LABELS=EVENT_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
+        KECAMATAN=forms.PEKANBARU_KECAMATAN,
+    )

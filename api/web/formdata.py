@@ -41,10 +41,21 @@ def fields_of(schema: dict[str, Any], prefix: str = "") -> list[Field]:
     for name, spec in schema.get("properties", {}).items():
         path = f"{prefix}{name}"
         kind = _kind(spec)
-        options = [(o["const"], o.get("title", o["const"])) for o in spec.get("oneOf", [])] or \
-            [(v, v) for v in spec.get("enum", [])]
-        out.append(Field(path, spec.get("title", name), kind, name in required, options, spec.get("maxLength"),
-                         spec.get("pattern"), fields_of(spec, f"{path}.") if kind == "group" else []))
+        options = [(o["const"], o.get("title", o["const"])) for o in spec.get("oneOf", [])] or [
+            (v, v) for v in spec.get("enum", [])
+        ]
+        out.append(
+            Field(
+                path,
+                spec.get("title", name),
+                kind,
+                name in required,
+                options,
+                spec.get("maxLength"),
+                spec.get("pattern"),
+                fields_of(spec, f"{path}.") if kind == "group" else [],
+            )
+        )
     return out
 
 

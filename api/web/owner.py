@@ -21,13 +21,20 @@ from .blueprint import blp, staff_page
 def modeler() -> Any:
     key = request.args.get("proses") or PROCESS_KEY
     version = definitions.get_version(db.session, key, request.args.get("versi", type=int))
-    config = {"process_key": key, "version": version.version,
-              "forms": [{"key": k, "title": cls.title} for k, cls in forms.FORMS.items()]}
+    config = {
+        "process_key": key,
+        "version": version.version,
+        "forms": [{"key": k, "title": cls.title} for k, cls in forms.FORMS.items()],
+    }
     return render_template(
-        "web/modeler.html", config=config, version=version,
+        "web/modeler.html",
+        config=config,
+        version=version,
         bpmn_url=url_for("processes.ProcessDiagram", key=key, version=version.version),
-        validate_url=url_for("processes.ProcessValidation"), deploy_url=url_for("processes.ProcessCollection"),
-        versions_url=url_for("web.versions", proses=key))
+        validate_url=url_for("processes.ProcessValidation"),
+        deploy_url=url_for("processes.ProcessCollection"),
+        versions_url=url_for("web.versions", proses=key),
+    )
 
 
 @blp.route("/pemilik/versi")
@@ -45,5 +52,13 @@ def versions() -> Any:
             changes = diagram_diff.diff(by_number[before].bpmn_xml.encode(), by_number[after].bpmn_xml.encode())
         except DiagramRejected as exc:
             problem = exc.message
-    return render_template("web/versions.html", key=key, listed=listed, before=before, after=after,
-                           changes=changes, problem=problem, numbers=numbers)
+    return render_template(
+        "web/versions.html",
+        key=key,
+        listed=listed,
+        before=before,
+        after=after,
+        changes=changes,
+        problem=problem,
+        numbers=numbers,
+    )

@@ -21,8 +21,9 @@ from .blueprint import blp, principal
 from .filters import DOCUMENT_KINDS
 
 
-def _render(code: str, values: dict | None = None, errors: dict | None = None, pin_error: str | None = None,
-            status: int = 200) -> Any:
+def _render(
+    code: str, values: dict | None = None, errors: dict | None = None, pin_error: str | None = None, status: int = 200
+) -> Any:
     ratelimit.limit("status", current_app.config["STATUS_RATE_LIMIT"])
     app = applications.by_code(db.session, code)
     who = principal()
@@ -30,9 +31,16 @@ def _render(code: str, values: dict | None = None, errors: dict | None = None, p
     view = applications.status_view(db.session, app, full=full)
     task_forms = [(t, formdata.fields_of(forms.form_json_schema(t["form_key"]))) for t in view.get("tasks", [])]
     expected = estimates.expected_completion(db.session, app.instance)
-    return render_template("web/status.html", view=view, full=full, task_forms=task_forms, expected=expected,
-                           values=values or {},
-                           errors=errors or {}, pin_error=pin_error), status
+    return render_template(
+        "web/status.html",
+        view=view,
+        full=full,
+        task_forms=task_forms,
+        expected=expected,
+        values=values or {},
+        errors=errors or {},
+        pin_error=pin_error,
+    ), status
 
 
 @blp.route("/status/<code>")
@@ -67,18 +75,21 @@ def status_task(code: str, task_id: str) -> Any:
     who = principal()
     if who is None or who.application_id != app.id:
         return redirect(url_for("web.status", code=app.code))
-    row = next((t for t in applications.status_view(db.session, app, full=True)["tasks"] if t["id"] == task_id),
-               None)
+    row = next((t for t in applications.status_view(db.session, app, full=True)["tasks"] if t["id"] == task_id), None)
     if row is None:
         flash("Tugas ini sudah tidak terbuka.", "error")
         return redirect(url_for("web.status", code=app.code))
     raw = formdata.from_form(forms.form_json_schema(row["form_key"]), request.form)
     max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
-    uploads = [Upload(kind, request.files[kind].read(max_bytes + 1)) for kind in DOCUMENT_KINDS
-               if row["form_key"] == "correction" and request.files.get(kind) and request.files[kind].filename]
+    uploads = [
+        Upload(kind, request.files[kind].read(max_bytes + 1))
+        for kind in DOCUMENT_KINDS
+        if row["form_key"] == "correction" and request.files.get(kind) and request.files[kind].filename
+    ]
     try:
-        applications.reupload(db.session, app, uploads, document_dir=current_app.config["DOCUMENT_DIR"],
-                              max_bytes=max_bytes)
+        applications.reupload(
+            db.session, app, uploads, document_dir=current_app.config["DOCUMENT_DIR"], max_bytes=max_bytes
+        )
         complete_task(task_id, raw)  # one commit: the documents and the correction together
     except forms.FormValidationError as exc:
         db.session.rollback()

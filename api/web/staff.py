@@ -26,9 +26,31 @@ from .blueprint import blp, principal, safe_next, staff_page
 
 INBOX_LIMIT = 200
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
-TASK_KEYS = {"id", "application_code", "child_name", "step", "title", "lane", "form_key", "kecamatan", "state",
-             "time_standard", "time_basis", "ready_at", "due_at", "overdue", "escalations", "claimed_by",
-             "claimed_at", "completed_by", "completed_at", "form", "application", "history", "verification"}
+TASK_KEYS = {
+    "id",
+    "application_code",
+    "child_name",
+    "step",
+    "title",
+    "lane",
+    "form_key",
+    "kecamatan",
+    "state",
+    "time_standard",
+    "time_basis",
+    "ready_at",
+    "due_at",
+    "overdue",
+    "escalations",
+    "claimed_by",
+    "claimed_at",
+    "completed_by",
+    "completed_at",
+    "form",
+    "application",
+    "history",
+    "verification",
+}
 
 
 def home_of(who: Any) -> str:
@@ -80,34 +102,60 @@ def inbox() -> Any:
     kecamatan = request.args.get("kecamatan") or None
     overdue = True if request.args.get("overdue") else None
     rows, _ = inbox_page(who, lane, "open", overdue, kecamatan, limit=INBOX_LIMIT, with_total=False)
-    lanes = sorted(lanes_of(who) - {"applicant"}) if "supervisor" not in who.roles else \
-        ["admin", "operator", "dafdud", "uptd"]
+    lanes = (
+        sorted(lanes_of(who) - {"applicant"})
+        if "supervisor" not in who.roles
+        else ["admin", "operator", "dafdud", "uptd"]
+    )
     kecamatan_names = {k.code: k.name for k in db.session.scalars(select(Kecamatan).order_by(Kecamatan.code))}
-    tasks = [{"row": row, "code": code, "child_name": child.get("name"), "actionable": can_act_on_task(who, row)}
-             for row, code, child in rows]
+    tasks = [
+        {"row": row, "code": code, "child_name": child.get("name"), "actionable": can_act_on_task(who, row)}
+        for row, code, child in rows
+    ]
     groupable = [t for t in tasks if t["row"].form_key == "grouping" and t["actionable"]]
-    return render_template("web/inbox.html", tasks=tasks, lanes=lanes, lane=lane, kecamatan=kecamatan,
-                           overdue=overdue, kecamatan_names=kecamatan_names, groupable=groupable, who=who)
+    return render_template(
+        "web/inbox.html",
+        tasks=tasks,
+        lanes=lanes,
+        lane=lane,
+        kecamatan=kecamatan,
+        overdue=overdue,
+        kecamatan_names=kecamatan_names,
+        groupable=groupable,
+        who=who,
+    )
 
 
-def _render_task(task_id: str, values: dict[str, Any] | None = None,
-                 errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
+def _render_task(
+    task_id: str, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None, status: int = 200
+) -> Any:
     who = principal()
     detail = task_detail(task_id)
     row = db.session.get(TaskRow, task_id)
     actionable = detail["state"] == "open" and can_act_on_task(who, row)
     extras = {k: v for k, v in detail.items() if k not in TASK_KEYS}
     return render_template(
-        "web/task.html", task=detail, app=detail["application"], fields=formdata.fields_of(detail["form"]),
-        values=values or {}, errors=errors or {}, actionable=actionable, who=who, extras=extras,
-        mine=detail["claimed_by"] == who.name, free=detail["claimed_by"] is None,
-        labels=_field_titles()), status
+        "web/task.html",
+        task=detail,
+        app=detail["application"],
+        fields=formdata.fields_of(detail["form"]),
+        values=values or {},
+        errors=errors or {},
+        actionable=actionable,
+        who=who,
+        extras=extras,
+        mine=detail["claimed_by"] == who.name,
+        free=detail["claimed_by"] is None,
+        labels=_field_titles(),
+    ), status
 
 
 def _field_titles() -> dict[str, dict[str, str]]:
     schema = forms.form_json_schema(forms.ApplicationForm)["properties"]
-    return {section: {k: v.get("title", k) for k, v in schema[section]["properties"].items()}
-            for section in ("applicant", "child")}
+    return {
+        section: {k: v.get("title", k) for k, v in schema[section]["properties"].items()}
+        for section in ("applicant", "child")
+    }
 
 
 @blp.route("/petugas/tugas/<task_id>")
@@ -155,8 +203,10 @@ def group_cards() -> Any:
         flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
         return redirect(url_for("web.inbox", lane="dafdud"))
     try:
-        data = forms.load_form(distribution.GROUPING_FORM,
-                               formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form))
+        data = forms.load_form(
+            distribution.GROUPING_FORM,
+            formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form),
+        )
         batch, completed, _ = distribution.group_in_batch(db.session, principal(), ids, data)
         db.session.commit()
     except (EngineError, forms.FormValidationError) as exc:
@@ -179,8 +229,9 @@ def session_flash_recap(batch_id: int) -> None:
 def application(code: str) -> Any:
     detail = application_detail(code)  # the API's view, with its access check
     instance = applications.by_code(db.session, code).instance
-    rows = list(db.session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)
-                                   .order_by(TaskRow.ready_at)))
+    rows = list(
+        db.session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id).order_by(TaskRow.ready_at))
+    )
     events = detail["history"]
     marks = {
         "done": sorted({e.step for e in events if e.step and e.kind in {"completed", "milestone"}}),
@@ -189,8 +240,15 @@ def application(code: str) -> Any:
     }
     kec = db.session.get(Kecamatan, detail["kecamatan"] or "")
     documents = [(endpoint, label) for endpoint, label in PAPERS if endpoint in current_app.view_functions]
-    return render_template("web/application.html", app=detail, card=control_card(db.session, instance),
-                           marks=marks, kec=kec,
-                           papers=documents, labels=_field_titles(),
-                           bpmn_url=url_for("processes.ProcessDiagram", key=instance.process_version.process_key,
-                                            version=detail["process_version"]))
+    return render_template(
+        "web/application.html",
+        app=detail,
+        card=control_card(db.session, instance),
+        marks=marks,
+        kec=kec,
+        papers=documents,
+        labels=_field_titles(),
+        bpmn_url=url_for(
+            "processes.ProcessDiagram", key=instance.process_version.process_key, version=detail["process_version"]
+        ),
+    )

@@ -26,8 +26,12 @@ def dashboard_page() -> Any:
     today = clock.now().astimezone(dashboard.JAKARTA).date()
     names = {k.code: k.name for k in db.session.scalars(select(Kecamatan))}
     return render_template(
-        "web/dashboard.html", by_step=dashboard.open_by_step(db.session),
+        "web/dashboard.html",
+        by_step=dashboard.open_by_step(db.session),
         by_kecamatan=dashboard.open_by_kecamatan(db.session, names),
-        durations=dashboard.durations(db.session, days=days), escalations=dashboard.escalations_on(db.session),
+        durations=dashboard.durations(db.session, days=days),
+        escalations=dashboard.escalations_on(db.session),
         sla=sla.sla_report(db.session, today - timedelta(days=days - 1), today),
-        days=days, choices=CHART_DAYS)
+        days=days,
+        choices=CHART_DAYS,
+    )

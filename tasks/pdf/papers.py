@@ -51,21 +51,27 @@ def receipt(session: Session, app: Application, status_url: str) -> bytes:
     context, kec = _common(session, app)
     waiting_for_applicant = instance.status == "perlu_perbaikan"
     return render_pdf(
-        "receipt.html", **context, qr=qr_svg(status_url), status_url=status_url,
-        kk_number=mask_number(app.child.get("kk_number")), kia_kind=KIA_KINDS.get(app.kia_kind, app.kia_kind),
+        "receipt.html",
+        **context,
+        qr=qr_svg(status_url),
+        status_url=status_url,
+        kk_number=mask_number(app.child.get("kk_number")),
+        kia_kind=KIA_KINDS.get(app.kia_kind, app.kia_kind),
         uptd_name=kec.uptd_name if kec else "UPTD Disdukcapil kecamatan domisili",
         uptd_address=kec.uptd_address if kec else "",
-        expected_at=expected_completion(session, instance), finished=instance.completed_at is not None,
-        expected_note=("menunggu perbaikan data dari pemohon" if waiting_for_applicant
-                       else "belum dapat dihitung"))
+        expected_at=expected_completion(session, instance),
+        finished=instance.completed_at is not None,
+        expected_note=("menunggu perbaikan data dari pemohon" if waiting_for_applicant else "belum dapat dihitung"),
+    )
 
 
 def control_card(session: Session, app: Application) -> bytes:
     """The control card ("kartu kendali"): every hand-over with officers, initials, times and standards."""
     context, _ = _common(session, app)
     lanes = definition_of(app.instance.process_version).lane_names
-    return render_pdf("control_card.html", **context, items=control_card_items(session, app.instance),
-                      lanes=lanes, outcomes=OUTCOMES)
+    return render_pdf(
+        "control_card.html", **context, items=control_card_items(session, app.instance), lanes=lanes, outcomes=OUTCOMES
+    )
 
 
 def distribution(groups: list[RecapGroup], heading: str) -> bytes:
@@ -81,5 +87,11 @@ def deliveries(session: Session, first: date, last: date, officer: str) -> bytes
     rows = delivery_log.deliveries(session, start, end)
     counts = Counter(row.kind_label for row in rows)
     period = tanggal(first) if first == last else f"{tanggal(first)} s.d. {tanggal(last)}"
-    return render_pdf("deliveries.html", rows=rows, totals=sorted(counts.items()), period=period,
-                      channels=delivery_log.CHANNEL_LABELS, officer=officer)
+    return render_pdf(
+        "deliveries.html",
+        rows=rows,
+        totals=sorted(counts.items()),
+        period=period,
+        channels=delivery_log.CHANNEL_LABELS,
+        officer=officer,
+    )

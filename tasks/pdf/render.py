@@ -23,8 +23,20 @@ from engine.clock import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 JAKARTA = ZoneInfo("Asia/Jakarta")
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
 
 
 def tanggal(value: date | datetime | None) -> str:
@@ -67,8 +79,13 @@ def qr_svg(text: str) -> Markup:
     return Markup(segno.make(text, error="m").svg_inline(border=4, omitsize=True, dark="#000"))
 
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _env.filters.update(tanggal=tanggal, wib=wib, jam=jam, standard=standard)
 
 

@@ -26,20 +26,24 @@ from . import intake
 from .gateway import Gateway, GatewayError
 from .webhook import MEDIA_TYPES, Inbound
 
-GREETING = ("Halo! Selamat datang di layanan Kartu Identitas Anak (KIA) Disdukcapil Kota Pekanbaru.\n"
-            "Silakan pilih:\n"
-            "1. Ajukan KIA\n"
-            "2. Cek status permohonan\n"
-            "3. Bantuan\n"
-            "Balas dengan nomor pilihan.")
-HELP = ("*Bantuan*\n"
-        "• Ketik *1* atau *ajukan* untuk mengajukan KIA; kami menanyakan data satu per satu.\n"
-        "• Siapkan NIK anak, nomor KK, nomor akta kelahiran, serta foto/PDF KK dan akta "
-        "(dan pas foto 2x3 bila anak berusia 5 tahun atau lebih).\n"
-        "• Ketik *status KODE* untuk melihat status permohonan, mis. status ABCD-EFGH-JKMN.\n"
-        "• Ketik *perbaikan* bila petugas meminta Anda memperbaiki data permohonan.\n"
-        "• Ketik *batal* kapan saja untuk membatalkan pengisian.\n"
-        "• Ketik *menu* untuk kembali ke menu.")
+GREETING = (
+    "Halo! Selamat datang di layanan Kartu Identitas Anak (KIA) Disdukcapil Kota Pekanbaru.\n"
+    "Silakan pilih:\n"
+    "1. Ajukan KIA\n"
+    "2. Cek status permohonan\n"
+    "3. Bantuan\n"
+    "Balas dengan nomor pilihan."
+)
+HELP = (
+    "*Bantuan*\n"
+    "• Ketik *1* atau *ajukan* untuk mengajukan KIA; kami menanyakan data satu per satu.\n"
+    "• Siapkan NIK anak, nomor KK, nomor akta kelahiran, serta foto/PDF KK dan akta "
+    "(dan pas foto 2x3 bila anak berusia 5 tahun atau lebih).\n"
+    "• Ketik *status KODE* untuk melihat status permohonan, mis. status ABCD-EFGH-JKMN.\n"
+    "• Ketik *perbaikan* bila petugas meminta Anda memperbaiki data permohonan.\n"
+    "• Ketik *batal* kapan saja untuk membatalkan pengisian.\n"
+    "• Ketik *menu* untuk kembali ke menu."
+)
 CANCELLED = "Pengisian permohonan dibatalkan dan data yang Anda kirim sudah dihapus. Ketik *menu* untuk mulai lagi."
 ASK_CODE = "Ketik kode permohonan Anda (12 huruf/angka, mis. ABCD-EFGH-JKMN)."
 CONFIRM_HINT = "Balas *YA* bila data sudah benar untuk mengirim permohonan, atau *batal* untuk membatalkan."
@@ -71,14 +75,12 @@ def find_or_create(session: Session, user_id: str | None, phone: str | None) -> 
     """The conversation of this WhatsApp user, by business-scoped id first, then by phone."""
     conversation = None
     if user_id:
-        conversation = session.scalar(select(Conversation).where(Conversation.user_id == user_id)
-                                      .with_for_update())
+        conversation = session.scalar(select(Conversation).where(Conversation.user_id == user_id).with_for_update())
     if conversation is None and phone:
         conversation = session.scalar(select(Conversation).where(Conversation.phone == phone).with_for_update())
     now = clock.now()
     if conversation is None:
-        conversation = Conversation(user_id=user_id, phone=phone, state="new", data={}, created_at=now,
-                                    updated_at=now)
+        conversation = Conversation(user_id=user_id, phone=phone, state="new", data={}, created_at=now, updated_at=now)
         session.add(conversation)
         session.flush()
     else:
@@ -94,19 +96,27 @@ def handle(session: Session, message: Inbound, ctx: Context) -> Turn:
     conversation.data = dict(dialog.data)  # a new object, so the JSON column is written
     conversation.state = dialog.state
     conversation.updated_at = clock.now()
-    replies = [_reply(session, conversation, text, secret, dialog.instance_id, clock.now())
-               for text, secret in dialog.out]
+    replies = [
+        _reply(session, conversation, text, secret, dialog.instance_id, clock.now()) for text, secret in dialog.out
+    ]
     return Turn(conversation, replies)
 
 
-def _reply(session: Session, conversation: Conversation, text: str, secret: bool, instance_id: int | None,
-           now: datetime) -> Outbox:
+def _reply(
+    session: Session, conversation: Conversation, text: str, secret: bool, instance_id: int | None, now: datetime
+) -> Outbox:
     payload: dict[str, Any] = {"text": text}
     if secret:
         payload["secret"] = True  # the delivery worker blanks the text once it is sent (it holds the PIN)
-    row = Outbox(instance_id=instance_id, channel="whatsapp", kind="chat_reply",
-                 recipient=conversation.phone or conversation.user_id or "", payload=payload,
-                 next_attempt_at=now, created_at=now)
+    row = Outbox(
+        instance_id=instance_id,
+        channel="whatsapp",
+        kind="chat_reply",
+        recipient=conversation.phone or conversation.user_id or "",
+        payload=payload,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(row)
     return row
 
@@ -193,8 +203,7 @@ class _Dialog:
         except NotFound:
             return "Kode permohonan tidak ditemukan. Periksa kembali kode Anda (12 huruf/angka)."
         view = applications.status_view(self.session, app)
-        lines = [f"Permohonan {display_code(app.code)} atas nama {view['name']}:",
-                 f"Status: *{view['status_label']}*"]
+        lines = [f"Permohonan {display_code(app.code)} atas nama {view['name']}:", f"Status: *{view['status_label']}*"]
         lines += [f"Sedang diproses: {row['title']}" for row in view["current"]]
         if view["status"] == "siap_diambil" and view["pickup"]:
             lines.append(f"Ambil di {view['pickup']['uptd']}, {view['pickup']['address']}.")
@@ -277,27 +286,36 @@ class _Dialog:
         if word not in ("ya", "y", "ok", "oke", "kirim"):
             return self.say(CONFIRM_HINT)
         try:
-            data = forms.validate_application(self.draft,
-                                              known_regions=reference.known_region_codes(self.session))
+            data = forms.validate_application(self.draft, known_regions=reference.known_region_codes(self.session))
         except forms.FormValidationError as error:
             return self.back_to(intake.first_failing_step(error.fields))
-        uploads = [Upload(kind, documents.path_of(self.ctx.document_dir, doc["sha256"]).read_bytes())
-                   for kind, doc in self.data.get("documents", {}).items()]
+        uploads = [
+            Upload(kind, documents.path_of(self.ctx.document_dir, doc["sha256"]).read_bytes())
+            for kind, doc in self.data.get("documents", {}).items()
+        ]
         try:
-            app, pin = applications.submit(self.session, data, uploads, document_dir=self.ctx.document_dir,
-                                           max_bytes=self.ctx.max_bytes, channel="whatsapp")
+            app, pin = applications.submit(
+                self.session,
+                data,
+                uploads,
+                document_dir=self.ctx.document_dir,
+                max_bytes=self.ctx.max_bytes,
+                channel="whatsapp",
+            )
         except InvalidData as error:
             return self.back_to(intake.first_failing_step(error.fields) if "child" in error.fields else None)
         self.instance_id = app.instance_id
         self.state = "menu"
         self.data = {"submitted": [*self.data.get("submitted", []), app.code][-10:]}
         code = display_code(app.code)
-        lines = ["✅ Permohonan KIA Anda sudah kami terima.",
-                 f"Kode permohonan: *{code}*",
-                 f"PIN: *{pin}*",
-                 "Simpan kode dan PIN ini. Kode untuk memeriksa status; PIN untuk masuk bila petugas meminta "
-                 "perbaikan data. Kode permohonan juga dikirim ke e-mail Anda.",
-                 f"Cek status kapan saja dengan mengetik *status {code}*."]
+        lines = [
+            "✅ Permohonan KIA Anda sudah kami terima.",
+            f"Kode permohonan: *{code}*",
+            f"PIN: *{pin}*",
+            "Simpan kode dan PIN ini. Kode untuk memeriksa status; PIN untuk masuk bila petugas meminta "
+            "perbaikan data. Kode permohonan juga dikirim ke e-mail Anda.",
+            f"Cek status kapan saja dengan mengetik *status {code}*.",
+        ]
         if self.ctx.public_url:
             lines.append(f"Status daring: {self.ctx.public_url.rstrip('/')}/status/{app.code}")
         self.say("\n".join(lines), secret=True)
@@ -352,8 +370,9 @@ class _Dialog:
 def _open_correction(session: Session, codes: list[str], phone: str | None) -> tuple[TaskRow, Any] | None:
     """The open correction task of an application this user submitted in the chat, or whose applicant
     phone is this WhatsApp number."""
-    rows = session.scalars(select(TaskRow).where(TaskRow.state == "open", TaskRow.form_key == "correction")
-                           .order_by(TaskRow.ready_at))
+    rows = session.scalars(
+        select(TaskRow).where(TaskRow.state == "open", TaskRow.form_key == "correction").order_by(TaskRow.ready_at)
+    )
     for row in rows:
         app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
         if app is not None and (app.code in codes or (phone and app.applicant.get("phone") == phone)):

@@ -129,10 +129,17 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 return self._answer(200, content, mime_type)
             if len(parts) == 2 and parts[0] == VERSION and parts[1] in fake.media:
                 content, mime_type = fake.media[parts[1]]
-                return self._answer(200, {"messaging_product": "whatsapp", "id": parts[1],
-                                          "url": f"{fake.base_url}/download/{parts[1]}", "mime_type": mime_type,
-                                          "sha256": hashlib.sha256(content).hexdigest(),
-                                          "file_size": len(content)})
+                return self._answer(
+                    200,
+                    {
+                        "messaging_product": "whatsapp",
+                        "id": parts[1],
+                        "url": f"{fake.base_url}/download/{parts[1]}",
+                        "mime_type": mime_type,
+                        "sha256": hashlib.sha256(content).hexdigest(),
+                        "file_size": len(content),
+                    },
+                )
             self._error(404, "Unsupported get request.")
 
         def do_POST(self) -> None:  # noqa: N802
@@ -150,14 +157,20 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     message = json.loads(body)
                 except ValueError:
                     return self._error(400, "Invalid JSON.")
-                if message.get("messaging_product") != "whatsapp" or not (message.get("to")
-                                                                          or message.get("recipient")):
+                if message.get("messaging_product") != "whatsapp" or not (
+                    message.get("to") or message.get("recipient")
+                ):
                     return self._error(400, "Invalid parameter.", 100)
                 message_id = fake._record(message)
                 who = message.get("to") or message.get("recipient")
-                return self._answer(200, {"messaging_product": "whatsapp",
-                                          "contacts": [{"input": who, "wa_id": who}],
-                                          "messages": [{"id": message_id}]})
+                return self._answer(
+                    200,
+                    {
+                        "messaging_product": "whatsapp",
+                        "contacts": [{"input": who, "wa_id": who}],
+                        "messages": [{"id": message_id}],
+                    },
+                )
             if parts[2] == "media":
                 fields = _multipart(self.headers.get("Content-Type", ""), body)
                 if "file" not in fields or fields.get("messaging_product", (b"",))[0] != b"whatsapp":

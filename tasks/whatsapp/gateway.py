@@ -58,8 +58,9 @@ class GraphGateway:
 
     def __init__(self, base_url: str, token: str, phone_number_id: str, timeout: float = 15.0) -> None:
         self.phone_number_id = phone_number_id
-        self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=timeout,
-                                    headers={"Authorization": f"Bearer {token}"})
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/", timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -70,8 +71,10 @@ class GraphGateway:
         except httpx.HTTPError as exc:
             raise GatewayError(f"network: {type(exc).__name__}") from None
         if response.status_code >= 400:
-            raise GatewayError(f"graph api: HTTP {response.status_code}{_error_code(response)}",
-                               retryable=not _permanent(response.status_code))
+            raise GatewayError(
+                f"graph api: HTTP {response.status_code}{_error_code(response)}",
+                retryable=not _permanent(response.status_code),
+            )
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -98,8 +101,7 @@ class GraphGateway:
     def send_template(self, to: str, name: str, language: str, parameters: list[str]) -> str:
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if parameters:
-            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p}
-                                                                       for p in parameters]}]
+            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}]
         return self._send(to, {"type": "template", "template": template})
 
     def send_document(self, to: str, media_id: str, filename: str, caption: str = "") -> str:
@@ -109,9 +111,12 @@ class GraphGateway:
         return self._send(to, {"type": "document", "document": document})
 
     def upload_media(self, content: bytes, media_type: str, filename: str) -> str:
-        answer = self._json("POST", f"{self.phone_number_id}/media",
-                            data={"messaging_product": "whatsapp", "type": media_type},
-                            files={"file": (filename, content, media_type)})
+        answer = self._json(
+            "POST",
+            f"{self.phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": media_type},
+            files={"file": (filename, content, media_type)},
+        )
         if "id" not in answer:
             raise GatewayError("graph api: upload answer has no media id")
         return str(answer["id"])
@@ -123,16 +128,21 @@ class GraphGateway:
         if not isinstance(answer.get("url"), str):
             raise GatewayError("graph api: media answer has no url")
         size = answer.get("file_size")
-        return Media(media_id, answer["url"], str(answer.get("mime_type", "")),
-                     int(size) if isinstance(size, int | str) and str(size).isdigit() else None)
+        return Media(
+            media_id,
+            answer["url"],
+            str(answer.get("mime_type", "")),
+            int(size) if isinstance(size, int | str) and str(size).isdigit() else None,
+        )
 
     def download(self, url: str, max_bytes: int) -> bytes:
         """The media file behind a (short-lived) media URL, refused beyond ``max_bytes``."""
         try:
             with self._client.stream("GET", url) as response:
                 if response.status_code >= 400:
-                    raise GatewayError(f"media download: HTTP {response.status_code}",
-                                       retryable=not _permanent(response.status_code))
+                    raise GatewayError(
+                        f"media download: HTTP {response.status_code}", retryable=not _permanent(response.status_code)
+                    )
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)

@@ -167,8 +167,9 @@ def display(step: Step, value: Any) -> str:
 def first_failing_step(fields: dict[str, Any]) -> tuple[Step, str] | None:
     """Map ``validate_application``'s nested messages back to the first step that must be asked again."""
     for step in FIELD_STEPS:
-        messages = (fields.get(step.section) or {}).get(step.name) if isinstance(fields.get(step.section),
-                                                                                dict) else None
+        messages = (
+            (fields.get(step.section) or {}).get(step.name) if isinstance(fields.get(step.section), dict) else None
+        )
         if messages:
             return step, " ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
     return None

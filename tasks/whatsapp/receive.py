@@ -56,8 +56,12 @@ def process(session: Session, messages: list[Inbound], statuses: list[StatusUpda
         else:
             outcome.processed += 1
             outcome.replies += [row.id for row in replies]
-    log.info("whatsapp webhook: %d message(s) processed, %d duplicate(s), %d status(es)", outcome.processed,
-             outcome.duplicates, outcome.statuses)
+    log.info(
+        "whatsapp webhook: %d message(s) processed, %d duplicate(s), %d status(es)",
+        outcome.processed,
+        outcome.duplicates,
+        outcome.statuses,
+    )
     return outcome
 
 
@@ -65,19 +69,35 @@ def _process_one(session: Session, message: Inbound, ctx: Context) -> list | Non
     if session.get(InboundMessage, message.message_id) is not None:
         return None
     turn = handle(session, message, ctx)
-    session.add(InboundMessage(message_id=message.message_id, conversation_id=turn.conversation.id,
-                               kind=message.kind[:32], received_at=clock.now()))
+    session.add(
+        InboundMessage(
+            message_id=message.message_id,
+            conversation_id=turn.conversation.id,
+            kind=message.kind[:32],
+            received_at=clock.now(),
+        )
+    )
     session.flush()
     return turn.replies
 
 
 def _record_status(session: Session, update: StatusUpdate) -> bool:
-    exists = session.scalar(select(MessageStatus.id).where(MessageStatus.message_id == update.message_id,
-                                                           MessageStatus.status == update.status))
+    exists = session.scalar(
+        select(MessageStatus.id).where(
+            MessageStatus.message_id == update.message_id, MessageStatus.status == update.status
+        )
+    )
     if exists is not None:
         return False
-    session.add(MessageStatus(message_id=update.message_id, status=update.status, at=update.at,
-                              error_code=update.error_code, recorded_at=clock.now()))
+    session.add(
+        MessageStatus(
+            message_id=update.message_id,
+            status=update.status,
+            at=update.at,
+            error_code=update.error_code,
+            recorded_at=clock.now(),
+        )
+    )
     try:
         session.commit()
     except IntegrityError:

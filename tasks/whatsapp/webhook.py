@@ -22,7 +22,7 @@ def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
     if not app_secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
 
 
 def sign(app_secret: str, body: bytes) -> str:
@@ -105,8 +105,12 @@ def _plain(value: Any, required: bool) -> str | None:
 def _values(payload: Any) -> list[dict[str, Any]]:
     if not isinstance(payload, dict):
         return []
-    return [change["value"] for entry in _dicts(payload.get("entry")) for change in _dicts(entry.get("changes"))
-            if isinstance(change.get("value"), dict)]
+    return [
+        change["value"]
+        for entry in _dicts(payload.get("entry"))
+        for change in _dicts(entry.get("changes"))
+        if isinstance(change.get("value"), dict)
+    ]
 
 
 def parse(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
@@ -121,12 +125,20 @@ def parse(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
                 messages.append(inbound)
         for status in _dicts(value.get("statuses")):
             at, errors = _timestamp(status.get("timestamp")), status.get("errors", [])
-            if (not _str(status.get("id")) or not _str(status.get("status"), 16) or at is None
-                    or not isinstance(errors, list) or len(_dicts(errors)) != len(errors)):
+            if (
+                not _str(status.get("id"))
+                or not _str(status.get("status"), 16)
+                or at is None
+                or not isinstance(errors, list)
+                or len(_dicts(errors)) != len(errors)
+            ):
                 continue
             code = errors[0].get("code") if errors else None
-            statuses.append(StatusUpdate(status["id"], status["status"], at,
-                                         str(code)[:32] if isinstance(code, int | str) else None))
+            statuses.append(
+                StatusUpdate(
+                    status["id"], status["status"], at, str(code)[:32] if isinstance(code, int | str) else None
+                )
+            )
     return messages, statuses
 
 
@@ -136,8 +148,10 @@ def _inbound(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inbound
         return None
     phone = _str(message.get("from"), 32)
     user_id = _str(message.get("from_user_id"))
-    contact = next((c for c in contacts if (phone and c.get("wa_id") == phone)
-                    or (user_id and c.get("user_id") == user_id)), contacts[0] if len(contacts) == 1 else {})
+    contact = next(
+        (c for c in contacts if (phone and c.get("wa_id") == phone) or (user_id and c.get("user_id") == user_id)),
+        contacts[0] if len(contacts) == 1 else {},
+    )
     phone = phone or _str(contact.get("wa_id"), 32)
     user_id = user_id or _str(contact.get("user_id"))
     kind = _str(message.get("type"), 32)
@@ -147,6 +161,13 @@ def _inbound(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inbound
     media = message.get(kind) if kind in MEDIA_TYPES else {}
     if text is None or (kind in MEDIA_TYPES and not _str(media.get("id"))):
         return None
-    return Inbound(message_id=message["id"], user_id=user_id, phone=phone if phone and phone.isdigit() else None,
-                   kind=kind, text=text, media_id=_str(media.get("id")),
-                   mime_type=_str(media.get("mime_type"), 100), filename=_str(media.get("filename"), 255))
+    return Inbound(
+        message_id=message["id"],
+        user_id=user_id,
+        phone=phone if phone and phone.isdigit() else None,
+        kind=kind,
+        text=text,
+        media_id=_str(media.get("id")),
+        mime_type=_str(media.get("mime_type"), 100),
+        filename=_str(media.get("filename"), 255),
+    )
