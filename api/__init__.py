@@ -10,8 +10,9 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import escalation, siak, worktime
-from engine.database import configure_sqlite, engine_options
+from engine.kia import siak
+from engine.workflow import escalation, worktime
+from engine.workflow.database import configure_sqlite, engine_options
 
 from . import audit, config, errors, headers, http, web
 from .extensions import db
@@ -95,7 +96,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     siak.configure(app.config["KIA_SIAK"])  # KIA_SIAK=remote refuses to start: not connected here
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
 
-    import tasks as service_handlers  # noqa: F401  registers the diagram's service-task handlers
+    import handlers as service_handlers  # noqa: F401  registers the diagram's service-task handlers
 
     from . import cli
 

@@ -9,14 +9,15 @@ from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
 
 import forms
-from engine import applications, instances, reference
-from engine.access import require_application
-from engine.applications import Upload
-from engine.control_card import control_card
-from engine.documents import path_of
-from engine.errors import NotFound
+from engine.kia import applications, reference
+from engine.kia.access import require_application
+from engine.kia.applications import Upload
+from engine.kia.documents import path_of
+from engine.kia.security import display_code
 from engine.models import Document
-from engine.security import display_code
+from engine.reports.control_card import control_card
+from engine.workflow import instances
+from engine.workflow.errors import NotFound
 
 from .auth import current_principal
 from .errors import ApiError

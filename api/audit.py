@@ -11,9 +11,9 @@ from flask import Flask, Response, g, request
 from flask.views import MethodView
 from sqlalchemy import select
 
-from engine import audit
-from engine.access import require_role
+from engine.kia.access import require_role
 from engine.models import User
+from engine.ops import audit
 
 from .auth import staff_principal
 from .errors import ApiError

@@ -7,12 +7,12 @@ from datetime import timedelta
 from flask import current_app, g, request
 from sqlalchemy import select
 
-from engine import applications
-from engine.access import Principal
-from engine.clock import clock
-from engine.errors import NotFound
+from engine.kia import applications
+from engine.kia.access import Principal
+from engine.kia.security import new_token, token_digest, verify_secret
 from engine.models import ApiToken, Application, User
-from engine.security import new_token, token_digest, verify_secret
+from engine.workflow.clock import clock
+from engine.workflow.errors import NotFound
 
 from .errors import ApiError
 from .extensions import db

@@ -6,9 +6,9 @@ from datetime import date
 
 from flask.views import MethodView
 
-from engine import worktime
-from engine.access import require_role
+from engine.kia.access import require_role
 from engine.models import CalendarOverride
+from engine.workflow import worktime
 
 from .auth import staff_principal
 from .errors import ApiError

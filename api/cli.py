@@ -13,9 +13,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 import forms
-from engine import definitions, worktime
-from engine.errors import DiagramRejected, InvalidData, NotFound
 from engine.models import PopulationRecord
+from engine.workflow import definitions, worktime
+from engine.workflow.errors import DiagramRejected, InvalidData, NotFound
 
 from .extensions import db
 from .provisioning import add_user, init_database
@@ -112,7 +112,7 @@ def deploy(file: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Create demo staff accounts and a small synthetic population for a local trial."""
-    from engine import population
+    from engine.kia import population
 
     from .cli_siak import load_population
 
@@ -219,7 +219,7 @@ def calendar_remove(day: datetime) -> None:
 
 
 def main() -> None:
-    from engine.siak import SiakNotConfigured
+    from engine.kia.siak import SiakNotConfigured
 
     from . import create_app
 

@@ -1,4 +1,4 @@
-"""``kia backup`` and ``kia restore``: the database and the documents in one file (engine.backup)."""
+"""``kia backup`` and ``kia restore``: the database and the documents in one file (engine.ops.backup)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from engine import backup
+from engine.ops import backup
 
 from .extensions import db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from engine import reference
-from engine.errors import InvalidData
+from engine.kia import reference
+from engine.workflow.errors import InvalidData
 
 from .extensions import db
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from engine import population, reference, siak_import
-from engine.errors import InvalidData
+from engine.kia import population, reference, siak_import
+from engine.workflow.errors import InvalidData
 
 from .extensions import db
 

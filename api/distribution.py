@@ -6,7 +6,7 @@ from flask import url_for
 from flask.views import MethodView
 
 import forms
-from engine import distribution
+from engine.kia import distribution
 
 from .auth import current_principal
 from .extensions import db

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from flask import Response
 
-import tasks.pdf as pdf
-from engine import applications, distribution
-from engine.access import Principal, require_application, require_role
-from engine.clock import clock
-from engine.errors import Forbidden, InvalidData, NotFound
-from tasks.pdf.render import tanggal
+import handlers.pdf as pdf
+from engine.kia import applications, distribution
+from engine.kia.access import Principal, require_application, require_role
+from engine.workflow.clock import clock
+from engine.workflow.errors import Forbidden, InvalidData, NotFound
+from handlers.pdf.render import tanggal
 
 from .applications import status_url
 from .auth import current_principal, staff_principal

@@ -12,9 +12,9 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from engine import documents
-from engine.errors import Conflict, DiagramRejected, EngineError, Forbidden, InvalidData, NotFound
-from engine.instances import StepFailed
+from engine.kia import documents
+from engine.workflow.errors import Conflict, DiagramRejected, EngineError, Forbidden, InvalidData, NotFound
+from engine.workflow.instances import StepFailed
 from forms import FormValidationError
 
 log = logging.getLogger(__name__)

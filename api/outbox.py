@@ -9,9 +9,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
-from tasks.delivery import Report, Senders, deliver_due
-from tasks.mail import SmtpSettings
-from tasks.whatsapp.gateway import Gateway, GraphGateway
+from handlers.delivery import Report, Senders, deliver_due
+from handlers.mail import SmtpSettings
+from handlers.whatsapp.gateway import Gateway, GraphGateway
 
 from .extensions import db
 

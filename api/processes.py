@@ -7,10 +7,10 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 import forms
-from engine import definitions
-from engine.access import require_role
-from engine.errors import DiagramRejected
+from engine.kia.access import require_role
 from engine.models import Instance, ProcessVersion
+from engine.workflow import definitions
+from engine.workflow.errors import DiagramRejected
 
 from .auth import current_principal, staff_principal
 from .errors import ApiError

@@ -7,12 +7,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 import forms
-from engine import definitions, reference
-from engine.access import ROLES
-from engine.database import create_schema
-from engine.errors import InvalidData
+from engine.kia import reference
+from engine.kia.access import ROLES
+from engine.kia.security import hash_secret
 from engine.models import ProcessVersion, User
-from engine.security import hash_secret
+from engine.workflow import definitions
+from engine.workflow.database import create_schema
+from engine.workflow.errors import InvalidData
 
 from .extensions import db
 

@@ -8,8 +8,8 @@ from flask import request
 from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.clock import clock
 from engine.models import RateLimit
+from engine.workflow.clock import clock
 
 from .errors import ApiError
 from .extensions import db

@@ -7,8 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema
 
-from engine import reference
-from engine.access import require_role
+from engine.kia import reference
+from engine.kia.access import require_role
 from engine.models import Kecamatan, Region
 
 from .auth import staff_principal

@@ -16,8 +16,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
-from engine import timers
-from engine.clock import clock
+from engine.workflow import timers
+from engine.workflow.clock import clock
 
 from . import outbox
 from .extensions import db

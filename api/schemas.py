@@ -248,7 +248,7 @@ class OverrideSchema(Schema):
 
 
 class ControlCardEntry(Schema):
-    """One hand-over on the control card (see ``engine.control_card``)."""
+    """One hand-over on the control card (see ``engine.reports.control_card``)."""
 
     seq = fields.Integer(required=True)
     task_id = fields.String(required=True)

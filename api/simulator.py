@@ -1,7 +1,7 @@
 """``kia whatsapp simulate``: play the applicant's phone against the real webhook, no Meta account needed.
 
 The service runs on a local port with the WhatsApp settings pointed at a local fake Graph API
-(``tasks.whatsapp.fake_graph``). Each line typed is sent as a signed webhook delivery over HTTP; what
+(``handlers.whatsapp.fake_graph``). Each line typed is sent as a signed webhook delivery over HTTP; what
 the service sends back through the Graph API is printed. ``/kirim FILE`` sends a photo or PDF.
 """
 
@@ -22,8 +22,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import make_server
 
-from tasks.whatsapp.fake_graph import FakeGraph
-from tasks.whatsapp.webhook import sign
+from handlers.whatsapp.fake_graph import FakeGraph
+from handlers.whatsapp.webhook import sign
 
 from . import outbox
 from .provisioning import init_database

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
-from engine import sla
-from engine.access import require_role
-from engine.clock import clock
-from engine.worktime import calendar
+from engine.kia.access import require_role
+from engine.reports import sla
+from engine.workflow.clock import clock
+from engine.workflow.worktime import calendar
 
 from .auth import staff_principal
 from .extensions import db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from engine import applications
+from engine.kia import applications
 
 from . import ratelimit
 from .auth import current_principal

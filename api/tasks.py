@@ -9,10 +9,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import lazyload
 
 import forms
-from engine import applications, instances
-from engine.access import Principal, can_view_task, lanes_of, require_task_action
-from engine.errors import Forbidden
+from engine.kia import applications
+from engine.kia.access import Principal, can_view_task, lanes_of, require_task_action
 from engine.models import Application, TaskRow
+from engine.workflow import instances
+from engine.workflow.errors import Forbidden
 
 from .auth import current_principal
 from .extensions import db

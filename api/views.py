@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import verification
+from engine.kia import verification
 from engine.models import Application, Event, TaskRow
 
 

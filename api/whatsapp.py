@@ -6,9 +6,9 @@ import hmac
 
 from flask import Response, current_app, request
 
-from tasks.whatsapp import receive, webhook
-from tasks.whatsapp.conversation import Context
-from tasks.whatsapp.gateway import GatewayError
+from handlers.whatsapp import receive, webhook
+from handlers.whatsapp.conversation import Context
+from handlers.whatsapp.gateway import GatewayError
 
 from . import outbox
 from .errors import ApiError

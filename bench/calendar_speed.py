@@ -10,7 +10,7 @@ import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from engine.calendar import WorkingCalendar
+from engine.workflow.calendar import WorkingCalendar
 
 STANDARDS = ("PT5M", "PT1H", "P1D", "PT30S", "P2D", "PT1H30M")
 

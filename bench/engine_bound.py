@@ -1,8 +1,8 @@
 """(1) The engine bound: complete five-step cases per second through the engine alone, on one core.
 
-No HTTP and no Flask: one thread submits an application (``engine.applications.submit``: start, store
+No HTTP and no Flask: one thread submits an application (``engine.kia.applications.submit``: start, store
 documents, hash the PIN, complete the submission step) and completes the four staff steps with
-``engine.applications.complete_task``, each in its own session and transaction, exactly as the API
+``engine.kia.applications.complete_task``, each in its own session and transaction, exactly as the API
 handlers call them. The state is saved (and reloaded) around every step.
 """
 
@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
-from engine import applications
-from engine.applications import Upload
-from engine.database import make_session_factory
+from engine.kia import applications
+from engine.kia.applications import Upload
 from engine.models import Instance, TaskRow
+from engine.workflow.database import make_session_factory
 
 from .common import KECAMATAN, PDF_BYTES, PNG_BYTES, STEPS, Database, application, median, uptd_user
 
 
 def _register_handlers() -> None:
-    import tasks  # noqa: F401  registers the diagram's service-task handlers
+    import handlers  # noqa: F401  registers the diagram's service-task handlers
 
 
 def run_case(sessions: Any, document_dir: str, kecamatan: str, states: list[bytes] | None = None) -> str:

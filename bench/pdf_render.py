@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.provisioning import add_user, init_database  # noqa: E402
-from engine import applications, distribution  # noqa: E402
-from engine.clock import clock  # noqa: E402
-from tasks import pdf  # noqa: E402
+from engine.kia import applications, distribution  # noqa: E402
+from engine.workflow.clock import clock  # noqa: E402
+from handlers import pdf  # noqa: E402
 
 PASSWORD = "bench-password-1"
 STEPS = (

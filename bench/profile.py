@@ -30,7 +30,7 @@ GROUPS = [
     ("uuid", "uuid"),
     ("marshmallow", "marshmallow"),
     ("/engine/", "engine/"),
-    ("/tasks/", "tasks/"),
+    ("/handlers/", "handlers/"),
     ("/forms/", "forms/"),
 ]
 
@@ -42,7 +42,7 @@ def group_of(filename: str, function: str) -> str:
 
 def profile(what: str, kind: str, count: int) -> tuple[float, dict[str, float]]:
     """Run ``count`` cases or timer firings under cProfile; (seconds, own seconds per group)."""
-    from engine.database import make_session_factory
+    from engine.workflow.database import make_session_factory
 
     from . import timers
     from .engine_bound import _register_handlers, run_case
@@ -59,7 +59,7 @@ def profile(what: str, kind: str, count: int) -> tuple[float, dict[str, float]]:
         started = time.perf_counter()
         profiler.enable()
         if what == "timers":
-            from engine.timers import fire_due
+            from engine.workflow.timers import fire_due
 
             fire_due(sessions)
         else:

@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from engine.database import make_session_factory
-from engine.definitions import definition_of, latest_version
 from engine.models import Base
+from engine.workflow.database import make_session_factory
+from engine.workflow.definitions import definition_of, latest_version
 
 from .common import PASSWORD, Database, application, latency_summary, percentile
 from .engine_bound import _register_handlers, run_case_states

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from engine import population
+from engine.kia import population
 
 from .common import database, median, pg_available
 

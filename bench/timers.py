@@ -4,7 +4,7 @@ delay from each deadline to its escalation being committed (p50, p99).
 Set-up: one real application is submitted and waits at the admin's verification with its boundary
 timer. Its serialized state is cloned N times with fresh task ids (every UUID in the state replaced),
 together with its instance, application, task and timer rows, and every timer's deadline is set to one
-instant a few seconds ahead. At that instant one or two sweeper processes (``engine.timers.fire_due``,
+instant a few seconds ahead. At that instant one or two sweeper processes (``engine.workflow.timers.fire_due``,
 exactly what the scheduler runs; PostgreSQL's ``SKIP LOCKED`` shares the work) start firing.
 
 The delay is measured to the commit that made the escalation visible: the sweep's record phase (the
@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import sessionmaker
 
-from engine.database import make_engine, make_session_factory
 from engine.models import Application, Event, Instance, TaskRow, Timer
+from engine.workflow.database import make_engine, make_session_factory
 
 from .common import KECAMATAN, Database, percentile
 
@@ -42,8 +42,8 @@ def _one_waiting_case(db: Database) -> int:
 
     _register_handlers()
     import forms
-    from engine import applications
-    from engine.applications import Upload
+    from engine.kia import applications
+    from engine.kia.applications import Upload
 
     from .common import PDF_BYTES, PNG_BYTES, application
 
@@ -140,7 +140,7 @@ def _sweeper(url: str, start_at: float, results: Any) -> None:
     commits: list[tuple[float, int]] = []
     sessions = sessionmaker(bind=make_engine(url), expire_on_commit=False)
     time.sleep(max(0.0, start_at - time.time()))
-    from engine.timers import fire_due
+    from engine.workflow.timers import fire_due
 
     fire_due(sessions, on_commit=lambda count: commits.append((time.time(), count)))
     results.put((commits, time.time()))

@@ -11,6 +11,16 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 
+from engine.kia.identity import (
+    IdentityError,
+    check_child_age,
+    jakarta_today,
+    kia_kind,
+    nik_mismatches,
+    parse_kk_number,
+    parse_nik,
+)
+from engine.kia.regions import PEKANBARU_KECAMATAN
 from forms.fields import (
     NOTE_MAX_LENGTH,
     Boolean,
@@ -22,16 +32,6 @@ from forms.fields import (
     PersonName,
     String,
     regexp,
-)
-from forms.identity import (
-    PEKANBARU_KECAMATAN,
-    IdentityError,
-    check_child_age,
-    jakarta_today,
-    kia_kind,
-    nik_mismatches,
-    parse_kk_number,
-    parse_nik,
 )
 from forms.jsonschema import json_schema
 

@@ -26,9 +26,11 @@ from sqlalchemy import delete
 from api import create_app
 from api.extensions import db
 from api.provisioning import add_user, init_database
-from engine import models, reference, worktime
-from engine.clock import clock
-from tasks.whatsapp.fake_graph import FakeGraph
+from engine import models
+from engine.kia import reference
+from engine.workflow import worktime
+from engine.workflow.clock import clock
+from handlers.whatsapp.fake_graph import FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
-from engine import timers
-from engine.clock import clock
+from engine.workflow import timers
+from engine.workflow.clock import clock
 
 from .conftest import ROOT, inbox, submit, token
 
@@ -100,7 +100,7 @@ def fast_diagram(standards: dict[str, str]) -> bytes:
 
 def deploy_fast(app: Flask, standards: dict[str, str]) -> None:
     import forms
-    from engine import definitions
+    from engine.workflow import definitions
 
     with app.app_context():
         version, created = definitions.deploy(db.session, fast_diagram(standards), forms.FORMS.keys(), "test")

@@ -7,7 +7,7 @@ import time
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.security import CODE_ALPHABET, CODE_LENGTH, new_code, normalize_code
+from engine.kia.security import CODE_ALPHABET, CODE_LENGTH, new_code, normalize_code
 
 from .conftest import inbox, submit, token
 

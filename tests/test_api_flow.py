@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from api.extensions import db
-from engine.definitions import NS
 from engine.models import Instance, Outbox, TaskRow
+from engine.workflow.definitions import NS
 
 from .conftest import ROOT, applicant_headers, application_data, inbox, submit, token
 

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from api.extensions import db
-from engine import instances
 from engine.models import Event, Instance
+from engine.workflow import instances
 
 from .conftest import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
 

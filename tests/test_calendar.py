@@ -9,13 +9,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from engine.calendar import (
-    DEFAULT_HOURS,
-    OfficeHours,
-    WorkingCalendar,
-    indonesian_closed_days,
-    parse_duration,
-)
+from engine.workflow.calendar import DEFAULT_HOURS, OfficeHours, WorkingCalendar, indonesian_closed_days, parse_duration
 
 WIB = ZoneInfo("Asia/Jakarta")
 CAL = WorkingCalendar()

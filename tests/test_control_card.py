@@ -6,8 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.extensions import db
-from engine import applications
-from engine.control_card import control_card, duration_label
+from engine.kia import applications
+from engine.reports.control_card import control_card, duration_label
 
 from .conftest import token
 from .scripted import STEP_DATA, at, claim, finish, new_application, sweep, utc

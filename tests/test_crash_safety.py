@@ -41,13 +41,14 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-import tasks  # noqa: F401  registers the diagram's service-task handlers (loading needs them)
+import handlers  # noqa: F401  registers the diagram's service-task handlers (loading needs them)
 from bench.common import KECAMATAN, PASSWORD, PDF_BYTES, PNG_BYTES, STEPS, Database, application, uptd_user
 from bench.server import free_port, gunicorn, json_request, multipart, request, stop
-from engine import documents, instances
-from engine.backup import BackupError, postgres_tool
-from engine.database import make_session_factory
+from engine.kia import documents
 from engine.models import Instance, TaskRow
+from engine.ops.backup import BackupError, postgres_tool
+from engine.workflow import instances
+from engine.workflow.database import make_session_factory
 
 from .conftest import PG_ADMIN_URL, ROOT
 
@@ -209,7 +210,7 @@ def provision(db: Database) -> None:
     code = (
         "import sys, forms\n"
         "from bench.common import Database, provision, app_config\n"
-        "from api import create_app\nfrom api.extensions import db\nfrom engine import definitions\n"
+        "from api import create_app\nfrom api.extensions import db\nfrom engine.workflow import definitions\n"
         "from tests.scripted import fast_diagram\n"
         "d = Database('postgresql', sys.argv[1], sys.argv[2]); provision(d)\n"
         "app = create_app(app_config(d))\n"

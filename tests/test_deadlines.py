@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from api.extensions import db
-from engine import worktime
+from engine.workflow import worktime
 
 from .conftest import token
 from .scripted import at, new_application, utc

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from api import outbox
 from api.extensions import db
-from engine.clock import clock
 from engine.models import DeliveryAttempt, Outbox
-from tasks import delivery
-from tasks.whatsapp.fake_graph import FakeGraph
+from engine.workflow.clock import clock
+from handlers import delivery
+from handlers.whatsapp.fake_graph import FakeGraph
 
 from .conftest import PDF_BYTES, Mailbox, free_port, inbox, submit, token
 from .whatsapp_helpers import PHONE, configure

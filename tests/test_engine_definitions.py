@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import forms
-import tasks  # noqa: F401  registers the service handlers the lint checks against
-from engine import expressions
-from engine.definitions import build_definition
-from engine.errors import DiagramRejected
+import handlers  # noqa: F401  registers the service handlers the lint checks against
+from engine.workflow import expressions
+from engine.workflow.definitions import build_definition
+from engine.workflow.errors import DiagramRejected
 
 from .conftest import ROOT
 

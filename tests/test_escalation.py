@@ -16,9 +16,10 @@ from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
 from api.scheduler import Sweeper
-from engine import applications, escalation, instances, services, timers
-from engine.clock import clock
+from engine.kia import applications
 from engine.models import Event, Outbox, TaskRow, Timer
+from engine.workflow import escalation, instances, services, timers
+from engine.workflow.clock import clock
 
 from .conftest import inbox, token
 from .scripted import STEP_DATA, at, finish, new_application, sweep, utc, wib

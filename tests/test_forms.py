@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from engine.kia.regions import RIAU_REGENCIES
 from forms import (
     FORMS,
     ApplicationForm,
@@ -20,7 +21,6 @@ from forms import (
     validate_application,
 )
 from forms.fields import Form
-from forms.identity import RIAU_REGENCIES
 
 ON = date(2025, 6, 1)
 DATE_WARNING = "Tanggal lahir menurut NIK (12-05-2020) berbeda dengan tanggal lahir yang diisi (13-05-2020)."

@@ -23,7 +23,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from api.extensions import db
-from engine import definitions
 from engine.models import (
     Application,
     Conversation,
@@ -37,7 +36,8 @@ from engine.models import (
     TaskRow,
     Timer,
 )
-from tasks.whatsapp.fake_graph import FakeGraph
+from engine.workflow import definitions
+from handlers.whatsapp.fake_graph import FakeGraph
 
 from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, ROOT, applicant_headers, application_data, inbox, submit, token
 from .whatsapp_helpers import APP_SECRET, Phone, configure, message_payload, text_part
@@ -683,7 +683,7 @@ def test_hostile_token_requests_are_refused(client: FlaskClient, app: Flask) -> 
 
 
 def _signed(payload: Any = None, raw: bytes | None = None) -> Callable[[FlaskClient], Any]:
-    from tasks.whatsapp.webhook import sign
+    from handlers.whatsapp.webhook import sign
 
     def send(client: FlaskClient) -> Any:
         body = raw if raw is not None else json.dumps(payload).encode()

@@ -16,10 +16,10 @@ from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
-from engine import timers
-from engine.clock import clock
-from engine.database import create_schema, insert_rows
 from engine.models import Instance, Outbox, RateLimit, Timer
+from engine.workflow import timers
+from engine.workflow.clock import clock
+from engine.workflow.database import create_schema, insert_rows
 
 from .conftest import inbox, submit, token
 

@@ -6,10 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from forms.identity import (
-    PEKANBARU_KECAMATAN,
-    PROVINCES,
-    RIAU_REGENCIES,
+from engine.kia.identity import (
     IdentityError,
     KkInfo,
     NikInfo,
@@ -21,6 +18,7 @@ from forms.identity import (
     parse_kk_number,
     parse_nik,
 )
+from engine.kia.regions import PEKANBARU_KECAMATAN, PROVINCES, RIAU_REGENCIES
 
 ON = date(2025, 6, 1)
 DATE_WARNING = "Tanggal lahir menurut NIK (12-05-2020) berbeda dengan tanggal lahir yang diisi (13-05-2020)."

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from PIL import Image, PngImagePlugin
 
 from api.extensions import db
-from engine import applications, documents, metadata
+from engine.kia import applications, documents, metadata
 
 from .conftest import PDF_BYTES, application_data, token
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.extensions import db
 from api.scheduler import Sweeper
-from engine import applications
+from engine.kia import applications
 from engine.models import Event, TaskRow
 
 from .scripted import deploy_fast, new_application

@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from api.extensions import db
-from engine import instances
-from engine.clock import clock
 from engine.models import Event, Outbox, Timer
+from engine.workflow import instances
+from engine.workflow.clock import clock
 
 from .conftest import ROOT
 from .scripted import deploy_fast

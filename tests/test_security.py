@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.extensions import db
-from engine.clock import clock
+from engine.kia.security import new_code
 from engine.models import ApiToken, AuditEntry, User
-from engine.security import new_code
+from engine.workflow.clock import clock
 
 from .conftest import PASSWORD, application_data, inbox, submit, token
 

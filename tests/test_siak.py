@@ -12,9 +12,9 @@ from flask import Flask
 
 from api import create_app
 from api.extensions import db
-from engine import population, siak
+from engine.kia import population, siak
+from engine.kia.siak import SiakNotConfigured
 from engine.models import PopulationRecord
-from engine.siak import SiakNotConfigured
 
 HEADER = ",".join(("nik", "kk_number", "name", "sex", "birth_date", "kecamatan", "address", "family_role"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.sla import nearest_rank
+from engine.reports.sla import nearest_rank
 
 from .conftest import token
 from .scripted import STEP_DATA, at, finish, new_application

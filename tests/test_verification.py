@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.extensions import db
-from engine.population import DEMO_FAMILY
-from engine.siak_import import upsert
+from engine.kia.population import DEMO_FAMILY
+from engine.kia.siak_import import upsert
 
 from .conftest import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, inbox, submit, token
 from .pdfcheck import pages_text

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
-from engine import timers
-from engine.clock import clock
 from engine.models import Application, Document, Event, ProcessVersion
+from engine.workflow import timers
+from engine.workflow.clock import clock
 
 from .conftest import PASSWORD, PDF_BYTES, ROOT, inbox, submit, token
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from api.extensions import db
 from api.scheduler import start_scheduler
 from engine.models import Application, Conversation, DeliveryAttempt, InboundMessage, MessageStatus, Outbox
-from tasks.whatsapp.fake_graph import FakeGraph
+from handlers.whatsapp.fake_graph import FakeGraph
 
 from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
 from .whatsapp_helpers import (

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import outbox
-from tasks.whatsapp.fake_graph import FakeGraph
-from tasks.whatsapp.webhook import sign
+from handlers.whatsapp.fake_graph import FakeGraph
+from handlers.whatsapp.webhook import sign
 
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from engine.access import Principal
-from engine.errors import EngineError
+from engine.kia.access import Principal
+from engine.workflow.errors import EngineError
 from forms import FormValidationError
 
 from ..auth import current_principal

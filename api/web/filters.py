@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-import forms
-from engine.applications import STATUS_LABELS
-from engine.clock import clock
+from engine.kia.applications import STATUS_LABELS
+from engine.kia.regions import PEKANBARU_KECAMATAN
+from engine.workflow.clock import clock
 
 from . import csrf
 
@@ -85,7 +85,7 @@ def duration_label(standard: str | None) -> str:
     """``PT1H`` -> ``1 jam``; ``P1D`` -> ``1 hari``."""
     if not standard:
         return "–"
-    from engine.calendar import parse_duration
+    from engine.workflow.calendar import parse_duration
 
     try:
         days, rest = parse_duration(standard)
@@ -125,5 +125,5 @@ def register(app: Flask) -> None:
         ROLE_LABELS=ROLE_LABELS,
         EVENT_LABELS=EVENT_LABELS,
         STATUS_LABELS=STATUS_LABELS,
-        KECAMATAN=forms.PEKANBARU_KECAMATAN,
+        KECAMATAN=PEKANBARU_KECAMATAN,
     )

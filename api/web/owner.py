@@ -7,9 +7,9 @@ from typing import Any
 from flask import render_template, request, url_for
 
 import forms
-from engine import definitions, diagram_diff
-from engine.applications import PROCESS_KEY
-from engine.errors import DiagramRejected
+from engine.kia.applications import PROCESS_KEY
+from engine.workflow import definitions, diagram_diff
+from engine.workflow.errors import DiagramRejected
 
 from ..extensions import db
 from ..processes import versions_with_running

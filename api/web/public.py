@@ -8,8 +8,9 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 import forms
-from engine import applications, documents, estimates
-from engine.applications import Upload
+from engine.kia import applications, documents
+from engine.kia.applications import Upload
+from engine.reports import estimates
 
 from .. import ratelimit
 from ..auth import authenticate_applicant

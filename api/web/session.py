@@ -11,7 +11,7 @@ import hashlib
 
 from flask import request, session
 
-from engine.access import Principal
+from engine.kia.access import Principal
 from engine.models import Application, User
 
 from ..errors import ApiError

@@ -9,11 +9,11 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 
 import forms
-from engine import applications, distribution
-from engine.access import can_act_on_task, lanes_of
-from engine.control_card import control_card
-from engine.errors import EngineError, InvalidData
+from engine.kia import applications, distribution
+from engine.kia.access import can_act_on_task, lanes_of
 from engine.models import Kecamatan, TaskRow
+from engine.reports.control_card import control_card
+from engine.workflow.errors import EngineError, InvalidData
 
 from .. import ratelimit
 from ..applications import application_detail

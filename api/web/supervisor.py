@@ -8,9 +8,9 @@ from typing import Any
 from flask import render_template, request
 from sqlalchemy import select
 
-from engine import dashboard, sla
-from engine.clock import clock
 from engine.models import Kecamatan
+from engine.reports import dashboard, sla
+from engine.workflow.clock import clock
 
 from ..extensions import db
 from .blueprint import blp, staff_page

@@ -1,0 +1,185 @@
+"""SOP step 4: grouping printed cards by kecamatan, in batches, and the distribution recap's content.
+
+A Dafdud officer completes many open grouping tasks at once (``group_in_batch``): every task goes
+through ``applications.complete_task`` in the caller's transaction, and one ``DistributionBatch`` links
+the applications. Any failing task raises an engine error naming it, and the caller rolls the whole
+batch back. ``recap`` reads a batch, or every grouping completed on one day, grouped by kecamatan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.kia import applications
+from engine.kia.access import Principal, require_task_action
+from engine.kia.models import Application, DistributionBatch, DistributionItem, Kecamatan
+from engine.kia.people import full_names
+from engine.workflow import instances
+from engine.workflow.clock import clock
+from engine.workflow.errors import EngineError, InvalidData, NotFound
+from engine.workflow.models import TaskRow
+
+GROUPING_FORM = "grouping"
+MAX_BATCH = 500
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+@dataclass(frozen=True)
+class RecapEntry:
+    code: str
+    child_name: str
+    nik: str
+    grouped_by: str | None
+    grouped_at: datetime | None
+
+
+@dataclass
+class RecapGroup:
+    kecamatan: str
+    name: str
+    uptd_name: str
+    uptd_head: str
+    entries: list[RecapEntry] = field(default_factory=list)
+    officers: list[str] = field(default_factory=list)  # full names of the Dafdud officers who grouped
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+
+def _naming(task_id: str, exc: EngineError) -> EngineError:
+    """The same error, its message and fields naming the task that failed."""
+    original = exc.message
+    exc.message = f"Tugas {task_id}: {original}"
+    exc.fields = {"task_ids": {task_id: [original]}}
+    return exc
+
+
+def group_in_batch(
+    session: Session, principal: Principal, task_ids: Sequence[str], form_data: dict[str, Any]
+) -> tuple[DistributionBatch, list[TaskRow], list[TaskRow]]:
+    """Complete every grouping task in ``task_ids`` with ``form_data`` (validated grouping form data).
+
+    Returns the batch, the completed rows and the rows they opened. All or nothing: the first failing
+    task raises (403 not the caller's lane, 409 no longer open or claimed by another, 422 not a grouping
+    task or unknown) and the caller must roll back."""
+    ids = list(task_ids)
+    if not ids:
+        raise InvalidData("Pilih minimal satu tugas.", {"task_ids": ["Pilih minimal satu tugas."]})
+    if len(ids) > MAX_BATCH:
+        raise InvalidData("Terlalu banyak tugas.", {"task_ids": [f"Maksimal {MAX_BATCH} tugas sekaligus."]})
+    duplicates = sorted({t for t in ids if ids.count(t) > 1})
+    if duplicates:
+        raise InvalidData(
+            "Tugas disebut lebih dari sekali.", {"task_ids": {t: ["Disebut lebih dari sekali."] for t in duplicates}}
+        )
+    now = clock.now()
+    batch = DistributionBatch(
+        label=form_data.get("batch") or None,
+        note=form_data.get("note") or None,
+        created_by=principal.name,
+        created_at=now,
+    )
+    session.add(batch)
+    completed: list[TaskRow] = []
+    opened: list[TaskRow] = []
+    for task_id in ids:
+        try:
+            row = instances.get_task(session, task_id)
+        except NotFound as exc:
+            raise _naming(task_id, InvalidData(exc.message, {})) from None
+        try:
+            if row.form_key != GROUPING_FORM:
+                raise InvalidData("Bukan tugas pengelompokan KIA.", {})
+            require_task_action(principal, row)
+            instances.require_open(row)
+            opened += applications.complete_task(session, task_id, dict(form_data), principal.name)
+        except EngineError as exc:
+            raise _naming(task_id, exc) from None
+        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+        batch.items.append(DistributionItem(application_id=app.id, task_id=task_id, kecamatan=row.kecamatan))
+        completed.append(row)
+    instances.flush(session)
+    return batch, completed, opened
+
+
+def jakarta_day(day: date) -> tuple[datetime, datetime]:
+    """The UTC bounds ``[start, end)`` of a calendar day in Asia/Jakarta."""
+    start = datetime.combine(day, time(0), JAKARTA)
+    return start, start + timedelta(days=1)
+
+
+def get_batch(session: Session, batch_id: int) -> DistributionBatch:
+    batch = session.get(DistributionBatch, batch_id)
+    if batch is None:
+        raise NotFound("Batch distribusi tidak ditemukan.")
+    return batch
+
+
+def recap_of_batch(session: Session, batch_id: int, kecamatan: str | None = None) -> list[RecapGroup]:
+    get_batch(session, batch_id)
+    query = (
+        select(Application, DistributionItem.kecamatan, TaskRow)
+        .join(DistributionItem, DistributionItem.application_id == Application.id)
+        .join(TaskRow, TaskRow.id == DistributionItem.task_id)
+        .where(DistributionItem.batch_id == batch_id)
+    )
+    return _groups(session, query, kecamatan)
+
+
+def recap_of_day(session: Session, day: date, kecamatan: str | None = None) -> list[RecapGroup]:
+    """Every card grouped on ``day`` (Asia/Jakarta), in a batch or one by one."""
+    start, end = jakarta_day(day)
+    query = (
+        select(Application, TaskRow.kecamatan, TaskRow)
+        .join(TaskRow, TaskRow.instance_id == Application.instance_id)
+        .where(
+            TaskRow.form_key == GROUPING_FORM,
+            TaskRow.state == "completed",
+            TaskRow.completed_at >= start,
+            TaskRow.completed_at < end,
+        )
+    )
+    return _groups(session, query, kecamatan)
+
+
+def _groups(session: Session, query: Any, kecamatan: str | None) -> list[RecapGroup]:
+    if kecamatan is not None:
+        query = query.where(TaskRow.kecamatan == kecamatan)
+    rows = list(session.execute(query))
+    districts = {k.code: k for k in session.scalars(select(Kecamatan))}
+    officers = full_names(session, (task.completed_by for _, _, task in rows))
+    groups: dict[str, RecapGroup] = {}
+    for app, code, task in rows:
+        code = code or ""
+        district = districts.get(code)
+        group = groups.get(code)
+        if group is None:
+            group = groups[code] = RecapGroup(
+                kecamatan=code,
+                name=district.name if district else code or "Tanpa kecamatan",
+                uptd_name=district.uptd_name if district else "",
+                uptd_head=district.uptd_head if district else "",
+            )
+        group.entries.append(
+            RecapEntry(
+                code=app.code,
+                child_name=app.child.get("name", ""),
+                nik=applications.mask_number(app.child.get("nik")),
+                grouped_by=task.completed_by,
+                grouped_at=task.completed_at,
+            )
+        )
+        officer = officers.get(task.completed_by or "", task.completed_by or "")
+        if officer and officer not in group.officers:
+            group.officers.append(officer)
+    for group in groups.values():
+        group.entries.sort(key=lambda e: (e.child_name.casefold(), e.code))
+    return [groups[code] for code in sorted(groups)]

@@ -1,0 +1,209 @@
+"""Tables of the KIA domain: the applicant's data, documents, distribution batches, the WhatsApp
+channel, staff accounts and the reference data (kecamatan, region codes, population records)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.workflow.models import Base, Instance, _now
+
+
+class Application(Base):
+    """The applicant's personal data. Never logged, never on a public endpoint."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    kia_kind: Mapped[str] = mapped_column(String(16))
+    applicant: Mapped[dict[str, Any]]
+    child: Mapped[dict[str, Any]]
+    warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    instance: Mapped[Instance] = relationship(lazy="joined")
+    documents: Mapped[list[Document]] = relationship(back_populates="application", order_by="Document.id")
+
+
+class Document(Base):
+    """An uploaded file. The bytes live on disk, content-addressed by sha256."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    uploaded_at: Mapped[datetime] = mapped_column(default=_now)
+
+    application: Mapped[Application] = relationship(back_populates="documents")
+
+
+class DistributionBatch(Base):
+    """SOP step 4: one batch of printed cards grouped by a Dafdud officer at once (the recap's record)."""
+
+    __tablename__ = "distribution_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+
+    items: Mapped[list[DistributionItem]] = relationship(back_populates="batch", order_by="DistributionItem.id")
+
+
+class DistributionItem(Base):
+    """One application in a distribution batch, with the kecamatan it was grouped under."""
+
+    __tablename__ = "distribution_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("distribution_batches.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+
+    batch: Mapped[DistributionBatch] = relationship(back_populates="items")
+
+
+class Conversation(Base):
+    """The guided chat with one WhatsApp user, so that it survives restarts.
+
+    Keyed by the business-scoped user id (``user_id``) and the phone number when WhatsApp shares it.
+    ``data`` holds the draft application (personal data: never logged)."""
+
+    __tablename__ = "whatsapp_conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(32), default="idle")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class InboundMessage(Base):
+    """A webhook message already processed (Meta delivers again when unsure): its id only, no body."""
+
+    __tablename__ = "whatsapp_inbound"
+
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("whatsapp_conversations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class MessageStatus(Base):
+    """A delivery status Meta reported for a message we sent (sent, delivered, read, failed)."""
+
+    __tablename__ = "whatsapp_statuses"
+    __table_args__ = (UniqueConstraint("message_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(200))  # comma-separated: admin,operator,dafdud,uptd,owner,supervisor
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    @property
+    def role_set(self) -> set[str]:
+        return {r for r in self.roles.split(",") if r}
+
+    @property
+    def initials(self) -> str:
+        return "".join(part[0] for part in self.full_name.split() if part)[:3].upper()
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its sha256 so a database leak reveals no usable token."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Kecamatan(Base):
+    """A district of Pekanbaru and its UPTD (editable reference data)."""
+
+    __tablename__ = "kecamatan"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    uptd_name: Mapped[str] = mapped_column(String(200))
+    uptd_address: Mapped[str] = mapped_column(String(300), default="")
+    uptd_head: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Region(Base):
+    """A Kemendagri region code (editable reference data): ``level`` is province ("14"), regency
+    ("14.71", a regency or city) or district ("14.71.08", a kecamatan). NIK and KK numbers are checked
+    against these codes; names are for display only."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)  # province | regency | district
+
+
+class PopulationRecord(Base):
+    """One person in the local copy of the population records (SIAK), loaded by ``kia siak import``.
+
+    Personal data: read by the verifying officer only, never logged. ``kecamatan`` is the kecamatan of
+    the family card's (KK) address today, the domicile a card is handed over in."""
+
+    __tablename__ = "population_records"
+
+    nik: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kk_number: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_place: Mapped[str] = mapped_column(String(100), default="")
+    family_role: Mapped[str] = mapped_column(String(32), default="")
+    father_name: Mapped[str] = mapped_column(String(100), default="")
+    mother_name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(255), default="")
+    kecamatan: Mapped[str] = mapped_column(String(16), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=_now)

@@ -1,0 +1,1 @@
+"""Operations: the audit log, backup and restore."""

@@ -1,0 +1,1 @@
+"""Reports over the projections: the control card, SLA, the dashboard, deliveries, estimates."""

@@ -1,0 +1,154 @@
+"""The digital control card ("kartu kendali"): every hand-over of one application, in order.
+
+Read from the projection tables only (tasks, events, users): no workflow is deserialized. The shape is a
+stable contract shared by the JSON endpoint and the PDF; every entry has all keys below (``None`` where
+not applicable yet):
+
+``seq``, ``task_id``, ``step``, ``title``, ``lane``, ``state`` (open | completed | cancelled),
+``ready_at``, ``received_by`` / ``received_by_name`` / ``received_by_initials`` / ``received_at`` (who
+claimed it and when), ``completed_by`` / ``completed_by_name`` / ``completed_by_initials`` /
+``completed_at``, ``time_standard``, ``time_basis``, ``deadline``, ``working_time_seconds`` (the time the
+step took, counted in its own basis: working time for a "working" step, elapsed time for a "calendar"
+step or when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
+"1 jam 5 menit"), ``met`` (True: done by the deadline; False: overrun, also while still open past the
+deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met | overrun | pending |
+cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order) and ``override`` (verification
+completed although the population records disagreed or were missing: ``{"by", "at", "reason", "status",
+"fields", "field_labels"}``; else ``None``).
+
+Datetimes are aware UTC ``datetime`` objects; the caller formats them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.kia import verification
+from engine.kia.models import User
+from engine.workflow import worktime
+from engine.workflow.clock import clock
+from engine.workflow.models import Event, Instance, TaskRow
+
+__all__ = ["control_card", "duration_label", "step_duration", "within_standard"]
+
+
+def step_duration(row: TaskRow, end: datetime | None = None) -> timedelta | None:
+    """How long ``row`` took (to ``end``, default its completion) in the step's own time basis."""
+    end = end or row.completed_at
+    if end is None:
+        return None
+    if row.time_basis == "calendar":
+        return end - row.ready_at
+    return worktime.calendar().working_time_between(row.ready_at, end)
+
+
+def within_standard(row: TaskRow) -> bool | None:
+    """True if the completed ``row`` finished by its deadline; None if it has none or is not completed."""
+    if row.state != "completed" or row.completed_at is None or row.due_at is None:
+        return None
+    return row.completed_at <= row.due_at
+
+
+def duration_label(value: timedelta | None) -> str | None:
+    """A duration in Bahasa Indonesia: "2 hari 1 jam 5 menit", "45 detik"."""
+    if value is None:
+        return None
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)} detik"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{n} {unit}" for n, unit in ((days, "hari"), (hours, "jam"), (minutes, "menit")) if n]
+    return " ".join(parts)
+
+
+def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
+    """Every hand-over of ``instance`` in the order the steps became ready (see the module doc)."""
+    worktime.refresh(session)
+    rows = list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)))
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.instance_id == instance.id, Event.kind.in_(("created", "escalated", "verification_override")))
+            .order_by(Event.id)
+        )
+    )
+    created = {e.task_id: e.id for e in events if e.kind == "created"}
+    overrides = {e.task_id: _override(e) for e in events if e.kind == "verification_override"}
+    rows.sort(key=lambda r: (r.ready_at, created.get(r.id, 0), r.id))
+    escalations: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        if event.kind == "escalated" and event.task_id:
+            escalations.setdefault(event.task_id, []).append({"level": event.detail.get("level"), "at": event.at})
+    people = _people(session, [name for r in rows for name in (r.claimed_by, r.completed_by) if name])
+    now = clock.now()
+    return [
+        {**_entry(seq, row, people, escalations.get(row.id, []), now), "override": overrides.get(row.id)}
+        for seq, row in enumerate(rows, 1)
+    ]
+
+
+def _override(event: Event) -> dict[str, Any]:
+    fields = list(event.detail.get("fields") or [])
+    return {
+        "by": event.actor,
+        "at": event.at,
+        "reason": event.detail.get("reason"),
+        "status": event.detail.get("status"),
+        "fields": fields,
+        "field_labels": [verification.LABELS.get(f, f) for f in fields],
+    }
+
+
+def _people(session: Session, usernames: Iterable[str]) -> dict[str, User]:
+    names = set(usernames)
+    if not names:
+        return {}
+    return {u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))}
+
+
+def _entry(
+    seq: int, row: TaskRow, people: dict[str, User], escalations: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    taken = step_duration(row) if row.state == "completed" else None
+    met = within_standard(row)
+    if row.state == "cancelled":
+        outcome = "cancelled"
+    elif met is not None:
+        outcome = "met" if met else "overrun"
+    elif row.state == "open" and row.due_at is not None and now > row.due_at:
+        met, outcome = False, "overrun"
+    else:
+        outcome = "pending"
+    receiver, completer = people.get(row.claimed_by or ""), people.get(row.completed_by or "")
+    return {
+        "seq": seq,
+        "task_id": row.id,
+        "step": row.step,
+        "title": row.title,
+        "lane": row.lane,
+        "state": row.state,
+        "ready_at": row.ready_at,
+        "received_by": row.claimed_by,
+        "received_by_name": receiver.full_name if receiver else None,
+        "received_by_initials": receiver.initials if receiver else None,
+        "received_at": row.claimed_at,
+        "completed_by": row.completed_by if row.state == "completed" else None,
+        "completed_by_name": completer.full_name if completer and row.state == "completed" else None,
+        "completed_by_initials": completer.initials if completer and row.state == "completed" else None,
+        "completed_at": row.completed_at if row.state == "completed" else None,
+        "time_standard": row.time_standard,
+        "time_basis": row.time_basis,
+        "deadline": row.due_at,
+        "working_time_seconds": int(taken.total_seconds()) if taken is not None else None,
+        "working_time_label": duration_label(taken),
+        "met": met,
+        "outcome": outcome,
+        "escalations": escalations,
+    }

@@ -1,0 +1,118 @@
+"""The report of documents sent ("laporan pengiriman dokumen") for a period.
+
+Two sources, read from tables only: the outbox (receipts and notes over WhatsApp, codes by e-mail, with
+their delivery outcome) and the hand-over of cards at the UPTD (completed hand-over tasks). Staff-only
+notifications (escalations) are not documents sent to applicants and are left out. Recipients are
+masked: the report is printed and filed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.kia.applications import mask_number
+from engine.kia.models import Application, Kecamatan
+from engine.kia.people import full_names
+from engine.workflow.models import Instance, Outbox, TaskRow
+
+HANDOVER_FORM = "handover"
+APPLICANT_CHANNELS = ("whatsapp", "email")
+
+KIND_LABELS = {
+    "receipt": "Resi permohonan KIA",
+    "application_code": "Kode permohonan",
+    "correction_note": "Catatan perbaikan data",
+    "card_ready": "Pemberitahuan KIA siap diambil",
+    "reminder": "Pengingat kepada pemohon",
+    "handover": "KIA diserahkan kepada pemohon",
+}
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail", "uptd": "Langsung di UPTD"}
+STATUS_LABELS = {"sent": "Terkirim", "pending": "Menunggu", "failed": "Gagal", "done": "Diserahkan"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    at: datetime
+    code: str
+    kind: str
+    kind_label: str
+    channel: str
+    recipient: str
+    status: str
+    status_label: str
+    attempts: int | None
+    completed_at: datetime | None
+    detail: str  # who handed a card over; delivery errors are not shown (they may quote a recipient)
+
+
+def mask_recipient(recipient: str) -> str:
+    """``s***@example.com`` for an e-mail address, the last four digits of a phone number."""
+    recipient = recipient or ""
+    if "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return (local[:1] + "***@" + domain) if local else "***@" + domain
+    return mask_number(recipient)
+
+
+def deliveries(session: Session, start: datetime, end: datetime) -> list[Delivery]:
+    """Every document sent to applicants in ``[start, end)``, oldest first."""
+    found: list[Delivery] = []
+    sent = session.execute(
+        select(Outbox, Application.code)
+        .join(Application, Application.instance_id == Outbox.instance_id, isouter=True)
+        .where(Outbox.channel.in_(APPLICANT_CHANNELS), Outbox.created_at >= start, Outbox.created_at < end)
+    )
+    for message, code in sent:
+        found.append(
+            Delivery(
+                at=message.created_at,
+                code=code or "",
+                kind=message.kind,
+                kind_label=KIND_LABELS.get(message.kind, message.kind),
+                channel=message.channel,
+                recipient=mask_recipient(message.recipient),
+                status=message.status,
+                status_label=STATUS_LABELS.get(message.status, message.status),
+                attempts=message.attempts,
+                completed_at=message.sent_at,
+                detail="",
+            )
+        )
+    handed = session.execute(
+        select(TaskRow, Application.code, Instance.kecamatan)
+        .join(Instance, Instance.id == TaskRow.instance_id)
+        .join(Application, Application.instance_id == TaskRow.instance_id)
+        .where(
+            TaskRow.form_key == HANDOVER_FORM,
+            TaskRow.state == "completed",
+            TaskRow.completed_at >= start,
+            TaskRow.completed_at < end,
+        )
+    )
+    rows = list(handed)
+    districts = {k.code: k for k in session.scalars(select(Kecamatan))}
+    names = full_names(session, (row.completed_by for row, _, _ in rows))
+    for row, code, kecamatan in rows:
+        district = districts.get(kecamatan or "")
+        officer = names.get(row.completed_by or "", row.completed_by or "")
+        found.append(
+            Delivery(
+                at=row.completed_at,
+                code=code,
+                kind="handover",
+                kind_label=KIND_LABELS["handover"],
+                channel="uptd",
+                recipient=district.uptd_name if district else "",
+                status="done",
+                status_label=STATUS_LABELS["done"],
+                attempts=None,
+                completed_at=row.completed_at,
+                detail=f"oleh {officer}" if officer else "",
+            )
+        )
+    found.sort(key=lambda d: (d.at, d.code, d.kind))
+    return found

@@ -1,0 +1,71 @@
+"""The SLA report: per step, how long completed steps took and how many met their time standard.
+
+Reads the ``tasks`` projection only. A step counts in the report when it was completed within the
+period (``start``..``end`` inclusive, days in the calendar's time zone, Asia/Jakarta). Durations are the
+control card's: working time for a "working" step, elapsed time for a "calendar" step.
+
+* ``median_seconds``: the median (the mean of the two middle values for an even count);
+* ``p90_seconds``: the 90th percentile by the nearest-rank method (the ``ceil(0.9 n)``-th smallest);
+* ``within_standard``: completed by the deadline; ``within_standard_share`` = that count / ``count``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from engine.reports.control_card import step_duration, within_standard
+from engine.workflow import worktime
+from engine.workflow.models import Event, TaskRow
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in the calendar's zone, as aware datetimes."""
+    tz = worktime.calendar().tz
+    return datetime.combine(start, time(0), tz), datetime.combine(end + timedelta(days=1), time(0), tz)
+
+
+def nearest_rank(sorted_values: list[float], percentile: float) -> float:
+    """The nearest-rank percentile of an ascending, non-empty list."""
+    return sorted_values[max(math.ceil(percentile / 100 * len(sorted_values)), 1) - 1]
+
+
+def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]:
+    """One entry per step completed in ``start``..``end``, in the order the steps first became ready."""
+    worktime.refresh(session)
+    lo, hi = period_bounds(start, end)
+    created = and_(Event.task_id == TaskRow.id, Event.kind == "created")
+    rows = session.scalars(
+        select(TaskRow)
+        .outerjoin(Event, created)
+        .where(TaskRow.state == "completed", TaskRow.completed_at >= lo, TaskRow.completed_at < hi)
+        .order_by(TaskRow.ready_at, Event.id)
+    )
+    by_step: dict[str, list[TaskRow]] = {}
+    for row in rows:
+        by_step.setdefault(row.step, []).append(row)
+    report = []
+    for step, group in by_step.items():
+        seconds = sorted(step_duration(r).total_seconds() for r in group)
+        within = sum(1 for r in group if within_standard(r))
+        last = group[-1]
+        report.append(
+            {
+                "step": step,
+                "title": last.title,
+                "lane": last.lane,
+                "time_standard": last.time_standard,
+                "time_basis": last.time_basis,
+                "count": len(group),
+                "median_seconds": statistics.median(seconds),
+                "p90_seconds": nearest_rank(seconds, 90),
+                "within_standard": within,
+                "within_standard_share": round(within / len(group), 4),
+            }
+        )
+    return report

@@ -1,0 +1,1 @@
+"""The BPMN runtime, knowing nothing of KIA: definitions, instances, projections, timers, working time."""

@@ -1,0 +1,333 @@
+"""Process definitions: parse, lint and deploy diagrams as immutable versions keyed by content hash.
+
+This is the "spec" side of SpiffWorkflow's spec/instance split. A ``Definition`` is the parsed diagram
+plus what the service needs to know about it (lanes by id, each user task's form and time standard, the
+milestones, the service task each boundary timer leads to); it is built once per version and cached,
+since versions never change.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.workflow import expressions
+from engine.workflow.calendar import parse_duration
+from engine.workflow.clock import clock
+from engine.workflow.errors import DiagramRejected, NotFound, Problem
+from engine.workflow.models import ProcessVersion
+from engine.workflow.services import handler_names
+
+MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
+LANE_ROLES = frozenset({"applicant", "admin", "operator", "dafdud", "uptd"})
+RESERVED_IDS = frozenset({"Start", "End"})
+FORBIDDEN_ELEMENTS = {
+    "scriptTask": "script task tidak diizinkan",
+    "businessRuleTask": "business rule task tidak didukung",
+    "callActivity": "call activity tidak didukung",
+}
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+_EXPRESSION_TAGS = (
+    "conditionExpression",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "loopCardinality",
+    "completionCondition",
+)
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    step: str
+    title: str
+    lane: str
+    form_key: str
+    time_standard: str
+    time_basis: str
+
+
+@dataclass
+class Definition:
+    """A parsed, linted diagram. Shared by every instance of its version; never mutated."""
+
+    process_key: str
+    spec: Any
+    subprocess_specs: dict
+    lanes: dict[str, str]  # flow node id -> lane id
+    lane_names: dict[str, str]  # lane id -> display name
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+    milestones: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> (key, name)
+    # boundary timer id -> (handler, parameters) of the service task it leads to, when every parameter
+    # is a literal: the timer sweep can then run that handler's batch form at the deadline
+    timer_actions: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+def content_hash(xml: bytes) -> str:
+    return hashlib.sha256(xml).hexdigest()
+
+
+def _safe_parse(xml: bytes) -> etree._Element:
+    """Parse untrusted XML: no DTD, no entities, no network, bounded size."""
+    if len(xml) > MAX_DIAGRAM_BYTES:
+        raise DiagramRejected([Problem("", f"berkas lebih dari {MAX_DIAGRAM_BYTES // 1024 // 1024} MB")])
+    try:
+        xml.decode("utf-8")  # stored as text; another encoding would also hide a DOCTYPE from the check below
+    except UnicodeDecodeError:
+        raise DiagramRejected([Problem("", "diagram harus berupa berkas UTF-8")]) from None
+    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
+        raise DiagramRejected([Problem("", "DTD dan entitas XML tidak diizinkan")])
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DiagramRejected([Problem("", f"XML tidak sah: {exc}")]) from None
+    if root.tag != f"{{{NS['bpmn']}}}definitions":
+        raise DiagramRejected([Problem("", "bukan dokumen BPMN 2.0 (elemen akar harus bpmn:definitions)")])
+    return root
+
+
+def _props(node: etree._Element) -> dict[str, str]:
+    return {
+        p.get("name"): p.get("value", "")
+        for p in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
+    }
+
+
+def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Problem]]:
+    """Check a diagram against the service's rules. Returns the executable process id and problems."""
+    problems: list[Problem] = []
+    processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
+    if len(processes) != 1:
+        return "", [Problem("", "diagram harus memuat tepat satu proses yang dapat dijalankan")]
+    process = processes[0]
+    handlers = handler_names()
+
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        local = etree.QName(node).localname
+        node_id = node.get("id", "")
+        if node_id in RESERVED_IDS:
+            problems.append(Problem(node_id, f"id '{node_id}' dicadangkan, gunakan id lain"))
+        if local in FORBIDDEN_ELEMENTS and etree.QName(node).namespace == NS["bpmn"]:
+            problems.append(Problem(node_id, FORBIDDEN_ELEMENTS[local]))
+        if etree.QName(node).namespace == NS["spiffworkflow"] and local in {"preScript", "postScript"}:
+            problems.append(Problem(_flow_element(node).get("id", ""), f"{local} tidak diizinkan"))
+        if local in _EXPRESSION_TAGS and (node.text or "").strip():
+            problems += _check_expression(_flow_element(node), node.text)
+        if local == "parameter" and etree.QName(node).namespace == NS["spiffworkflow"]:
+            problems += _check_expression(_flow_element(node), node.get("value", ""))
+
+    bpmn_ids = {n.get("id") for n in root.iter(f"{{{NS['bpmn']}}}*") if n.get("id")}
+    for node in root.iter(f"{{{NS['spiffworkflow']}}}*"):
+        if node.get("id") in bpmn_ids:
+            problems.append(
+                Problem(
+                    node.get("id"),
+                    "id elemen BPMN dipakai lagi oleh elemen ekstensi "
+                    "(mis. nama handler); gunakan id lain untuk elemennya",
+                )
+            )
+
+    lanes: dict[str, str] = {}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        lane_id = lane.get("id", "")
+        if lane_id not in LANE_ROLES:
+            problems.append(
+                Problem(
+                    lane_id, f"lane '{lane_id}' tidak terpetakan ke peran mana pun ({', '.join(sorted(LANE_ROLES))})"
+                )
+            )
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            lanes[(ref.text or "").strip()] = lane_id
+
+    for task in process.iter(f"{{{NS['bpmn']}}}userTask"):
+        tid = task.get("id", "")
+        props = _props(task)
+        if tid not in lanes:
+            problems.append(Problem(tid, "user task tidak berada di lane mana pun"))
+        if props.get("form_key") not in form_keys:
+            problems.append(Problem(tid, f"formulir '{props.get('form_key', '')}' tidak dikenal"))
+        try:
+            parse_duration(props.get("time_standard", ""))
+        except ValueError:
+            problems.append(Problem(tid, "standar waktu (time_standard, durasi ISO 8601) tidak ada atau tidak sah"))
+        if props.get("time_basis", "working") not in {"working", "calendar"}:
+            problems.append(Problem(tid, "time_basis harus 'working' atau 'calendar'"))
+
+    for task in process.iter(f"{{{NS['bpmn']}}}serviceTask"):
+        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+        name = operator.get("id", "") if operator is not None else ""
+        if name not in handlers:
+            problems.append(Problem(task.get("id", ""), f"handler service task '{name}' tidak dikenal"))
+    return process.get("id", ""), problems
+
+
+def _flow_element(node: etree._Element) -> etree._Element:
+    """The flow node or sequence flow a nested element belongs to (its ancestor directly in a process)."""
+    while node.getparent() is not None and etree.QName(node.getparent()).localname not in {"process", "subProcess"}:
+        node = node.getparent()
+    return node
+
+
+def _check_expression(owner: etree._Element, source: str) -> list[Problem]:
+    try:
+        expressions.parse_expression(source)
+    except expressions.ExpressionError as exc:
+        return [Problem(owner.get("id", ""), f"ekspresi tidak diizinkan ({exc}): {source.strip()[:80]}")]
+    return []
+
+
+def build_definition(xml: bytes, form_keys: Collection[str] | None = None) -> Definition:
+    """Parse, lint and build the ``Definition``; raise DiagramRejected with every problem found."""
+    root = _safe_parse(xml)
+    process_key, problems = lint(root, form_keys if form_keys is not None else _all_form_keys(root))
+    if problems:
+        raise DiagramRejected(problems)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        parser.add_bpmn_xml(etree.ElementTree(root), filename="upload.bpmn")
+        spec = parser.get_spec(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key)
+    except ValidationException as exc:
+        raise DiagramRejected([Problem(getattr(exc, "id", "") or "", str(exc).splitlines()[0])]) from None
+    except Exception as exc:  # the parser raises many kinds; all mean "not deployable"
+        raise DiagramRejected([Problem("", f"diagram tidak dapat diurai: {exc}")]) from None
+    return _describe(root, process_key, spec, subprocess_specs)
+
+
+def _all_form_keys(root: etree._Element) -> set[str]:
+    return {_props(t).get("form_key", "") for t in root.iter(f"{{{NS['bpmn']}}}userTask")}
+
+
+def _describe(root: etree._Element, key: str, spec: Any, subprocess_specs: dict) -> Definition:
+    process = root.find(f"bpmn:process[@id='{key}']", NS)
+    lanes, lane_names = {}, {}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        lane_names[lane.get("id")] = lane.get("name", lane.get("id"))
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            lanes[(ref.text or "").strip()] = lane.get("id")
+    definition = Definition(key, spec, subprocess_specs, lanes, lane_names)
+    for task_spec in spec.task_specs.values():
+        props = task_spec.extensions.get("properties", {}) if hasattr(task_spec, "extensions") else {}
+        if isinstance(task_spec, UserTask):
+            definition.user_tasks[task_spec.bpmn_id] = UserTaskInfo(
+                step=task_spec.bpmn_id,
+                title=task_spec.bpmn_name or task_spec.bpmn_id,
+                lane=lanes.get(task_spec.bpmn_id, ""),
+                form_key=props.get("form_key", ""),
+                time_standard=props.get("time_standard", ""),
+                time_basis=props.get("time_basis", "working"),
+            )
+        elif isinstance(task_spec, IntermediateThrowEvent) and props.get("milestone"):
+            definition.milestones[task_spec.bpmn_id] = (props["milestone"], task_spec.bpmn_name or "")
+        elif isinstance(task_spec, BoundaryEvent):
+            action = _service_action(task_spec)
+            if action is not None:
+                definition.timer_actions[task_spec.bpmn_id] = action
+    return definition
+
+
+def _service_action(boundary: Any) -> tuple[str, dict[str, Any]] | None:
+    """The handler and literal parameters of the service task a boundary event leads to, if any."""
+    target = next((spec for spec in boundary.outputs if isinstance(spec, ServiceTask)), None)
+    name = getattr(target, "operation_name", None)
+    if target is None or not name:
+        return None
+    params = {}
+    for key, param in (getattr(target, "operation_params", None) or {}).items():
+        try:
+            params[key] = ast.literal_eval(str(param.get("value", "")))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None  # an expression, evaluated only when the workflow runs the task
+    return name, params
+
+
+_DEFINITIONS: dict[str, Definition] = {}
+
+
+def definition_of(version: ProcessVersion) -> Definition:
+    """The cached ``Definition`` of a deployed version (versions are immutable, so caching is safe).
+
+    Keyed by content hash, so two databases in one process never mix their versions up."""
+    definition = _DEFINITIONS.get(version.content_hash)
+    if definition is None:
+        definition = build_definition(version.bpmn_xml.encode("utf-8"), form_keys=None)
+        if len(_DEFINITIONS) > 256:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[version.content_hash] = definition
+    return definition
+
+
+def deploy(
+    session: Session, xml: bytes, form_keys: Collection[str], actor: str = "system"
+) -> tuple[ProcessVersion, bool]:
+    """Lint and store ``xml`` as the next version of its process.
+
+    Returns ``(version, created)``; deploying content that is already deployed returns the existing
+    version with ``created=False``. Raises ``DiagramRejected`` and stores nothing when lint fails.
+    """
+    definition = build_definition(xml, form_keys)
+    digest = content_hash(xml)
+    existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
+    if existing is not None:
+        return existing, False
+    last = (
+        session.scalar(
+            select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == definition.process_key)
+        )
+        or 0
+    )
+    version = ProcessVersion(
+        process_key=definition.process_key,
+        version=last + 1,
+        content_hash=digest,
+        bpmn_xml=xml.decode("utf-8"),
+        deployed_by=actor,
+        deployed_at=clock.now(),
+    )
+    session.add(version)
+    session.flush()
+    return version, True
+
+
+def latest_version(session: Session, process_key: str) -> ProcessVersion:
+    version = session.scalar(
+        select(ProcessVersion)
+        .where(ProcessVersion.process_key == process_key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    )
+    if version is None:
+        raise NotFound(f"proses '{process_key}' belum di-deploy")
+    return version
+
+
+def get_version(session: Session, process_key: str, number: int | None = None) -> ProcessVersion:
+    if number is None:
+        return latest_version(session, process_key)
+    version = session.scalar(
+        select(ProcessVersion).where(ProcessVersion.process_key == process_key, ProcessVersion.version == number)
+    )
+    if version is None:
+        raise NotFound(f"versi {number} dari proses '{process_key}' tidak ada")
+    return version

@@ -1,0 +1,298 @@
+"""Process instances: start, claim, unclaim, complete, and advance (fire timers, run engine steps).
+
+Every change follows one path: load the workflow, change it, run engine steps, write the projections,
+save the state; the caller commits. ``Instance.lock_version`` makes two requests racing on one instance
+end with exactly one winner: the loser's flush fails and it gets ``Conflict`` with nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.workflow import serialization, worktime
+from engine.workflow.clock import clock
+from engine.workflow.definitions import Definition, definition_of, latest_version
+from engine.workflow.errors import Conflict, EngineError, NotFound
+from engine.workflow.events import record
+from engine.workflow.models import Instance, TaskRow, Timer
+from engine.workflow.projection import sync_tasks, sync_timers
+from engine.workflow.script_engine import SandboxScriptEngine
+from engine.workflow.services import DueTimer, ServiceContext, get_batch_handler
+
+MAX_ENGINE_ROUNDS = 50
+
+
+class StepFailed(EngineError):
+    """The diagram could not advance (a failing expression or service handler). Nothing was saved."""
+
+    code = "step_failed"
+
+
+@dataclass
+class Loaded:
+    instance: Instance
+    definition: Definition
+    workflow: BpmnWorkflow
+    context: ServiceContext
+
+
+def _attach(workflow: BpmnWorkflow, session: Session, instance: Instance, actor: str) -> ServiceContext:
+    worktime.refresh(session)  # deadlines use the overrides as last committed by any process
+    context = ServiceContext(session=session, instance=instance, now=clock.now(), actor=actor)
+    workflow.script_engine = SandboxScriptEngine(context)
+    return context
+
+
+def load(session: Session, instance: Instance, actor: str = "system") -> Loaded:
+    """Deserialize ``instance`` with the sandboxed script engine attached."""
+    definition = definition_of(instance.process_version)
+    workflow = serialization.load(instance.state, definition)
+    context = _attach(workflow, session, instance, actor)
+    return Loaded(instance, definition, workflow, context)
+
+
+def start(
+    session: Session, process_key: str, *, business_key: str, kecamatan: str | None, data: dict[str, Any], actor: str
+) -> Instance:
+    """Start an instance of the latest version of ``process_key`` and run it to its first wait."""
+    version = latest_version(session, process_key)
+    definition = definition_of(version)
+    now = clock.now()
+    instance = Instance(
+        process_version=version,
+        business_key=business_key,
+        kecamatan=kecamatan,
+        state=b"",
+        status="baru",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
+    context = _attach(workflow, session, instance, actor)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    record(session, instance, "started", actor=actor, at=now, version=version.version)
+    advance(Loaded(instance, definition, workflow, context))
+    return instance
+
+
+def advance(loaded: Loaded) -> list[TaskRow]:
+    """Run engine steps until only user tasks and timers wait, then write projections and state."""
+    workflow, instance, session = loaded.workflow, loaded.instance, loaded.context.session
+    now = loaded.context.now
+    passed: list[Any] = []
+    try:
+        for _ in range(MAX_ENGINE_ROUNDS):
+            workflow.do_engine_steps(did_complete_task=passed.append)
+            if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                break
+    except (SpiffWorkflowException, EngineError) as exc:
+        raise StepFailed(f"Langkah proses gagal dijalankan: {exc}") from None
+    # No autoflush while the projections are written: their two queries would otherwise each flush
+    # half-made changes (an UPDATE of the instance per query, an INSERT then an UPDATE per new task);
+    # everything goes out in the one flush below, events and rows batched.
+    with session.no_autoflush:
+        for task in passed:
+            milestone = loaded.definition.milestones.get(task.task_spec.bpmn_id)
+            if milestone:
+                instance.status = milestone[0]
+                record(
+                    session,
+                    instance,
+                    "milestone",
+                    actor="system",
+                    at=now,
+                    task_id=str(task.id),
+                    step=task.task_spec.bpmn_id,
+                    lane=loaded.definition.lanes.get(task.task_spec.bpmn_id),
+                    milestone=milestone[0],
+                    name=milestone[1],
+                )
+        opened = sync_tasks(session, instance, loaded.definition, workflow, now, loaded.context.actor)
+        sync_timers(session, instance, loaded.definition, workflow, now, {r.id: r for r in opened})
+        if workflow.is_completed() and instance.completed_at is None:
+            instance.completed_at = now
+            record(session, instance, "finished", actor="system", at=now)
+        instance.state = serialization.dump(workflow)
+        instance.updated_at = now
+    flush(session)
+    return opened
+
+
+@contextmanager
+def conflicts_as_409() -> Iterator[None]:
+    """Turn a lost optimistic-lock race or a busy database into ``Conflict``, wherever SQLAlchemy
+    flushes (explicitly or by autoflush before a query)."""
+    try:
+        yield
+    except StaleDataError:
+        raise Conflict("Permohonan ini baru saja diubah oleh orang lain; muat ulang dan coba lagi.") from None
+    except OperationalError as exc:
+        message = str(exc).lower()
+        if "locked" in message or "deadlock" in message or "could not serialize" in message:
+            raise Conflict("Basis data sedang sibuk; coba lagi.") from None
+        raise
+
+
+def flush(session: Session) -> None:
+    with conflicts_as_409():
+        session.flush()
+
+
+def get_task(session: Session, task_id: str) -> TaskRow:
+    row = session.get(TaskRow, task_id) if _is_uuid(task_id) else None
+    if row is None:
+        raise NotFound("Tugas tidak ditemukan.")
+    return row
+
+
+def require_open(row: TaskRow) -> None:
+    if row.state != "open":
+        raise Conflict("Tugas ini sudah tidak terbuka.")
+
+
+def complete(session: Session, task_id: str, data: dict[str, Any], actor: str) -> list[TaskRow]:
+    """Complete an open user task with validated form data; returns the tasks it opened."""
+    with conflicts_as_409():
+        return _complete(session, task_id, data, actor)
+
+
+def _complete(session: Session, task_id: str, data: dict[str, Any], actor: str) -> list[TaskRow]:
+    row = get_task(session, task_id)
+    require_open(row)
+    if row.claimed_by not in (None, actor):
+        raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.claimed_by}.")
+    loaded = load(session, row.instance, actor)
+    task = loaded.workflow.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY:
+        raise Conflict("Tugas ini sudah tidak terbuka.")
+    task.set_data(**data)
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        raise StepFailed(f"Tugas gagal diselesaikan: {exc}") from None
+    now = loaded.context.now
+    row.completed_by = actor
+    if row.claimed_by is None:
+        row.claimed_by, row.claimed_at = actor, now
+    record(
+        session,
+        loaded.instance,
+        "completed",
+        actor=actor,
+        at=now,
+        task_id=task_id,
+        step=row.step,
+        lane=row.lane,
+        **{k: data[k] for k in ("decision", "note", "override_reason") if k in data},
+    )
+    return advance(loaded)
+
+
+def claim(session: Session, task_id: str, actor: str) -> TaskRow:
+    """Take an open task; claiming one's own claimed task again is harmless."""
+    row = get_task(session, task_id)
+    now = clock.now()
+    result = session.execute(
+        update(TaskRow)
+        .where(
+            TaskRow.id == task_id,
+            TaskRow.state == "open",
+            or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor),
+        )
+        .values(claimed_by=actor, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        session.refresh(row)
+        if row.state != "open":
+            raise Conflict("Tugas ini sudah tidak terbuka.")
+        raise Conflict(f"Tugas ini sudah diambil oleh {row.claimed_by}.")
+    session.refresh(row)
+    record(session, row.instance, "claimed", actor=actor, at=now, task_id=task_id, step=row.step, lane=row.lane)
+    flush(session)
+    return row
+
+
+def unclaim(session: Session, task_id: str, actor: str, force: bool = False) -> TaskRow:
+    """Release a claimed task (its claimant, or a supervisor with ``force``)."""
+    row = get_task(session, task_id)
+    if row.state != "open":
+        raise Conflict("Tugas ini sudah tidak terbuka.")
+    if row.claimed_by is None:
+        return row
+    if row.claimed_by != actor and not force:
+        raise Conflict(f"Tugas ini diambil oleh {row.claimed_by}; hanya dia yang dapat melepasnya.")
+    result = session.execute(
+        update(TaskRow)
+        .where(TaskRow.id == task_id, TaskRow.claimed_by == row.claimed_by)
+        .values(claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        raise Conflict("Tugas ini baru saja diubah; muat ulang dan coba lagi.")
+    session.refresh(row)
+    record(
+        session, row.instance, "unclaimed", actor=actor, at=clock.now(), task_id=task_id, step=row.step, lane=row.lane
+    )
+    flush(session)
+    return row
+
+
+def fire_timer(session: Session, timer: Timer) -> None:
+    """Fire one due timer: mark it fired in the workflow and advance (runs the escalation path)."""
+    with conflicts_as_409():
+        _fire_timer(session, timer)
+
+
+def _fire_timer(session: Session, timer: Timer) -> None:
+    now = clock.now()
+    if timer.kind == "repeat":
+        # normally done set-based by the sweep's record phase; here one at a time (its fallback)
+        batch = get_batch_handler(timer.handler or "")
+        if batch is not None:
+            try:
+                batch(session, [DueTimer.of(timer)], now)
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failing handler fails the step, as in a workflow
+                raise StepFailed(f"Eskalasi gagal dijalankan: {type(exc).__name__}") from None
+        timer.state, timer.fired_at = ("fired", now) if batch is not None else ("cancelled", None)
+        flush(session)
+        return
+    loaded = load(session, session.get(Instance, timer.instance_id), "system")
+    task = loaded.workflow.get_task_from_id(UUID(timer.id))
+    if task is None or task.state != TaskState.WAITING:
+        # the workflow moved on first; an escalation the sweep already recorded stands
+        timer.state = "fired" if timer.state == "recorded" else "cancelled"
+        flush(session)
+        return
+    task._set_internal_data(event_fired=True)
+    loaded.workflow.refresh_timers()
+    advance(loaded)
+
+
+def open_tasks_of(session: Session, instance_id: int) -> list[TaskRow]:
+    return list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True

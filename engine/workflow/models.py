@@ -1,0 +1,247 @@
+"""Tables of the BPMN runtime: nothing here knows the KIA domain.
+
+* definitions: ``ProcessVersion`` (immutable diagrams keyed by content hash);
+* instances: ``Instance`` (the serialized SpiffWorkflow state, the source of truth);
+* projections: ``TaskRow``, ``Event``, ``Timer`` and ``Outbox`` (with its ``DeliveryAttempt``), written in
+  the same transaction as the state so that queries never deserialize a workflow;
+* settings: ``CalendarOverride`` and ``Revision`` (the working-time calendar), ``RateLimit``.
+
+The models use plain SQLAlchemy so that the engine runs without Flask; the Flask app hands the same
+``Base`` to Flask-SQLAlchemy. ``engine.models`` imports these and the domain's tables in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from engine.workflow.clock import clock
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class ProcessVersion(Base):
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("process_key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Loaded only when asked for (a definition cache miss, GET .../bpmn): every instance and task row
+    # joins its version, and 40+ KB of XML per row would otherwise travel with each inbox page.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    deployed_at: Mapped[datetime] = mapped_column(default=_now)
+    deployed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Instance(Base):
+    """One running (or finished) process instance. ``lock_version`` guards against lost updates."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
+    business_key: Mapped[str] = mapped_column(String(32), unique=True)
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), default="baru")
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+    completed_at: Mapped[datetime | None]
+
+    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class TaskRow(Base):
+    """One human task as the inboxes see it."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # Every column an inbox filters or orders by: its count and its page's ids read this index alone
+        # (an index-only scan over the open tasks), never the task rows (api.tasks.inbox_page).
+        Index("ix_tasks_inbox_cover", "state", "lane", "kecamatan", "overdue", "due_at", "ready_at", "id"),
+        Index("ix_tasks_instance", "instance_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    step: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(50))
+    form_key: Mapped[str] = mapped_column(String(50))
+    kecamatan: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    time_standard: Mapped[str | None] = mapped_column(String(32))
+    time_basis: Mapped[str | None] = mapped_column(String(16))
+    ready_at: Mapped[datetime] = mapped_column(default=_now)
+    due_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[datetime | None]
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+
+    instance: Mapped[Instance] = relationship(lazy="joined")
+
+
+class Event(Base):
+    """The append-only history of an instance: the control card and the audit trail."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(100))
+    lane: Mapped[str | None] = mapped_column(String(50))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Timer(Base):
+    """A waiting timer, so that sweeps find due timers without loading any workflow.
+
+    ``kind="diagram"``: a boundary timer of the workflow (``id`` is its SpiffWorkflow task id, level 1).
+    ``kind="repeat"``: a further escalation of a still-open step (level 2, 3, ...): when due, the
+    diagram's escalation service ``handler`` is called again with ``params``; no workflow step runs.
+    A diagram timer also names the ``handler`` and ``params`` of the service task it leads to, when
+    those are known from the diagram: the sweep then records its effect at the deadline (``recorded``)
+    and the workflow catches up after (``engine.workflow.timers``).
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    step: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | recorded | fired | cancelled
+    fired_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(16), default="diagram")  # diagram | repeat
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    handler: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Outbox(Base):
+    """A message to deliver (WhatsApp, e-mail, staff notification), written with the state change."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | email | staff
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    sent_at: Mapped[datetime | None]
+
+
+class DeliveryAttempt(Base):
+    """One try at delivering an outbox message: when, whether it worked, why not (no message text)."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_outbox", "outbox_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=_now)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(String(300))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+
+
+class CalendarOverride(Base):
+    """A supervisor's exception to the calendar: ``open=False`` closes a working day, ``open=True``
+    opens a closed one (a weekend service day, or a holiday)."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Revision(Base):
+    """A stamp that changes with every change of some shared setting (``key="calendar"``), so that
+    every process notices with one primary-key read and reloads only then."""
+
+    __tablename__ = "revisions"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
+
+
+class RateLimit(Base):
+    """Fixed-window counters shared by every worker."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)

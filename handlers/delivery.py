@@ -1,0 +1,207 @@
+"""Delivery of the outbox: WhatsApp through the gateway, e-mail through SMTP.
+
+Every attempt is recorded (``DeliveryAttempt``); a failed attempt is retried with exponential backoff
+until ``max_attempts``, so nothing is lost when the Graph API, the mail server or the network fails.
+A channel without settings is left alone: its messages wait in the outbox until it is configured.
+
+The network call never runs inside a database transaction: rows are first claimed (their
+``next_attempt_at`` pushed ahead by a lease, with SKIP LOCKED on PostgreSQL so that several workers
+share the work), then sent, then the outcome is written. A worker that dies after sending and before
+writing leaves the row to be sent again after the lease: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.models import Application, DeliveryAttempt, Outbox
+from engine.workflow.clock import clock
+
+from .errors import SendError
+from .mail import SmtpSettings, send_mail
+from .whatsapp.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+SENT_SECRET_TEXT = "[dihapus setelah terkirim]"
+
+# Documents attached to WhatsApp notices (payload "document"), rendered when sent:
+# name -> function(session, outbox row, public base URL) -> (PDF bytes, file name).
+DocumentRenderer = Callable[[Session, Outbox, str], tuple[bytes, str]]
+DOCUMENTS: dict[str, DocumentRenderer] = {}
+
+
+def register_document(name: str) -> Callable[[DocumentRenderer], DocumentRenderer]:
+    def register(func: DocumentRenderer) -> DocumentRenderer:
+        DOCUMENTS[name] = func
+        return func
+
+    return register
+
+
+@dataclass
+class Senders:
+    """The configured channels. ``None`` means: not configured, leave its messages waiting."""
+
+    whatsapp: Gateway | None = None
+    smtp: SmtpSettings | None = None
+    template_language: str = "id"
+    public_url: str = ""
+    max_attempts: int = 12
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=1)
+
+    def channels(self) -> list[str]:
+        return [name for name, ready in (("whatsapp", self.whatsapp), ("email", self.smtp)) if ready is not None]
+
+    def backoff(self, attempts: int) -> timedelta:
+        """30 s, 1 min, 2 min, 4 min ... capped at an hour (after the ``attempts``-th failure)."""
+        return min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class Report:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def deliver_due(
+    sessions: sessionmaker[Session], senders: Senders, limit: int = 50, only: Iterable[int] | None = None
+) -> Report:
+    """Send what is due now on the configured channels (or just the rows ``only``)."""
+    report = Report()
+    for outbox_id in claim(sessions, senders.channels(), limit, only):
+        outcome = _attempt(sessions, senders, outbox_id)
+        getattr(report, outcome).append(outbox_id)
+    if report.sent or report.failed or report.retrying:
+        log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent), len(report.retrying), len(report.failed))
+    return report
+
+
+def claim(
+    sessions: sessionmaker[Session], channels: list[str], limit: int, only: Iterable[int] | None = None
+) -> list[int]:
+    if not channels:
+        return []
+    now = clock.now()
+    with sessions() as session, session.begin():
+        query = (
+            select(Outbox)
+            .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .limit(limit)
+        )
+        if only is not None:
+            query = query.where(Outbox.id.in_(list(only)))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.next_attempt_at = now + LEASE
+        return [row.id for row in rows]
+
+
+def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) -> str:
+    provider_id, failure = None, None
+    with sessions() as session:
+        row = session.get(Outbox, outbox_id)
+        try:
+            provider_id = _send(session, senders, row)
+        except SendError as exc:
+            failure = exc
+        except Exception as exc:  # a bug must not stop the other deliveries; the row is retried
+            log.error("outbox %d: unexpected %s at %s", outbox_id, type(exc).__name__, where(exc))
+            failure = SendError(f"unexpected: {type(exc).__name__}")
+    now = clock.now()
+    with sessions() as session, session.begin():
+        row = session.get(Outbox, outbox_id, with_for_update=True)
+        row.attempts += 1
+        session.add(
+            DeliveryAttempt(
+                outbox_id=row.id,
+                number=row.attempts,
+                at=now,
+                ok=failure is None,
+                error=failure.reason[:300] if failure else None,
+                provider_message_id=provider_id,
+            )
+        )
+        if failure is None:
+            row.status, row.sent_at, row.last_error = "sent", now, None
+            if row.payload.get("secret"):
+                row.payload = {**row.payload, "text": SENT_SECRET_TEXT}
+            return "sent"
+        row.last_error = failure.reason[:300]
+        if not failure.retryable or row.attempts >= senders.max_attempts:
+            row.status = "failed"
+            log.warning(
+                "outbox %d (%s/%s): gave up after %d attempt(s): %s",
+                row.id,
+                row.channel,
+                row.kind,
+                row.attempts,
+                failure.reason,
+            )
+            return "failed"
+        row.next_attempt_at = now + senders.backoff(row.attempts)
+        log.info(
+            "outbox %d (%s/%s): attempt %d failed (%s), next at %s",
+            row.id,
+            row.channel,
+            row.kind,
+            row.attempts,
+            failure.reason,
+            row.next_attempt_at.isoformat(),
+        )
+        return "retrying"
+
+
+def where(exc: BaseException) -> str:
+    """Where ``exc`` was raised, as ``file:line in function`` frames, without its message: an exception
+    from a mail or HTTP library can quote a recipient's address or a message's text."""
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
+
+
+def _send(session: Session, senders: Senders, row: Outbox) -> str:
+    if not row.recipient:
+        raise SendError("no recipient", retryable=False)
+    payload: dict[str, Any] = row.payload or {}
+    if row.channel == "email":
+        return send_mail(senders.smtp, row.recipient, payload.get("subject") or "Layanan KIA", payload.get("text", ""))
+    return _send_whatsapp(session, senders, row, payload)
+
+
+def _send_whatsapp(session: Session, senders: Senders, row: Outbox, payload: dict[str, Any]) -> str:
+    gateway = senders.whatsapp
+    if payload.get("template"):
+        parameters = [str(p) for p in payload.get("parameters") or []]
+        return gateway.send_template(row.recipient, payload["template"], senders.template_language, parameters)
+    renderer = DOCUMENTS.get(payload.get("document") or "")
+    if renderer is not None:
+        content, filename = renderer(session, row, senders.public_url)
+        media_id = gateway.upload_media(content, "application/pdf", filename)
+        return gateway.send_document(row.recipient, media_id, filename, caption=payload.get("text", ""))
+    return gateway.send_text(row.recipient, payload.get("text", ""))
+
+
+@register_document("receipt.pdf")
+def _receipt(session: Session, row: Outbox, public_url: str) -> tuple[bytes, str]:
+    """The receipt (issue 5's paper), its QR code pointing at the status page."""
+    from handlers import pdf  # WeasyPrint is loaded only when a receipt is sent
+
+    app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+    if app is None:
+        raise SendError("receipt: application not found", retryable=False)
+    return pdf.receipt(session, app, f"{public_url.rstrip('/')}/status/{app.code}"), f"resi-{app.code}.pdf"
