@@ -23,34 +23,12 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.workflow import expressions
-from engine.workflow.calendar import parse_duration
 from engine.workflow.clock import clock
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
+from engine.workflow.lint import NS, lint, props
 from engine.workflow.models import ProcessVersion
-from engine.workflow.services import handler_names
 
 MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
-LANE_ROLES = frozenset({"applicant", "admin", "operator", "dafdud", "uptd"})
-RESERVED_IDS = frozenset({"Start", "End"})
-FORBIDDEN_ELEMENTS = {
-    "scriptTask": "script task tidak diizinkan",
-    "businessRuleTask": "business rule task tidak didukung",
-    "callActivity": "call activity tidak didukung",
-}
-
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
-}
-_EXPRESSION_TAGS = (
-    "conditionExpression",
-    "timeDate",
-    "timeDuration",
-    "timeCycle",
-    "loopCardinality",
-    "completionCondition",
-)
 
 
 @dataclass(frozen=True)
@@ -105,98 +83,6 @@ def _safe_parse(xml: bytes) -> etree._Element:
     return root
 
 
-def _props(node: etree._Element) -> dict[str, str]:
-    return {
-        p.get("name"): p.get("value", "")
-        for p in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
-    }
-
-
-def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Problem]]:
-    """Check a diagram against the service's rules. Returns the executable process id and problems."""
-    problems: list[Problem] = []
-    processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
-    if len(processes) != 1:
-        return "", [Problem("", "diagram harus memuat tepat satu proses yang dapat dijalankan")]
-    process = processes[0]
-    handlers = handler_names()
-
-    for node in root.iter():
-        if not isinstance(node.tag, str):
-            continue
-        local = etree.QName(node).localname
-        node_id = node.get("id", "")
-        if node_id in RESERVED_IDS:
-            problems.append(Problem(node_id, f"id '{node_id}' dicadangkan, gunakan id lain"))
-        if local in FORBIDDEN_ELEMENTS and etree.QName(node).namespace == NS["bpmn"]:
-            problems.append(Problem(node_id, FORBIDDEN_ELEMENTS[local]))
-        if etree.QName(node).namespace == NS["spiffworkflow"] and local in {"preScript", "postScript"}:
-            problems.append(Problem(_flow_element(node).get("id", ""), f"{local} tidak diizinkan"))
-        if local in _EXPRESSION_TAGS and (node.text or "").strip():
-            problems += _check_expression(_flow_element(node), node.text)
-        if local == "parameter" and etree.QName(node).namespace == NS["spiffworkflow"]:
-            problems += _check_expression(_flow_element(node), node.get("value", ""))
-
-    bpmn_ids = {n.get("id") for n in root.iter(f"{{{NS['bpmn']}}}*") if n.get("id")}
-    for node in root.iter(f"{{{NS['spiffworkflow']}}}*"):
-        if node.get("id") in bpmn_ids:
-            problems.append(
-                Problem(
-                    node.get("id"),
-                    "id elemen BPMN dipakai lagi oleh elemen ekstensi "
-                    "(mis. nama handler); gunakan id lain untuk elemennya",
-                )
-            )
-
-    lanes: dict[str, str] = {}
-    for lane in process.iterfind(".//bpmn:lane", NS):
-        lane_id = lane.get("id", "")
-        if lane_id not in LANE_ROLES:
-            problems.append(
-                Problem(
-                    lane_id, f"lane '{lane_id}' tidak terpetakan ke peran mana pun ({', '.join(sorted(LANE_ROLES))})"
-                )
-            )
-        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            lanes[(ref.text or "").strip()] = lane_id
-
-    for task in process.iter(f"{{{NS['bpmn']}}}userTask"):
-        tid = task.get("id", "")
-        props = _props(task)
-        if tid not in lanes:
-            problems.append(Problem(tid, "user task tidak berada di lane mana pun"))
-        if props.get("form_key") not in form_keys:
-            problems.append(Problem(tid, f"formulir '{props.get('form_key', '')}' tidak dikenal"))
-        try:
-            parse_duration(props.get("time_standard", ""))
-        except ValueError:
-            problems.append(Problem(tid, "standar waktu (time_standard, durasi ISO 8601) tidak ada atau tidak sah"))
-        if props.get("time_basis", "working") not in {"working", "calendar"}:
-            problems.append(Problem(tid, "time_basis harus 'working' atau 'calendar'"))
-
-    for task in process.iter(f"{{{NS['bpmn']}}}serviceTask"):
-        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
-        name = operator.get("id", "") if operator is not None else ""
-        if name not in handlers:
-            problems.append(Problem(task.get("id", ""), f"handler service task '{name}' tidak dikenal"))
-    return process.get("id", ""), problems
-
-
-def _flow_element(node: etree._Element) -> etree._Element:
-    """The flow node or sequence flow a nested element belongs to (its ancestor directly in a process)."""
-    while node.getparent() is not None and etree.QName(node.getparent()).localname not in {"process", "subProcess"}:
-        node = node.getparent()
-    return node
-
-
-def _check_expression(owner: etree._Element, source: str) -> list[Problem]:
-    try:
-        expressions.parse_expression(source)
-    except expressions.ExpressionError as exc:
-        return [Problem(owner.get("id", ""), f"ekspresi tidak diizinkan ({exc}): {source.strip()[:80]}")]
-    return []
-
-
 def build_definition(xml: bytes, form_keys: Collection[str] | None = None) -> Definition:
     """Parse, lint and build the ``Definition``; raise DiagramRejected with every problem found."""
     root = _safe_parse(xml)
@@ -216,7 +102,7 @@ def build_definition(xml: bytes, form_keys: Collection[str] | None = None) -> De
 
 
 def _all_form_keys(root: etree._Element) -> set[str]:
-    return {_props(t).get("form_key", "") for t in root.iter(f"{{{NS['bpmn']}}}userTask")}
+    return {props(t).get("form_key", "") for t in root.iter(f"{{{NS['bpmn']}}}userTask")}
 
 
 def _describe(root: etree._Element, key: str, spec: Any, subprocess_specs: dict) -> Definition:

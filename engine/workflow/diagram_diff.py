@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.workflow.definitions import NS, _safe_parse
+from engine.workflow.definitions import _safe_parse
+from engine.workflow.lint import NS
 
 _EXPRESSIONS = ("conditionExpression", "timeDate", "timeDuration", "timeCycle")
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.workflow import serialization, worktime
+from engine.workflow import config, serialization, worktime
 from engine.workflow.clock import clock
 from engine.workflow.definitions import Definition, definition_of, latest_version
 from engine.workflow.errors import Conflict, EngineError, NotFound
@@ -75,7 +75,7 @@ def start(
         business_key=business_key,
         kecamatan=kecamatan,
         state=b"",
-        status="baru",
+        status=config.current().initial_status,
         created_at=now,
         updated_at=now,
     )
@@ -198,7 +198,7 @@ def _complete(session: Session, task_id: str, data: dict[str, Any], actor: str) 
         task_id=task_id,
         step=row.step,
         lane=row.lane,
-        **{k: data[k] for k in ("decision", "note", "override_reason") if k in data},
+        **{k: data[k] for k in config.current().completion_fields if k in data},
     )
     return advance(loaded)
 

@@ -90,7 +90,7 @@ class Instance(Base):
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
     business_key: Mapped[str] = mapped_column(String(32), unique=True)
     kecamatan: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(32), default="baru")
+    status: Mapped[str] = mapped_column(String(32))  # set at start (WorkflowConfig.initial_status)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=_now)

@@ -1,0 +1,20 @@
+"""What the KIA SOP tells the workflow runtime: its lanes, what a completion records, the first status.
+
+Given to the runtime (``engine.workflow.config``) when ``engine.kia`` is imported, so that the runtime
+itself names no lane, field or status of the SOP.
+"""
+
+from __future__ import annotations
+
+from engine.kia.access import STAFF_LANES
+from engine.workflow.config import WorkflowConfig, configure
+
+APPLICANT_LANE = "applicant"
+LANE_ROLES = frozenset({APPLICANT_LANE, *STAFF_LANES})
+# the officer's decision, their note to the applicant, the reason for overriding a failed check
+COMPLETION_FIELDS = ("decision", "note", "override_reason")
+INITIAL_STATUS = "baru"
+
+WORKFLOW = configure(
+    WorkflowConfig(lane_roles=LANE_ROLES, completion_fields=COMPLETION_FIELDS, initial_status=INITIAL_STATUS)
+)

@@ -1,0 +1,35 @@
+"""What the runtime needs to know of the domain that runs on it, given to it rather than hard-coded.
+
+The runtime knows nothing of KIA: the domain (``engine.kia.process``) hands it a ``WorkflowConfig`` when
+it is imported, and the runtime reads it here. Without one the runtime is generic: any lane id is
+accepted, a completion records no form fields, and an instance starts with the status ``"new"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    # the lane ids a diagram may use (each the role that works it); None: any lane id
+    lane_roles: frozenset[str] | None = None
+    # the form fields a completion copies onto its "completed" event (the control card shows them)
+    completion_fields: tuple[str, ...] = ()
+    # an instance's status before its first milestone
+    initial_status: str = "new"
+
+
+GENERIC = WorkflowConfig()
+_current = GENERIC
+
+
+def configure(config: WorkflowConfig) -> WorkflowConfig:
+    """Make ``config`` the runtime's configuration (the domain calls this once, at import)."""
+    global _current
+    _current = config
+    return config
+
+
+def current() -> WorkflowConfig:
+    return _current
