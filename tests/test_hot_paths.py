@@ -143,6 +143,7 @@ def test_rate_limit_counts_in_one_statement_and_a_new_minute_starts_afresh(
 
 def test_concurrent_hits_are_all_counted(app: Flask) -> None:
     threads, per_thread = 4, 5
+    clock.freeze(datetime(2026, 11, 30, 3, 0, 10, tzinfo=UTC))  # one window: a minute boundary would split the count
     barrier = threading.Barrier(threads)
 
     def hit() -> None:

@@ -8,14 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api.extensions import db
-from engine.models import Event, Outbox, Timer
+from engine.models import Event, Outbox, TaskRow, Timer
 from engine.workflow import instances
 from engine.workflow.clock import clock
 
@@ -67,22 +68,41 @@ def _counts(app: Flask) -> tuple[int, int]:
         return escalated, waiting
 
 
+def _wait_until_running(processes: list[subprocess.Popen], logs: list[Path], limit: float = 120) -> None:
+    """Until every process says its scheduler runs (its planner then polls the timers every second)."""
+    deadline = time.monotonic() + limit
+    while not all("scheduler running" in log.read_text(errors="replace") for log in logs):
+        assert all(p.poll() is None for p in processes), [log.read_text(errors="replace") for log in logs]
+        assert time.monotonic() < deadline, [log.read_text(errors="replace") for log in logs]
+        time.sleep(0.2)
+
+
+def _set_deadlines(app: Flask, at: datetime) -> int:
+    """Move every waiting timer (and its step's deadline) to ``at``; how many timers."""
+    with app.app_context():
+        moved = db.session.execute(update(Timer).where(Timer.state == "waiting").values(due_at=at)).rowcount
+        db.session.execute(update(TaskRow).where(TaskRow.state == "open").values(due_at=at))
+        db.session.commit()
+        return moved
+
+
 def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, database_url: str, tmp_path: Path) -> None:
+    """Both processes are up and polling before the timers fall due (the deadlines are set only then),
+    so both take part; each timer fires exactly once whichever takes it."""
     if not database_url.startswith("postgresql"):
         pytest.skip("several scheduler processes at once are a PostgreSQL deployment (SKIP LOCKED)")
     deploy_fast(app, {"submit_application": "PT1S"})
     clock.reset()
-    _start_instances(app, INSTANCES)  # each waits on the applicant's step, due one second later
-    time.sleep(1.1)
-    with app.app_context():
-        due = db.session.scalar(
-            select(func.count()).select_from(Timer).where(Timer.state == "waiting", Timer.due_at <= clock.now())
-        )
-        db.session.rollback()
-    assert due == INSTANCES
+    _start_instances(app, INSTANCES)  # each waits on the applicant's step
+    # nothing falls due while the processes start (a fast first one could otherwise take everything)
+    assert _set_deadlines(app, clock.now() + timedelta(days=1)) == INSTANCES
+    logs = [tmp_path / f"scheduler{n}.log" for n in (1, 2)]
     processes = [_scheduler(database_url, tmp_path, f"scheduler{n}") for n in (1, 2)]
-    started = time.monotonic()
     try:
+        _wait_until_running(processes, logs)
+        # due after each planner's next poll (every second): both wake for the same deadline
+        assert _set_deadlines(app, clock.now() + timedelta(seconds=3)) == INSTANCES
+        started = time.monotonic()
         expected = INSTANCES * LEVELS
         while time.monotonic() - started < 420:  # a loaded 2-core machine needs about two minutes
             escalated, waiting = _counts(app)
@@ -100,17 +120,17 @@ def test_two_scheduler_processes_fire_every_timer_exactly_once(app: Flask, datab
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-    logs = [(tmp_path / f"scheduler{n}.log").read_text(errors="replace") for n in (1, 2)]
+    output = [log.read_text(errors="replace") for log in logs]
     print(f"{INSTANCES * LEVELS} escalations by two scheduler processes in {elapsed:.1f} s")
     with app.app_context():
         levels = db.session.execute(select(Event.instance_id, Event.detail).where(Event.kind == "escalated")).all()
         per_instance: dict[int, list[int]] = {}
         for instance_id, detail in levels:
             per_instance.setdefault(instance_id, []).append(detail["level"])
-        assert len(per_instance) == INSTANCES, logs
-        assert all(sorted(v) == list(range(1, LEVELS + 1)) for v in per_instance.values()), logs
+        assert len(per_instance) == INSTANCES, output
+        assert all(sorted(v) == list(range(1, LEVELS + 1)) for v in per_instance.values()), output
         reminders = db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder"))
         assert reminders == INSTANCES * LEVELS
         states = dict(db.session.execute(select(Timer.state, func.count()).group_by(Timer.state)).all())
         assert states == {"fired": INSTANCES * LEVELS}, states
-    assert all("fired" in log for log in logs), logs  # both processes took part
+    assert all("fired" in log for log in output), output  # both processes took part
