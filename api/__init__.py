@@ -11,11 +11,12 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.kia import siak
+from engine.ops import schema
 from engine.workflow import escalation, worktime
 from engine.workflow.database import configure_sqlite, engine_options
 
 from . import audit, config, errors, headers, http, web
-from .extensions import db
+from .extensions import db, migrate
 from .schemas import ErrorResponse
 
 
@@ -48,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for noisy in ("weasyprint", "fontTools"):  # a line per rendering step / font subset otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(schema.DIRECTORY))
     with app.app_context():
         configure_sqlite(db.engine)
 

@@ -11,16 +11,17 @@ from engine.kia import reference
 from engine.kia.access import ROLES
 from engine.kia.security import hash_secret
 from engine.models import ProcessVersion, User
+from engine.ops import schema
 from engine.workflow import definitions
-from engine.workflow.database import create_schema
 from engine.workflow.errors import InvalidData
 
 from .extensions import db
 
 
 def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
-    """Create missing tables, seed reference data, deploy the bundled diagram if it changed."""
-    create_schema(db.engine)
+    """Upgrade the schema to the newest revision (a new database is created, one made before migrations
+    is adopted), seed reference data, deploy the bundled diagram if it changed."""
+    schema.upgrade(db.engine)
     reference.seed(db.session)  # regions, kecamatan and UPTDs: added where missing, edits kept
     db.session.commit()
     version = None

@@ -104,6 +104,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new empty database of the same kind as ``database_url``, for one test (schema migrations)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    name = f"kia_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{database_url.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def app_factory(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """Build an app for a database URL with test settings (working time off unless asked)."""

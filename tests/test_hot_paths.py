@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import sessionmaker
 
 from api.extensions import db
 from engine.models import Instance, Outbox, RateLimit, Timer
 from engine.workflow import timers
 from engine.workflow.clock import clock
-from engine.workflow.database import create_schema, insert_rows
+from engine.workflow.database import insert_rows
 
 from .conftest import inbox, submit, token
 
@@ -98,20 +98,6 @@ def test_inbox_counts_and_pages_from_the_tasks_alone(client: FlaskClient, app: F
     assert {t["application_code"] for t in pages} == codes
     deadlines = [t["due_at"] for t in pages]
     assert deadlines == sorted(deadlines)
-
-
-def test_schema_upgrade_adds_the_inbox_index_and_drops_the_replaced_one(app: Flask) -> None:
-    """``kia init-db`` on a database made by an earlier version: the covering inbox index is added,
-    the index it replaced is dropped, and running it again changes nothing."""
-    with app.app_context():
-        engine = db.engine
-    with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_tasks_inbox_cover"))
-        conn.execute(text("CREATE INDEX ix_tasks_inbox ON tasks (state, lane, kecamatan, due_at)"))
-    create_schema(engine)
-    create_schema(engine)
-    names = {i["name"] for i in inspect(engine).get_indexes("tasks")}
-    assert "ix_tasks_inbox_cover" in names and "ix_tasks_inbox" not in names
 
 
 def test_status_lookup_reads_no_diagram(client: FlaskClient, app: Flask) -> None:

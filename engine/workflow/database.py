@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Table, create_engine, event, insert, text
+from sqlalchemy import JSON, Table, create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-
-from engine.workflow.models import Base
 
 
 def engine_options(url: str) -> dict[str, Any]:
@@ -53,21 +51,6 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=make_engine(url), expire_on_commit=False)
-
-
-# Indexes an earlier schema had and a later one replaced (create_all never touches existing tables).
-OBSOLETE_INDEXES = ("ix_tasks_inbox",)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create missing tables, add indexes that existing tables lack, drop replaced indexes."""
-    Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
-        for name in OBSOLETE_INDEXES:
-            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
