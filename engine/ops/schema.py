@@ -67,12 +67,6 @@ def upgrade(engine: Engine, revision: str = "heads", directory: Path = DIRECTORY
     return sorted(before)
 
 
-def stamp(engine: Engine, revision: str = "heads") -> None:
-    """Record ``revision`` as applied without running anything (a database made by ``create_all``)."""
-    with engine.begin() as connection:
-        command.stamp(config(connection), revision)
-
-
 def differences(connection: Connection, metadata: Any = Base.metadata) -> list[Any]:
     """What the models have and the database lacks, or the other way round (Alembic's autogenerate
     comparison: tables, columns, types, nullability, indexes, unique and foreign keys)."""
