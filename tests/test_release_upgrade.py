@@ -13,11 +13,13 @@ import os
 import subprocess
 import sys
 import tarfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from sqlalchemy import inspect, select
 
 from api.extensions import db
@@ -74,6 +76,11 @@ def _release_database(source: Path, url: str, workdir: Path) -> tuple[Path, dict
     return documents, json.loads(manifest.read_text(encoding="utf-8"))
 
 
+def _format(state: bytes) -> tuple[int, str | None]:
+    dct = json.loads(zlib.decompress(state))
+    return dct.get("format"), dct.get("serializer_version")
+
+
 def _run_to_end(client: FlaskClient, created: dict) -> list[str]:
     """Complete whatever is open, as the officer of its lane or the applicant, until it is finished."""
     applicant = applicant_headers(client, created)
@@ -125,6 +132,9 @@ def test_a_release_database_upgrades_and_every_application_runs_to_the_end(
         with engine.connect() as conn:
             assert schema.at_head(conn)
             assert schema.differences(conn) == []
+            # the release stored its workflows without a serializer version (our format 1)
+            stored = conn.execute(select(Instance.state)).scalars().all()
+            assert len(stored) == 9 and all(_format(state) == (1, None) for state in stored)
 
         # the escalation the release left waiting fires once, on the current code
         clock.freeze(datetime.fromisoformat(manifest["escalate_at"]))
@@ -156,6 +166,10 @@ def test_a_release_database_upgrades_and_every_application_runs_to_the_end(
         with app.app_context():
             states = db.session.scalars(select(Instance.status)).all()
             assert states == ["selesai"] * 9
+            # each loaded (the release's state, current format after) and was saved with the version;
+            # the one finished by the release was not saved again
+            formats = [_format(state) for state in db.session.scalars(select(Instance.state))]
+            assert sorted(formats, key=str) == [(1, None)] + [(2, VERSION)] * 8
             db.session.rollback()
             db.engine.dispose()
     finally:
