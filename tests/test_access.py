@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.kia.security import CODE_ALPHABET, CODE_LENGTH, new_code, normalize_code
+from engine.workflow.clock import clock
 
 from .conftest import inbox, submit, token
 
@@ -33,6 +35,7 @@ def test_codes_are_case_insensitive_and_separators_are_ignored(client: FlaskClie
 def test_status_is_rate_limited_per_client(app_factory, database_url: str, app: Flask) -> None:  # noqa: ANN001
     limited = app_factory(database_url, STATUS_RATE_LIMIT=5)
     client = limited.test_client()
+    clock.freeze(datetime(2026, 11, 30, 3, 0, 10, tzinfo=UTC))  # one window: a minute boundary would reset it
     statuses = [client.get("/api/v1/status/ABCDEFGHJKMN").status_code for _ in range(7)]
     assert statuses[:5] == [404] * 5
     assert statuses[5:] == [429, 429]
