@@ -9,6 +9,7 @@ revision.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,13 @@ def config(connection: Connection | None = None, directory: Path = DIRECTORY) ->
 
 def heads(directory: Path = DIRECTORY) -> set[str]:
     """The newest revisions (one, unless two changes were merged without re-pointing one of them)."""
-    return set(ScriptDirectory.from_config(config(directory=directory)).get_heads())
+    return set(_heads(directory))
+
+
+@functools.cache
+def _heads(directory: Path) -> frozenset[str]:
+    # read once per process: a readiness probe asks often, and the revision files change only with a release
+    return frozenset(ScriptDirectory.from_config(config(directory=directory)).get_heads())
 
 
 def current(connection: Connection) -> set[str]:
