@@ -6,6 +6,7 @@ import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from engine.models import TaskRowState
 from forms.fields import String as Text  # stripped, length-limited, no control characters
 
 
@@ -120,7 +121,7 @@ class TaskSchema(Schema):
 
 class TaskListQuery(Schema):
     lane = Text(max_length=50)
-    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
+    state = fields.String(load_default=TaskRowState.OPEN.value, validate=validate.OneOf(list(TaskRowState)))
     overdue = fields.Boolean()
     kecamatan = Text(max_length=16)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -255,7 +256,7 @@ class ControlCardEntry(Schema):
     step = fields.String(required=True)
     title = fields.String()
     lane = fields.String()
-    state = fields.String(metadata={"enum": ["open", "completed", "cancelled"]})
+    state = fields.String(metadata={"enum": list(TaskRowState)})
     ready_at = fields.DateTime()
     received_by = fields.String(allow_none=True, metadata={"description": "who claimed the step"})
     received_by_name = fields.String(allow_none=True)

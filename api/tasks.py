@@ -11,7 +11,7 @@ from sqlalchemy.orm import lazyload
 import forms
 from engine.kia import applications
 from engine.kia.access import Principal, can_view_task, lanes_of, require_task_action
-from engine.models import Application, TaskRow
+from engine.models import Application, TaskRow, TaskRowState
 from engine.workflow import instances
 from engine.workflow.errors import Forbidden
 
@@ -40,7 +40,7 @@ COMPLETE_BODY = {
 def inbox_filter(
     principal: Principal,
     lane: str | None = None,
-    state: str = "open",
+    state: str = TaskRowState.OPEN,
     overdue: bool | None = None,
     kecamatan: str | None = None,
 ) -> list[Any]:
@@ -70,7 +70,7 @@ INBOX_ORDER = (TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at, TaskR
 def inbox_page(
     principal: Principal,
     lane: str | None = None,
-    state: str = "open",
+    state: str = TaskRowState.OPEN,
     overdue: bool | None = None,
     kecamatan: str | None = None,
     *,

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.models import Application, DeliveryAttempt, Outbox
+from engine.models import Application, DeliveryAttempt, Outbox, OutboxStatus
 from engine.workflow.clock import clock
 
 from .errors import SendError
@@ -98,7 +98,7 @@ def claim(
     with sessions() as session, session.begin():
         query = (
             select(Outbox)
-            .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
+            .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
             .order_by(Outbox.next_attempt_at, Outbox.id)
             .limit(limit)
         )
@@ -138,13 +138,13 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
             )
         )
         if failure is None:
-            row.status, row.sent_at, row.last_error = "sent", now, None
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
             if row.payload.get("secret"):
                 row.payload = {**row.payload, "text": SENT_SECRET_TEXT}
             return "sent"
         row.last_error = failure.reason[:300]
         if not failure.retryable or row.attempts >= senders.max_attempts:
-            row.status = "failed"
+            row.status = OutboxStatus.FAILED
             log.warning(
                 "outbox %d (%s/%s): gave up after %d attempt(s): %s",
                 row.id,

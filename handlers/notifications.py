@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Application, Kecamatan, Outbox, TaskRow, Timer, User
+from engine.models import Application, Kecamatan, Outbox, TaskRow, TaskRowState, Timer, TimerKind, TimerState, User
 from engine.workflow import escalation
 from engine.workflow.database import insert_rows
 from engine.workflow.events import record
@@ -197,7 +197,9 @@ def escalate(ctx: ServiceContext, step: str = "") -> dict:
     Runs when the workflow takes its boundary timer's path. The sweep has usually recorded this
     escalation at the deadline already (the timer is ``recorded``); then there is nothing left to do."""
     row = ctx.session.scalar(
-        select(TaskRow).where(TaskRow.instance_id == ctx.instance.id, TaskRow.step == step, TaskRow.state == "open")
+        select(TaskRow).where(
+            TaskRow.instance_id == ctx.instance.id, TaskRow.step == step, TaskRow.state == TaskRowState.OPEN
+        )
     )
     if row is None:
         return {"escalated": False}
@@ -206,8 +208,8 @@ def escalate(ctx: ServiceContext, step: str = "") -> dict:
             select(Timer.id).where(
                 Timer.instance_id == ctx.instance.id,
                 Timer.task_id == row.id,
-                Timer.kind == "diagram",
-                Timer.state == "recorded",
+                Timer.kind == TimerKind.DIAGRAM,
+                Timer.state == TimerState.RECORDED,
             )
         )
         is not None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 import forms
 from engine.kia import applications, distribution
 from engine.kia.access import can_act_on_task, lanes_of
-from engine.models import Kecamatan, TaskRow
+from engine.models import Kecamatan, TaskRow, TaskRowState
 from engine.reports.control_card import control_card
 from engine.workflow.errors import EngineError, InvalidData
 
@@ -101,7 +101,7 @@ def inbox() -> Any:
     lane = request.args.get("lane") or None
     kecamatan = request.args.get("kecamatan") or None
     overdue = True if request.args.get("overdue") else None
-    rows, _ = inbox_page(who, lane, "open", overdue, kecamatan, limit=INBOX_LIMIT, with_total=False)
+    rows, _ = inbox_page(who, lane, TaskRowState.OPEN, overdue, kecamatan, limit=INBOX_LIMIT, with_total=False)
     lanes = (
         sorted(lanes_of(who) - {"applicant"})
         if "supervisor" not in who.roles
@@ -132,7 +132,7 @@ def _render_task(
     who = principal()
     detail = task_detail(task_id)
     row = db.session.get(TaskRow, task_id)
-    actionable = detail["state"] == "open" and can_act_on_task(who, row)
+    actionable = detail["state"] == TaskRowState.OPEN and can_act_on_task(who, row)
     extras = {k: v for k, v in detail.items() if k not in TASK_KEYS}
     return render_template(
         "web/task.html",
@@ -235,7 +235,7 @@ def application(code: str) -> Any:
     events = detail["history"]
     marks = {
         "done": sorted({e.step for e in events if e.step and e.kind in {"completed", "milestone"}}),
-        "current": sorted({r.step for r in rows if r.state == "open"}),
+        "current": sorted({r.step for r in rows if r.state == TaskRowState.OPEN}),
         "overdue": sorted({r.step for r in rows if r.overdue or r.escalations}),
     }
     kec = db.session.get(Kecamatan, detail["kecamatan"] or "")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.kia import documents, routing, verification
 from engine.kia.models import Application, Document, Kecamatan
+from engine.kia.process import ApplicationStatus
 from engine.kia.security import hash_secret, new_code, new_pin, normalize_code
 from engine.workflow import instances
 from engine.workflow.clock import clock
@@ -23,13 +24,13 @@ REQUIRED_DOCUMENTS = ("kk", "akta")
 PERSONAL_SECTIONS = ("applicant", "child")
 
 STATUS_LABELS = {
-    "baru": "Baru",
-    "diajukan": "Diajukan",
-    "diverifikasi": "Diverifikasi",
-    "perlu_perbaikan": "Perlu perbaikan",
-    "dicetak": "Dicetak",
-    "siap_diambil": "Siap diambil di UPTD",
-    "selesai": "Selesai",
+    ApplicationStatus.BARU: "Baru",
+    ApplicationStatus.DIAJUKAN: "Diajukan",
+    ApplicationStatus.DIVERIFIKASI: "Diverifikasi",
+    ApplicationStatus.PERLU_PERBAIKAN: "Perlu perbaikan",
+    ApplicationStatus.DICETAK: "Dicetak",
+    ApplicationStatus.SIAP_DIAMBIL: "Siap diambil di UPTD",
+    ApplicationStatus.SELESAI: "Selesai",
 }
 
 

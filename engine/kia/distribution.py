@@ -24,7 +24,7 @@ from engine.kia.people import full_names
 from engine.workflow import instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData, NotFound
-from engine.workflow.models import TaskRow
+from engine.workflow.models import TaskRow, TaskRowState
 
 GROUPING_FORM = "grouping"
 MAX_BATCH = 500
@@ -142,7 +142,7 @@ def recap_of_day(session: Session, day: date, kecamatan: str | None = None) -> l
         .join(TaskRow, TaskRow.instance_id == Application.instance_id)
         .where(
             TaskRow.form_key == GROUPING_FORM,
-            TaskRow.state == "completed",
+            TaskRow.state == TaskRowState.COMPLETED,
             TaskRow.completed_at >= start,
             TaskRow.completed_at < end,
         )

@@ -6,6 +6,8 @@ itself names no lane, field or status of the SOP.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from engine.kia.access import STAFF_LANES
 from engine.workflow.config import WorkflowConfig, configure
 
@@ -13,7 +15,21 @@ APPLICANT_LANE = "applicant"
 LANE_ROLES = frozenset({APPLICANT_LANE, *STAFF_LANES})
 # the officer's decision, their note to the applicant, the reason for overriding a failed check
 COMPLETION_FIELDS = ("decision", "note", "override_reason")
-INITIAL_STATUS = "baru"
+
+
+class ApplicationStatus(StrEnum):
+    """An instance's status: ``baru`` at start, then the milestone the diagram passed last."""
+
+    BARU = "baru"
+    DIAJUKAN = "diajukan"
+    DIVERIFIKASI = "diverifikasi"
+    PERLU_PERBAIKAN = "perlu_perbaikan"
+    DICETAK = "dicetak"
+    SIAP_DIAMBIL = "siap_diambil"
+    SELESAI = "selesai"
+
+
+INITIAL_STATUS = ApplicationStatus.BARU
 
 WORKFLOW = configure(
     WorkflowConfig(lane_roles=LANE_ROLES, completion_fields=COMPLETION_FIELDS, initial_status=INITIAL_STATUS)

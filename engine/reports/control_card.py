@@ -32,7 +32,7 @@ from engine.kia import verification
 from engine.kia.models import User
 from engine.workflow import worktime
 from engine.workflow.clock import clock
-from engine.workflow.models import Event, Instance, TaskRow
+from engine.workflow.models import Event, Instance, TaskRow, TaskRowState
 
 __all__ = ["control_card", "duration_label", "step_duration", "within_standard"]
 
@@ -49,7 +49,7 @@ def step_duration(row: TaskRow, end: datetime | None = None) -> timedelta | None
 
 def within_standard(row: TaskRow) -> bool | None:
     """True if the completed ``row`` finished by its deadline; None if it has none or is not completed."""
-    if row.state != "completed" or row.completed_at is None or row.due_at is None:
+    if row.state != TaskRowState.COMPLETED or row.completed_at is None or row.due_at is None:
         return None
     return row.completed_at <= row.due_at
 
@@ -116,13 +116,13 @@ def _people(session: Session, usernames: Iterable[str]) -> dict[str, User]:
 def _entry(
     seq: int, row: TaskRow, people: dict[str, User], escalations: list[dict[str, Any]], now: datetime
 ) -> dict[str, Any]:
-    taken = step_duration(row) if row.state == "completed" else None
+    taken = step_duration(row) if row.state == TaskRowState.COMPLETED else None
     met = within_standard(row)
-    if row.state == "cancelled":
+    if row.state == TaskRowState.CANCELLED:
         outcome = "cancelled"
     elif met is not None:
         outcome = "met" if met else "overrun"
-    elif row.state == "open" and row.due_at is not None and now > row.due_at:
+    elif row.state == TaskRowState.OPEN and row.due_at is not None and now > row.due_at:
         met, outcome = False, "overrun"
     else:
         outcome = "pending"
@@ -139,10 +139,10 @@ def _entry(
         "received_by_name": receiver.full_name if receiver else None,
         "received_by_initials": receiver.initials if receiver else None,
         "received_at": row.claimed_at,
-        "completed_by": row.completed_by if row.state == "completed" else None,
-        "completed_by_name": completer.full_name if completer and row.state == "completed" else None,
-        "completed_by_initials": completer.initials if completer and row.state == "completed" else None,
-        "completed_at": row.completed_at if row.state == "completed" else None,
+        "completed_by": row.completed_by if row.state == TaskRowState.COMPLETED else None,
+        "completed_by_name": completer.full_name if completer and row.state == TaskRowState.COMPLETED else None,
+        "completed_by_initials": completer.initials if completer and row.state == TaskRowState.COMPLETED else None,
+        "completed_at": row.completed_at if row.state == TaskRowState.COMPLETED else None,
         "time_standard": row.time_standard,
         "time_basis": row.time_basis,
         "deadline": row.due_at,

@@ -18,7 +18,7 @@ from engine.kia.models import Application
 from engine.reports.control_card import step_duration
 from engine.workflow import worktime
 from engine.workflow.clock import clock
-from engine.workflow.models import Event, TaskRow
+from engine.workflow.models import Event, TaskRow, TaskRowState
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -59,7 +59,7 @@ class Escalation:
 def open_by_step(session: Session) -> list[OpenCount]:
     rows = session.execute(
         select(TaskRow.step, func.min(TaskRow.title), func.count(), func.sum(TaskRow.overdue.cast(Integer)))
-        .where(TaskRow.state == "open")
+        .where(TaskRow.state == TaskRowState.OPEN)
         .group_by(TaskRow.step)
         .order_by(TaskRow.step)
     )
@@ -69,7 +69,7 @@ def open_by_step(session: Session) -> list[OpenCount]:
 def open_by_kecamatan(session: Session, names: dict[str, str]) -> list[OpenCount]:
     rows = session.execute(
         select(TaskRow.kecamatan, func.count(), func.sum(TaskRow.overdue.cast(Integer)))
-        .where(TaskRow.state == "open")
+        .where(TaskRow.state == TaskRowState.OPEN)
         .group_by(TaskRow.kecamatan)
         .order_by(TaskRow.kecamatan)
     )
@@ -97,7 +97,7 @@ def durations(session: Session, days: int = 14, today: date | None = None) -> li
     since = datetime.combine(first, time.min, JAKARTA)
     rows = session.scalars(
         select(TaskRow)
-        .where(TaskRow.state == "completed", TaskRow.completed_at >= since)
+        .where(TaskRow.state == TaskRowState.COMPLETED, TaskRow.completed_at >= since)
         .order_by(TaskRow.step, TaskRow.completed_at)
     )
     buckets: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.kia.applications import mask_number
 from engine.kia.models import Application, Kecamatan
 from engine.kia.people import full_names
-from engine.workflow.models import Instance, Outbox, TaskRow
+from engine.workflow.models import Instance, Outbox, TaskRow, TaskRowState
 
 HANDOVER_FORM = "handover"
 APPLICANT_CHANNELS = ("whatsapp", "email")
@@ -88,7 +88,7 @@ def deliveries(session: Session, start: datetime, end: datetime) -> list[Deliver
         .join(Application, Application.instance_id == TaskRow.instance_id)
         .where(
             TaskRow.form_key == HANDOVER_FORM,
-            TaskRow.state == "completed",
+            TaskRow.state == TaskRowState.COMPLETED,
             TaskRow.completed_at >= start,
             TaskRow.completed_at < end,
         )

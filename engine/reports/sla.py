@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.reports.control_card import step_duration, within_standard
 from engine.workflow import worktime
-from engine.workflow.models import Event, TaskRow
+from engine.workflow.models import Event, TaskRow, TaskRowState
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -43,7 +43,7 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
     rows = session.scalars(
         select(TaskRow)
         .outerjoin(Event, created)
-        .where(TaskRow.state == "completed", TaskRow.completed_at >= lo, TaskRow.completed_at < hi)
+        .where(TaskRow.state == TaskRowState.COMPLETED, TaskRow.completed_at >= lo, TaskRow.completed_at < hi)
         .order_by(TaskRow.ready_at, Event.id)
     )
     by_step: dict[str, list[TaskRow]] = {}

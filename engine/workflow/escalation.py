@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import worktime
 from engine.workflow.database import insert_rows
-from engine.workflow.models import Event, TaskRow, Timer
+from engine.workflow.models import Event, TaskRow, TaskRowState, Timer, TimerKind, TimerState
 from engine.workflow.services import DueTimer
 
 DEFAULT_CAP = 3
@@ -70,7 +70,7 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
     by_step = {(d.instance_id, str(d.params.get("step", ""))): d for d in due}
     open_rows = session.execute(
         select(TaskRow.id, TaskRow.instance_id, TaskRow.step).where(
-            TaskRow.instance_id.in_({d.instance_id for d in due}), TaskRow.state == "open"
+            TaskRow.instance_id.in_({d.instance_id for d in due}), TaskRow.state == TaskRowState.OPEN
         )
     ).all()
     task_ids = [row.id for row in open_rows if (row.instance_id, row.step) in by_step]
@@ -78,7 +78,7 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
         return []
     rows = session.execute(
         update(TaskRow)
-        .where(TaskRow.id.in_(task_ids), TaskRow.state == "open", TaskRow.escalations < _cap)
+        .where(TaskRow.id.in_(task_ids), TaskRow.state == TaskRowState.OPEN, TaskRow.escalations < _cap)
         .values(overdue=True, escalations=TaskRow.escalations + 1)
         .returning(
             TaskRow.id,
@@ -127,8 +127,8 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
                     task_id=row.id,
                     step=row.step,
                     due_at=next_due,
-                    state="waiting",
-                    kind="repeat",
+                    state=TimerState.WAITING,
+                    kind=TimerKind.REPEAT,
                     level=level,
                     handler=handler,
                     params=dict(timer.params),

@@ -26,7 +26,7 @@ from engine.workflow.clock import clock
 from engine.workflow.definitions import Definition, definition_of, latest_version
 from engine.workflow.errors import Conflict, EngineError, NotFound
 from engine.workflow.events import record
-from engine.workflow.models import Instance, TaskRow, Timer
+from engine.workflow.models import Instance, TaskRow, TaskRowState, Timer, TimerKind, TimerState
 from engine.workflow.projection import sync_tasks, sync_timers
 from engine.workflow.script_engine import SandboxScriptEngine
 from engine.workflow.services import DueTimer, ServiceContext, get_batch_handler
@@ -161,7 +161,7 @@ def get_task(session: Session, task_id: str) -> TaskRow:
 
 
 def require_open(row: TaskRow) -> None:
-    if row.state != "open":
+    if row.state != TaskRowState.OPEN:
         raise Conflict("Tugas ini sudah tidak terbuka.")
 
 
@@ -211,7 +211,7 @@ def claim(session: Session, task_id: str, actor: str) -> TaskRow:
         update(TaskRow)
         .where(
             TaskRow.id == task_id,
-            TaskRow.state == "open",
+            TaskRow.state == TaskRowState.OPEN,
             or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor),
         )
         .values(claimed_by=actor, claimed_at=now)
@@ -219,7 +219,7 @@ def claim(session: Session, task_id: str, actor: str) -> TaskRow:
     )
     if result.rowcount == 0:
         session.refresh(row)
-        if row.state != "open":
+        if row.state != TaskRowState.OPEN:
             raise Conflict("Tugas ini sudah tidak terbuka.")
         raise Conflict(f"Tugas ini sudah diambil oleh {row.claimed_by}.")
     session.refresh(row)
@@ -231,7 +231,7 @@ def claim(session: Session, task_id: str, actor: str) -> TaskRow:
 def unclaim(session: Session, task_id: str, actor: str, force: bool = False) -> TaskRow:
     """Release a claimed task (its claimant, or a supervisor with ``force``)."""
     row = get_task(session, task_id)
-    if row.state != "open":
+    if row.state != TaskRowState.OPEN:
         raise Conflict("Tugas ini sudah tidak terbuka.")
     if row.claimed_by is None:
         return row
@@ -261,7 +261,7 @@ def fire_timer(session: Session, timer: Timer) -> None:
 
 def _fire_timer(session: Session, timer: Timer) -> None:
     now = clock.now()
-    if timer.kind == "repeat":
+    if timer.kind == TimerKind.REPEAT:
         # normally done set-based by the sweep's record phase; here one at a time (its fallback)
         batch = get_batch_handler(timer.handler or "")
         if batch is not None:
@@ -271,14 +271,14 @@ def _fire_timer(session: Session, timer: Timer) -> None:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing handler fails the step, as in a workflow
                 raise StepFailed(f"Eskalasi gagal dijalankan: {type(exc).__name__}") from None
-        timer.state, timer.fired_at = ("fired", now) if batch is not None else ("cancelled", None)
+        timer.state, timer.fired_at = (TimerState.FIRED, now) if batch is not None else (TimerState.CANCELLED, None)
         flush(session)
         return
     loaded = load(session, session.get(Instance, timer.instance_id), "system")
     task = loaded.workflow.get_task_from_id(UUID(timer.id))
     if task is None or task.state != TaskState.WAITING:
         # the workflow moved on first; an escalation the sweep already recorded stands
-        timer.state = "fired" if timer.state == "recorded" else "cancelled"
+        timer.state = TimerState.FIRED if timer.state == TimerState.RECORDED else TimerState.CANCELLED
         flush(session)
         return
     task._set_internal_data(event_fired=True)
@@ -287,7 +287,9 @@ def _fire_timer(session: Session, timer: Timer) -> None:
 
 
 def open_tasks_of(session: Session, instance_id: int) -> list[TaskRow]:
-    return list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")))
+    return list(
+        session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == TaskRowState.OPEN))
+    )
 
 
 def _is_uuid(value: str) -> bool:

@@ -13,6 +13,7 @@ The models use plain SQLAlchemy so that the engine runs without Flask; the Flask
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -56,6 +57,35 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class TaskRowState(StrEnum):
+    """Where a human task is: in an inbox, done, or gone (its workflow moved on without it)."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TimerState(StrEnum):
+    """``waiting`` until due; ``recorded`` when the sweep wrote its effect and the workflow is yet to catch
+    up; ``fired`` once done; ``cancelled`` when its step ended first."""
+
+    WAITING = "waiting"
+    RECORDED = "recorded"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+class TimerKind(StrEnum):
+    DIAGRAM = "diagram"  # a boundary timer of the workflow
+    REPEAT = "repeat"  # a further escalation of a still-open step
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 def _now() -> datetime:
@@ -120,7 +150,7 @@ class TaskRow(Base):
     lane: Mapped[str] = mapped_column(String(50))
     form_key: Mapped[str] = mapped_column(String(50))
     kecamatan: Mapped[str | None] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    state: Mapped[str] = mapped_column(String(16), default=TaskRowState.OPEN)
     time_standard: Mapped[str | None] = mapped_column(String(32))
     time_basis: Mapped[str | None] = mapped_column(String(16))
     ready_at: Mapped[datetime] = mapped_column(default=_now)
@@ -171,9 +201,9 @@ class Timer(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     step: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | recorded | fired | cancelled
+    state: Mapped[str] = mapped_column(String(16), default=TimerState.WAITING)
     fired_at: Mapped[datetime | None]
-    kind: Mapped[str] = mapped_column(String(16), default="diagram")  # diagram | repeat
+    kind: Mapped[str] = mapped_column(String(16), default=TimerKind.DIAGRAM)
     level: Mapped[int] = mapped_column(Integer, default=1)
     handler: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -191,7 +221,7 @@ class Outbox(Base):
     kind: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
     last_error: Mapped[str | None] = mapped_column(Text)

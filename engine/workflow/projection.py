@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow.definitions import Definition
 from engine.workflow.events import record
-from engine.workflow.models import Instance, TaskRow, Timer
+from engine.workflow.models import Instance, TaskRow, TaskRowState, Timer, TimerKind, TimerState
 from engine.workflow.script_engine import attached_user_task
 
 
@@ -29,26 +29,30 @@ def sync_tasks(
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     rows = {
         r.id: r
-        for r in session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open"))
+        for r in session.scalars(
+            select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == TaskRowState.OPEN)
+        )
     }
     for row_id, row in rows.items():
         if row_id in ready:
             continue
         task = _task(workflow, row_id)
-        row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
+        row.state = (
+            TaskRowState.COMPLETED if task is not None and task.state == TaskState.COMPLETED else TaskRowState.CANCELLED
+        )
         row.completed_at = now
         session.execute(
             update(Timer)
             .where(
                 Timer.instance_id == instance.id,
                 Timer.task_id == row_id,
-                Timer.kind == "repeat",
-                Timer.state == "waiting",
+                Timer.kind == TimerKind.REPEAT,
+                Timer.state == TimerState.WAITING,
             )
-            .values(state="cancelled")
+            .values(state=TimerState.CANCELLED)
             .execution_options(synchronize_session=False)
         )  # further escalations are void
-        if row.state == "completed":
+        if row.state == TaskRowState.COMPLETED:
             row.completed_by = row.completed_by or actor
         else:
             record(session, instance, "cancelled", actor=actor, at=now, task_id=row_id, step=row.step, lane=row.lane)
@@ -65,7 +69,7 @@ def sync_tasks(
             lane=info.lane,
             form_key=info.form_key,
             kecamatan=instance.kecamatan,
-            state="open",
+            state=TaskRowState.OPEN,
             time_standard=info.time_standard,
             time_basis=info.time_basis,
             ready_at=now,
@@ -97,15 +101,17 @@ def sync_timers(
         r.id: r
         for r in session.scalars(
             select(Timer).where(
-                Timer.instance_id == instance.id, Timer.state.in_(("waiting", "recorded")), Timer.kind == "diagram"
+                Timer.instance_id == instance.id,
+                Timer.state.in_((TimerState.WAITING, TimerState.RECORDED)),
+                Timer.kind == TimerKind.DIAGRAM,
             )
         )
     }
     for timer_id, row in rows.items():
         if timer_id not in waiting:
             task = _task(workflow, timer_id)
-            fired = (task is not None and task.state == TaskState.COMPLETED) or row.state == "recorded"
-            row.state = "fired" if fired else "cancelled"
+            fired = (task is not None and task.state == TaskState.COMPLETED) or row.state == TimerState.RECORDED
+            row.state = TimerState.FIRED if fired else TimerState.CANCELLED
             row.fired_at = (row.fired_at or now) if fired else None
     for timer_id, task in waiting.items():
         value = task._get_internal_data("event_value")
@@ -122,7 +128,7 @@ def sync_timers(
                 task_id=attached_id,
                 step=attached.task_spec.bpmn_id if attached is not None else None,
                 due_at=due,
-                state="waiting",
+                state=TimerState.WAITING,
                 handler=handler,
                 params=params,
             )

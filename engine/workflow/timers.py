@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from engine.workflow.clock import clock
 from engine.workflow.errors import Conflict
 from engine.workflow.instances import StepFailed, fire_timer
-from engine.workflow.models import TaskRow, Timer
+from engine.workflow.models import TaskRow, Timer, TimerKind, TimerState
 from engine.workflow.services import DueTimer, batch_handler_names, get_batch_handler
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ OnCommit = Callable[[int], None]
 
 def next_due(session: Session) -> datetime | None:
     """The earliest deadline still waiting, so a scheduler can sleep exactly until then."""
-    return session.scalar(select(func.min(Timer.due_at)).where(Timer.state == "waiting"))
+    return session.scalar(select(func.min(Timer.due_at)).where(Timer.state == TimerState.WAITING))
 
 
 def fire_due(
@@ -97,14 +97,16 @@ def _record_chunk(
         # (its workflow catches up later), a repeat timer ``fired``
         due = (
             select(Timer.id)
-            .where(Timer.state == "waiting", Timer.due_at <= now, Timer.handler.in_(names))
+            .where(Timer.state == TimerState.WAITING, Timer.due_at <= now, Timer.handler.in_(names))
             .order_by(Timer.due_at)
             .limit(chunk)
         )
         taken = session.execute(
             update(Timer)
             .where(Timer.id.in_(_taking(session, due).scalar_subquery()))
-            .values(state=case((Timer.kind == "diagram", "recorded"), else_="fired"), fired_at=now)
+            .values(
+                state=case((Timer.kind == TimerKind.DIAGRAM, TimerState.RECORDED), else_=TimerState.FIRED), fired_at=now
+            )
             .returning(Timer.id, Timer.instance_id, Timer.task_id, Timer.due_at, Timer.handler, Timer.params)
             .execution_options(synchronize_session=False)
         ).all()
@@ -148,7 +150,7 @@ def _without_busy_tasks(session: Session, taken: list[Row]) -> list[Row]:
     session.execute(
         update(Timer)
         .where(Timer.id.in_(busy))
-        .values(state="waiting", fired_at=None)
+        .values(state=TimerState.WAITING, fired_at=None)
         .execution_options(synchronize_session=False)
     )
     return [t for t in taken if t.id not in busy]
@@ -160,14 +162,14 @@ def _fire_batch(
     with session_factory() as session:
         query = (
             select(Timer)
-            .where(Timer.state.in_(("waiting", "recorded")), Timer.due_at <= now)
+            .where(Timer.state.in_((TimerState.WAITING, TimerState.RECORDED)), Timer.due_at <= now)
             .order_by(Timer.due_at)
             .limit(batch)
         )
         timers = list(session.scalars(_taking(session, query)))
         fired = caught_up = 0
         for timer in timers:
-            was_waiting = timer.state == "waiting"
+            was_waiting = timer.state == TimerState.WAITING
             try:
                 with session.begin_nested():
                     fire_timer(session, timer)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.kia.applications import STATUS_LABELS, mask_number
 from engine.kia.distribution import RecapGroup, jakarta_day
+from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
 from engine.models import Application, Kecamatan
 from engine.reports import deliveries as delivery_log
@@ -49,7 +50,7 @@ def receipt(session: Session, app: Application, status_url: str) -> bytes:
     """The receipt ("resi") the applicant shows to collect the card; its QR code opens ``status_url``."""
     instance = app.instance
     context, kec = _common(session, app)
-    waiting_for_applicant = instance.status == "perlu_perbaikan"
+    waiting_for_applicant = instance.status == ApplicationStatus.PERLU_PERBAIKAN
     return render_pdf(
         "receipt.html",
         **context,

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 import forms
 from engine.kia import applications, documents, reference
 from engine.kia.applications import Upload
+from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
-from engine.models import Application, Conversation, Outbox, TaskRow
+from engine.models import Application, Conversation, Outbox, TaskRow, TaskRowState
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData, NotFound
 
@@ -205,7 +206,7 @@ class _Dialog:
         view = applications.status_view(self.session, app)
         lines = [f"Permohonan {display_code(app.code)} atas nama {view['name']}:", f"Status: *{view['status_label']}*"]
         lines += [f"Sedang diproses: {row['title']}" for row in view["current"]]
-        if view["status"] == "siap_diambil" and view["pickup"]:
+        if view["status"] == ApplicationStatus.SIAP_DIAMBIL and view["pickup"]:
             lines.append(f"Ambil di {view['pickup']['uptd']}, {view['pickup']['address']}.")
         if self.ctx.public_url:
             lines.append(f"Rincian: {self.ctx.public_url.rstrip('/')}/status/{app.code}")
@@ -371,7 +372,9 @@ def _open_correction(session: Session, codes: list[str], phone: str | None) -> t
     """The open correction task of an application this user submitted in the chat, or whose applicant
     phone is this WhatsApp number."""
     rows = session.scalars(
-        select(TaskRow).where(TaskRow.state == "open", TaskRow.form_key == "correction").order_by(TaskRow.ready_at)
+        select(TaskRow)
+        .where(TaskRow.state == TaskRowState.OPEN, TaskRow.form_key == "correction")
+        .order_by(TaskRow.ready_at)
     )
     for row in rows:
         app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
