@@ -24,7 +24,7 @@ from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
 from .schemas import ApplicationCreated, ApplicationDetail, ControlCard
-from .views import history, task_dict, verification_view
+from .views import ShownTask, history, verification_view
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="KIA applications")
 
@@ -136,7 +136,7 @@ def application_detail(code: str) -> dict[str, Any]:
             for d in app.documents
         ],
         "tasks": [
-            task_dict(r, app.code, app.child.get("name")) for r in instances.open_tasks_of(db.session, instance.id)
+            ShownTask(r, app.code, app.child.get("name")) for r in instances.open_tasks_of(db.session, instance.id)
         ],
         "history": history(db.session, instance.id),
         "routing": applications.routing_of(db.session, app),

@@ -12,7 +12,6 @@ from .auth import current_principal
 from .extensions import db
 from .http import Blueprint
 from .schemas import BulkCompleteRequest, BulkCompleteResponse
-from .views import task_dict
 
 blp = Blueprint("distribution", __name__, url_prefix="/api/v1/tasks", description="Distribution batches")
 
@@ -27,8 +26,10 @@ class BulkComplete(MethodView):
         application. All or nothing: the first failing task is named in the error (403 not your lane,
         409 no longer open or claimed by another, 422 not a grouping task or unknown)."""
         principal = current_principal()
-        data = forms.load_form(distribution.GROUPING_FORM, {k: args[k] for k in ("batch", "note") if k in args})
-        batch, completed, opened = distribution.group_in_batch(db.session, principal, args["task_ids"], data)
+        raw = {k: args[k] for k in ("batch", "note") if k in args}
+        batch, completed, opened = distribution.group_in_batch(
+            db.session, principal, args["task_ids"], raw, forms.load_form
+        )
         db.session.commit()
         groups = distribution.recap_of_batch(db.session, batch.id)
         return {
@@ -41,6 +42,6 @@ class BulkComplete(MethodView):
                 "groups": [{"kecamatan": g.kecamatan, "name": g.name, "count": g.count} for g in groups],
                 "recap_url": url_for("documents.distribution", batch=batch.id),
             },
-            "completed": [task_dict(r) for r in completed],
-            "next_tasks": [task_dict(r) for r in opened],
+            "completed": completed,
+            "next_tasks": opened,
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -97,10 +99,26 @@ class StatusSchema(Schema):
     tasks = fields.List(fields.Nested(ApplicantTaskSchema))
 
 
+class Beside(fields.String):
+    """A string shown beside a task's row: a ``ShownTask``'s attribute or a key of a task's values, else
+    ``fallback(row)``."""
+
+    def __init__(self, fallback: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fallback = fallback
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        value = obj.get(attr) if isinstance(obj, Mapping) else getattr(obj, attr, None)
+        return value if value is not None or self.fallback is None else self.fallback(obj)
+
+
 class TaskSchema(Schema):
+    """A task as every endpoint shows it: the one presenter. Dumps a ``TaskRow``, or a row with its
+    application's code and child's name beside it (``api.views.ShownTask``: the inbox, the task page)."""
+
     id = fields.String(required=True)
-    application_code = fields.String()
-    child_name = fields.String(allow_none=True)
+    application_code = Beside(fallback=lambda row: row.instance.business_key)
+    child_name = Beside(allow_none=True)
     step = fields.String()
     title = fields.String()
     lane = fields.String()

@@ -9,8 +9,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import lazyload
 
 import forms
-from engine.kia import applications
+from engine.kia import applications, completion
 from engine.kia.access import Principal, can_view_task, lanes_of, require_task_action
+from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
 from engine.workflow import instances
 from engine.workflow.errors import Forbidden
@@ -19,7 +20,7 @@ from .auth import current_principal
 from .extensions import db
 from .http import Blueprint, json_object
 from .schemas import CompleteResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
-from .views import application_of, history, task_dict, verification_view
+from .views import ShownTask, history, shown_task, task_values, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
@@ -110,7 +111,7 @@ class TaskCollection(MethodView):
             limit=args["limit"],
             offset=args["offset"],
         )
-        return {"items": [task_dict(row, code, child.get("name")) for row, code, child in rows], "total": total}
+        return {"items": [ShownTask(row, code, child.get("name")) for row, code, child in rows], "total": total}
 
 
 def visible_task(task_id: str) -> tuple[Principal, TaskRow]:
@@ -133,7 +134,8 @@ class TaskItem(MethodView):
 def task_detail(task_id: str) -> dict[str, Any]:
     """A task as the caller may see it: the task, its form's JSON Schema, the application and history."""
     principal, row = visible_task(task_id)
-    app = application_of(db.session, row.instance_id)
+    task = shown_task(row)
+    app = row.instance.application
     shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
     if principal.is_staff:
         shown.update(
@@ -143,7 +145,7 @@ def task_detail(task_id: str) -> dict[str, Any]:
             documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type} for d in app.documents],
         )
     detail = {
-        **task_dict(row, app.code, app.child.get("name")),
+        **task_values(task),
         "form": forms.form_json_schema(row.form_key),
         "application": shown,
         "history": [
@@ -162,7 +164,7 @@ class Claim(MethodView):
     @blp.errors(401, 403, 404, 409)
     def post(self, task_id: str) -> dict:
         """Claim an open task of one's lane."""
-        return task_dict(claim_task(task_id))
+        return claim_task(task_id)
 
 
 @blp.route("/<task_id>/unclaim")
@@ -171,7 +173,7 @@ class Unclaim(MethodView):
     @blp.errors(401, 403, 404, 409)
     def post(self, task_id: str) -> dict:
         """Release a claimed task (the claimant, or a supervisor)."""
-        return task_dict(release_task(task_id))
+        return release_task(task_id)
 
 
 @blp.route("/<task_id>/complete")
@@ -181,11 +183,11 @@ class Complete(MethodView):
     @blp.errors(400, 401, 403, 404, 409, 415, 422)
     def post(self, task_id: str) -> dict:
         """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
-        row, next_rows = complete_task(task_id, json_object())
+        done = complete_task(task_id, json_object())
         return {
-            "completed": task_dict(row),
-            "next_tasks": [task_dict(r) for r in next_rows],
-            "status": row.instance.status,
+            "completed": done.task,
+            "next_tasks": done.next_tasks,
+            "status": done.status,
         }
 
 
@@ -209,12 +211,8 @@ def release_task(task_id: str) -> TaskRow:
     return row
 
 
-def complete_task(task_id: str, raw: dict[str, Any]) -> tuple[TaskRow, list[TaskRow]]:
-    """Validate ``raw`` against the task's form and complete it as the caller (committed)."""
-    principal, row = visible_task(task_id)
-    require_task_action(principal, row)
-    instances.require_open(row)
-    data = forms.load_form(row.form_key, raw)
-    next_rows = applications.complete_task(db.session, task_id, data, principal.name)
+def complete_task(task_id: str, raw: dict[str, Any]) -> Completion:
+    """Complete a task as the caller with its form data ``raw`` (committed): the one use case."""
+    done = completion.complete_task(db.session, current_principal(), task_id, raw, forms.load_form)
     db.session.commit()
-    return row, next_rows
+    return done

@@ -1,7 +1,8 @@
-"""Shaping engine rows into API dictionaries (one place, so every endpoint shows the same fields)."""
+"""Shaping engine rows for the API and the pages (one place, so every endpoint shows the same fields)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
@@ -11,37 +12,39 @@ from sqlalchemy.orm import Session
 from engine.kia import verification
 from engine.models import Application, Event, TaskRow
 
+from .schemas import TaskSchema
 
-def task_dict(row: TaskRow, code: str | None = None, child_name: str | None = None) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "application_code": code or row.instance.business_key,
-        "child_name": child_name,
-        "step": row.step,
-        "title": row.title,
-        "lane": row.lane,
-        "form_key": row.form_key,
-        "kecamatan": row.kecamatan,
-        "state": row.state,
-        "time_standard": row.time_standard,
-        "time_basis": row.time_basis,
-        "ready_at": row.ready_at,
-        "due_at": row.due_at,
-        "overdue": row.overdue,
-        "escalations": row.escalations,
-        "claimed_by": row.claimed_by,
-        "claimed_at": row.claimed_at,
-        "completed_by": row.completed_by,
-        "completed_at": row.completed_at,
-    }
+TASK_FIELDS = tuple(TaskSchema().fields)
+
+
+@dataclass(frozen=True)
+class ShownTask:
+    """A task row with its application's code and child's name beside it (the inbox reads them with the
+    row, without loading the instance). ``TaskSchema`` dumps it as it dumps the row."""
+
+    row: TaskRow
+    application_code: str
+    child_name: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "row":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.row, name)
+
+
+def shown_task(row: TaskRow) -> ShownTask:
+    """A row with its application (``Instance.application``)."""
+    app = row.instance.application
+    return ShownTask(row, app.code, app.child.get("name"))
+
+
+def task_values(task: ShownTask) -> dict[str, Any]:
+    """What ``TaskSchema`` shows of a task, unserialized (datetimes as such): for the pages."""
+    return {name: getattr(task, name) for name in TASK_FIELDS}
 
 
 def history(session: Session, instance_id: int) -> list[Event]:
     return list(session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id)))
-
-
-def application_of(session: Session, instance_id: int) -> Application | None:
-    return session.scalar(select(Application).where(Application.instance_id == instance_id))
 
 
 def verification_view(session: Session, app: Application) -> dict[str, Any]:

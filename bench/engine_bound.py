@@ -2,8 +2,9 @@
 
 No HTTP and no Flask: one thread submits an application (``engine.kia.applications.submit``: start, store
 documents, hash the PIN, complete the submission step) and completes the four staff steps with
-``engine.kia.applications.complete_task``, each in its own session and transaction, exactly as the API
-handlers call them. The state is saved (and reloaded) around every step.
+``engine.kia.completion.complete_task`` (the officer's account read, access, validation, completion),
+each in its own session and transaction, exactly as the API handlers call them. The state is saved (and
+reloaded) around every step.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
-from engine.kia import applications
+from engine.kia import applications, completion
+from engine.kia.access import Principal
 from engine.kia.applications import Upload
-from engine.models import Instance, TaskRow
+from engine.models import Instance, TaskRow, User
 from engine.workflow.database import make_session_factory
 
 from .common import KECAMATAN, PDF_BYTES, PNG_BYTES, STEPS, Database, application, median, uptd_user
@@ -45,10 +47,8 @@ def run_case(sessions: Any, document_dir: str, kecamatan: str, states: list[byte
                     TaskRow.instance_id == instance_id, TaskRow.state == "open", TaskRow.lane == lane
                 )
             )
-            row = session.get(TaskRow, task_id)
-            applications.complete_task(
-                session, task_id, forms.load_form(row.form_key, form), user or uptd_user(kecamatan)
-            )
+            officer = session.scalar(select(User).where(User.username == (user or uptd_user(kecamatan))))
+            row = completion.complete_task(session, Principal(user=officer), task_id, form, forms.load_form).task
             session.commit()
             if states is not None:
                 states.append(row.instance.state)

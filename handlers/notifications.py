@@ -19,7 +19,7 @@ from engine.workflow.services import DueTimer, ServiceContext, handler
 
 
 def _application(ctx: ServiceContext) -> Application:
-    return ctx.session.scalar(select(Application).where(Application.instance_id == ctx.instance.id))
+    return ctx.instance.application
 
 
 def _whatsapp_message(

@@ -20,37 +20,14 @@ from ..applications import application_detail
 from ..auth import authenticate_staff
 from ..errors import ApiError
 from ..extensions import db
+from ..schemas import TaskDetail
 from ..tasks import claim_task, complete_task, inbox_page, release_task, task_detail
 from . import formdata, session
 from .blueprint import blp, principal, safe_next, staff_page
 
 INBOX_LIMIT = 200
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
-TASK_KEYS = {
-    "id",
-    "application_code",
-    "child_name",
-    "step",
-    "title",
-    "lane",
-    "form_key",
-    "kecamatan",
-    "state",
-    "time_standard",
-    "time_basis",
-    "ready_at",
-    "due_at",
-    "overdue",
-    "escalations",
-    "claimed_by",
-    "claimed_at",
-    "completed_by",
-    "completed_at",
-    "form",
-    "application",
-    "history",
-    "verification",
-}
+TASK_KEYS = set(TaskDetail().fields)  # what the task page shows in place; other keys are extras
 
 
 def home_of(who: Any) -> str:
@@ -186,7 +163,7 @@ def complete(task_id: str) -> Any:
     schema = task_detail(task_id)["form"]
     raw = formdata.from_form(schema, request.form)
     try:
-        row, next_rows = complete_task(task_id, raw)
+        row = complete_task(task_id, raw).task
     except (forms.FormValidationError, InvalidData) as exc:  # InvalidData: an override without its reason
         db.session.rollback()
         return _render_task(task_id, dict(request.form), formdata.flat_errors(exc.fields), 422)
@@ -203,11 +180,8 @@ def group_cards() -> Any:
         flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
         return redirect(url_for("web.inbox", lane="dafdud"))
     try:
-        data = forms.load_form(
-            distribution.GROUPING_FORM,
-            formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form),
-        )
-        batch, completed, _ = distribution.group_in_batch(db.session, principal(), ids, data)
+        raw = formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form)
+        batch, completed, _ = distribution.group_in_batch(db.session, principal(), ids, raw, forms.load_form)
         db.session.commit()
     except (EngineError, forms.FormValidationError) as exc:
         db.session.rollback()

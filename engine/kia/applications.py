@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import documents, routing, verification
+from engine.kia import documents, routing
 from engine.kia.models import Application, Document, Kecamatan
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import hash_secret, new_code, new_pin, normalize_code
@@ -17,11 +17,10 @@ from engine.workflow import instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import InvalidData, NotFound
 from engine.workflow.events import record
-from engine.workflow.models import Event, Instance, TaskRow
+from engine.workflow.models import Event, Instance
 
 PROCESS_KEY = "kia_whatsapp"
 REQUIRED_DOCUMENTS = ("kk", "akta")
-PERSONAL_SECTIONS = ("applicant", "child")
 
 STATUS_LABELS = {
     ApplicationStatus.BARU: "Baru",
@@ -78,7 +77,7 @@ def submit(
     )
     record(session, instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan, source=route.source)
     app = Application(
-        instance_id=instance.id,
+        instance=instance,  # sets ``instance.application`` too
         code=code,
         pin_hash=hash_secret(pin),
         channel=channel,
@@ -93,7 +92,7 @@ def submit(
     _store(session, app, checked.values(), document_dir)
     submission = next((r for r in instances.open_tasks_of(session, instance.id) if r.form_key == "submission"), None)
     if submission is not None:
-        instances.complete(session, submission.id, {"confirm": True}, actor="pemohon")
+        instances.complete(session, submission, {"confirm": True}, actor="pemohon")
     return app, pin
 
 
@@ -134,38 +133,6 @@ def reupload(
     for row in rows:
         record(session, app.instance, "document_uploaded", actor=actor, at=row.uploaded_at, document=row.kind)
     return rows
-
-
-def complete_task(session: Session, task_id: str, form_data: dict[str, Any], actor: str) -> list[TaskRow]:
-    """Complete a task; a correction's changed personal fields go to the application, not the workflow."""
-    row = instances.get_task(session, task_id)
-    workflow_data = dict(form_data)
-    if row.form_key == "verification":
-        instances.require_open(row)
-        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
-        verification.require_override(
-            session, app, form_data, actor=actor, task_id=task_id, step=row.step, lane=row.lane
-        )
-    if row.form_key == "correction":
-        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
-        for section in PERSONAL_SECTIONS:
-            changes = workflow_data.pop(section, None) or {}
-            if changes:
-                setattr(app, section, {**getattr(app, section), **changes})
-        if set(form_data.get("child") or {}) & {"kecamatan", "kk_number", "nik"}:
-            route = routing.domicile(session, app.child)
-            if route.kecamatan != row.instance.kecamatan:
-                row.instance.kecamatan = route.kecamatan
-                record(
-                    session,
-                    row.instance,
-                    "routed",
-                    actor="sistem",
-                    at=clock.now(),
-                    kecamatan=route.kecamatan,
-                    source=route.source,
-                )
-    return instances.complete(session, task_id, workflow_data, actor)
 
 
 def routing_of(session: Session, app: Application) -> dict[str, Any] | None:

@@ -1,9 +1,10 @@
 """SOP step 4: grouping printed cards by kecamatan, in batches, and the distribution recap's content.
 
 A Dafdud officer completes many open grouping tasks at once (``group_in_batch``): every task goes
-through ``applications.complete_task`` in the caller's transaction, and one ``DistributionBatch`` links
-the applications. Any failing task raises an engine error naming it, and the caller rolls the whole
-batch back. ``recap`` reads a batch, or every grouping completed on one day, grouped by kecamatan.
+through the one completion use case (``completion.complete_task``) in the caller's transaction, and one
+``DistributionBatch`` links the applications. Any failing task raises an engine error naming it, and
+the caller rolls the whole batch back. ``recap`` reads a batch, or every grouping completed on one day,
+grouped by kecamatan.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import applications
-from engine.kia.access import Principal, require_task_action
+from engine.kia import applications, completion
+from engine.kia.access import Principal
+from engine.kia.completion import FormLoader
 from engine.kia.models import Application, DistributionBatch, DistributionItem, Kecamatan
 from engine.kia.people import full_names
 from engine.workflow import instances
@@ -54,6 +56,11 @@ class RecapGroup:
         return len(self.entries)
 
 
+def _grouping(row: TaskRow) -> None:
+    if row.form_key != GROUPING_FORM:
+        raise InvalidData("Bukan tugas pengelompokan KIA.", {})
+
+
 def _naming(task_id: str, exc: EngineError) -> EngineError:
     """The same error, its message and fields naming the task that failed."""
     original = exc.message
@@ -63,13 +70,14 @@ def _naming(task_id: str, exc: EngineError) -> EngineError:
 
 
 def group_in_batch(
-    session: Session, principal: Principal, task_ids: Sequence[str], form_data: dict[str, Any]
+    session: Session, principal: Principal, task_ids: Sequence[str], raw: dict[str, Any], load_form: FormLoader
 ) -> tuple[DistributionBatch, list[TaskRow], list[TaskRow]]:
-    """Complete every grouping task in ``task_ids`` with ``form_data`` (validated grouping form data).
+    """Complete every grouping task in ``task_ids`` with the grouping form data ``raw``.
 
-    Returns the batch, the completed rows and the rows they opened. All or nothing: the first failing
-    task raises (403 not the caller's lane, 409 no longer open or claimed by another, 422 not a grouping
-    task or unknown) and the caller must roll back."""
+    Returns the batch, the completed rows and the rows they opened. All or nothing: invalid form data
+    raises first, then the first failing task (403 not the caller's lane, 409 no longer open or claimed
+    by another, 422 not a grouping task or unknown), and the caller must roll back."""
+    form_data = load_form(GROUPING_FORM, raw)  # the batch's label and note; each task validates it again
     ids = list(task_ids)
     if not ids:
         raise InvalidData("Pilih minimal satu tugas.", {"task_ids": ["Pilih minimal satu tugas."]})
@@ -92,20 +100,17 @@ def group_in_batch(
     opened: list[TaskRow] = []
     for task_id in ids:
         try:
-            row = instances.get_task(session, task_id)
+            done = completion.complete_task(session, principal, task_id, raw, load_form, precondition=_grouping)
         except NotFound as exc:
             raise _naming(task_id, InvalidData(exc.message, {})) from None
-        try:
-            if row.form_key != GROUPING_FORM:
-                raise InvalidData("Bukan tugas pengelompokan KIA.", {})
-            require_task_action(principal, row)
-            instances.require_open(row)
-            opened += applications.complete_task(session, task_id, dict(form_data), principal.name)
         except EngineError as exc:
             raise _naming(task_id, exc) from None
-        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
-        batch.items.append(DistributionItem(application_id=app.id, task_id=task_id, kecamatan=row.kecamatan))
+        row = done.task
+        batch.items.append(
+            DistributionItem(application_id=row.instance.application.id, task_id=task_id, kecamatan=row.kecamatan)
+        )
         completed.append(row)
+        opened += done.next_tasks
     instances.flush(session)
     return batch, completed, opened
 

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from engine.workflow.models import Base, Instance, _now
 
@@ -35,7 +35,8 @@ class Application(Base):
     warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
-    instance: Mapped[Instance] = relationship(lazy="joined")
+    # ``Instance.application`` (one per instance) is defined here, so that the runtime's model knows no domain
+    instance: Mapped[Instance] = relationship(lazy="joined", backref=backref("application", uselist=False))
     documents: Mapped[list[Document]] = relationship(back_populates="application", order_by="Document.id")
 
 

@@ -165,19 +165,21 @@ def require_open(row: TaskRow) -> None:
         raise Conflict("Tugas ini sudah tidak terbuka.")
 
 
-def complete(session: Session, task_id: str, data: dict[str, Any], actor: str) -> list[TaskRow]:
-    """Complete an open user task with validated form data; returns the tasks it opened."""
+def complete(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> list[TaskRow]:
+    """Complete the user task of ``row`` with validated form data; returns the tasks it opened.
+
+    The caller has fetched the row and checked that it is open and that the actor may complete it;
+    a task claimed by another, or one the workflow no longer has ready (a concurrent completion), is a
+    Conflict."""
     with conflicts_as_409():
-        return _complete(session, task_id, data, actor)
+        return _complete(session, row, data, actor)
 
 
-def _complete(session: Session, task_id: str, data: dict[str, Any], actor: str) -> list[TaskRow]:
-    row = get_task(session, task_id)
-    require_open(row)
+def _complete(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> list[TaskRow]:
     if row.claimed_by not in (None, actor):
         raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.claimed_by}.")
     loaded = load(session, row.instance, actor)
-    task = loaded.workflow.get_task_from_id(UUID(task_id))
+    task = loaded.workflow.get_task_from_id(UUID(row.id))
     if task is None or task.state != TaskState.READY:
         raise Conflict("Tugas ini sudah tidak terbuka.")
     task.set_data(**data)
@@ -195,7 +197,7 @@ def _complete(session: Session, task_id: str, data: dict[str, Any], actor: str) 
         "completed",
         actor=actor,
         at=now,
-        task_id=task_id,
+        task_id=row.id,
         step=row.step,
         lane=row.lane,
         **{k: data[k] for k in config.current().completion_fields if k in data},

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import forms
-from engine.kia import applications, documents, reference
+from engine.kia import applications, completion, documents, reference
+from engine.kia.access import Principal
 from engine.kia.applications import Upload
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
-from engine.models import Application, Conversation, Outbox, TaskRow, TaskRowState
+from engine.models import Conversation, Outbox, TaskRow, TaskRowState
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData, NotFound
 
@@ -352,7 +353,7 @@ class _Dialog:
         if self.message.kind in MEDIA_TYPES or not text:
             return self.say(f"Mohon tulis perbaikan sebagai teks.\n{CORRECTION_HINT}")
         try:
-            data = forms.load_form("correction", {"response": text})
+            forms.load_form("correction", {"response": text})  # the messages in the chat, the state kept
         except forms.FormValidationError as error:
             messages = error.fields.get("response") or ["Tidak sah."]
             return self.say(f"❌ {' '.join(messages)}\n{CORRECTION_HINT}")
@@ -360,8 +361,11 @@ class _Dialog:
         self.state = "menu"
         task = self.session.get(TaskRow, task_id)
         try:
+            if task is None:
+                raise NotFound("Tugas tidak ditemukan.")
+            applicant = Principal(application_id=task.instance.application.id, instance_id=task.instance_id)
             with self.session.begin_nested():  # a refused completion leaves nothing half-written
-                applications.complete_task(self.session, task_id, data, actor="pemohon")
+                completion.complete_task(self.session, applicant, task_id, {"response": text}, forms.load_form)
         except EngineError:
             return self.say("Perbaikan ini sudah tidak dapat dikirim (permohonan sudah diproses).")
         self.instance_id = task.instance_id
@@ -377,7 +381,7 @@ def _open_correction(session: Session, codes: list[str], phone: str | None) -> t
         .order_by(TaskRow.ready_at)
     )
     for row in rows:
-        app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+        app = row.instance.application
         if app is not None and (app.code in codes or (phone and app.applicant.get("phone") == phone)):
             return row, app
     return None
