@@ -6,13 +6,9 @@ PostgreSQL half is skipped with a reason, except in CI (``CI`` set), where it fa
 
 from __future__ import annotations
 
-import io
 import os
-import socket
 import uuid
 from collections.abc import Iterator
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -32,9 +28,7 @@ from engine.workflow import worktime
 from engine.workflow.clock import clock
 from handlers.whatsapp.fake_graph import FakeGraph
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PASSWORD = "rahasia-uji-123"
+from .helpers import PASSWORD, PG_ADMIN_URL, Mailbox, free_port, pg_reachable
 
 STAFF = [
     ("admin1", ["admin"], None),
@@ -47,43 +41,17 @@ STAFF = [
     ("supervisor1", ["supervisor"], None),
 ]
 
-# Transactional tables, children first; users and the bundled version survive between tests.
-_PER_TEST_TABLES = [
-    models.InboundMessage,
-    models.Conversation,
-    models.MessageStatus,
-    models.DeliveryAttempt,
-    models.DistributionItem,
-    models.DistributionBatch,
-    models.ApiToken,
-    models.Outbox,
-    models.Event,
-    models.Timer,
-    models.TaskRow,
-    models.Document,
-    models.Application,
-    models.Instance,
-    models.RateLimit,
-    models.CalendarOverride,
-    models.Revision,
-    models.PopulationRecord,
-    # reference data is re-seeded per test (a test or the fuzzer may have edited it)
-    models.Region,
-    models.Kecamatan,
-]
-
-
-def _pg_reachable() -> str | None:
-    try:
-        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
-    except Exception as exc:  # any failure means "not here"
-        return f"{type(exc).__name__}: {exc}".strip()
-    return None
+# Tables that survive between tests: the staff accounts and the bundled version (provisioned once per
+# session; other versions are deleted per test) and the audit log (append-only: triggers refuse deletes).
+SURVIVING_TABLES = frozenset({"users", "process_versions", "audit_log"})
+# Every other table, children first: emptied before each test (reference data is then seeded again, as
+# a test or the fuzzer may have edited it). A new model's table is in it by itself.
+PER_TEST_TABLES = [t for t in reversed(models.Base.metadata.sorted_tables) if t.name not in SURVIVING_TABLES]
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_ADMIN_URL}: {problem}")
@@ -155,7 +123,7 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
     """A provisioned app on a clean database (per test), with the real clock."""
     clock.reset()
     with _provisioned_app.app_context():
-        for table in _PER_TEST_TABLES:
+        for table in PER_TEST_TABLES:
             db.session.execute(delete(table))
         bundled = db.session.query(models.ProcessVersion).order_by(models.ProcessVersion.id).first()
         db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
@@ -178,26 +146,11 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeGraph]:
     """The local fake of the WhatsApp Graph API (a real HTTP server)."""
     with FakeGraph() as server:
         yield server
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201 - aiosmtpd's hook
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
 
 
 @pytest.fixture
@@ -229,76 +182,3 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 def db_session(app: Flask) -> Iterator[Any]:
     with app.app_context():
         yield db.session
-
-
-# --- helpers ------------------------------------------------------------------------------------------
-
-
-def image_bytes(kind: str, size: tuple[int, int] = (8, 8), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    """A small real image ("PNG", "JPEG"): uploads are checked to open, not only by their first bytes."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, kind)
-    return buffer.getvalue()
-
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG_BYTES = image_bytes("PNG", (1, 1))
-JPEG_BYTES = image_bytes("JPEG")
-
-
-def application_data(**child_overrides: Any) -> dict[str, Any]:
-    """A valid application for a child under five in Binawidya."""
-    child = {
-        "name": "Aisyah Putri Ramadhani",
-        "nik": "1471085005230001",  # girl (day 10 + 40), born 2023-05-10
-        "birth_date": "2023-05-10",
-        "birth_place": "Pekanbaru",
-        "sex": "P",
-        "kk_number": "1471081506230002",
-        "akta_number": "1471-LT-15062023-0001",
-        "address": "Jl. Garuda Sakti Km 3 No. 12",
-        "kecamatan": "14.71.08",
-    }
-    child.update(child_overrides)
-    return {
-        "applicant": {
-            "name": "Siti Rahmawati",
-            "phone": "081234567890",
-            "email": "siti@example.com",
-            "relationship": "ibu",
-        },
-        "child": child,
-    }
-
-
-def submit(client: FlaskClient, data: dict | None = None, files: dict[str, bytes] | None = None):  # noqa: ANN201
-    import json
-
-    payload = {"data": json.dumps(data or application_data())}
-    for name, content in (files if files is not None else {"kk": PDF_BYTES, "akta": PNG_BYTES}).items():
-        payload[name] = (io.BytesIO(content), f"{name}.bin")
-    return client.post("/api/v1/applications", data=payload, content_type="multipart/form-data")
-
-
-def applicant_headers(client: FlaskClient, created: dict) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
-
-
-def token(client: FlaskClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
-
-
-def inbox(client: FlaskClient, headers: dict[str, str], **params: str) -> list[dict]:
-    response = client.get("/api/v1/tasks", headers=headers, query_string=params)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["items"]
-
-
-def today() -> date:
-    return date.today()

@@ -11,7 +11,7 @@ import pypdf
 import pypdfium2
 from PIL import Image, ImageStat
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 A4_POINTS = (595.28, 841.89)

@@ -17,7 +17,7 @@ from api.extensions import db
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .conftest import ROOT, inbox, submit, token
+from .helpers import ROOT, inbox, submit, token
 
 WIB = ZoneInfo("Asia/Jakarta")
 

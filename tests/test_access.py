@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from engine.kia.security import CODE_ALPHABET, CODE_LENGTH, new_code, normalize_code
 from engine.workflow.clock import clock
 
-from .conftest import inbox, submit, token
+from .helpers import inbox, submit, token
 
 
 def test_codes_have_enough_randomness_in_an_unambiguous_alphabet() -> None:

@@ -12,7 +12,7 @@ from api.extensions import db
 from engine.models import Instance, Outbox, TaskRow
 from engine.workflow.definitions import NS
 
-from .conftest import ROOT, applicant_headers, application_data, inbox, submit, token
+from .helpers import ROOT, applicant_headers, application_data, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 

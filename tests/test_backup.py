@@ -20,7 +20,7 @@ from api.extensions import db
 from engine.models import Event, Instance
 from engine.workflow import instances
 
-from .conftest import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
+from .helpers import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
 
 STAFF_FORMS = {
     "admin": ("admin1", {"decision": "complete"}),

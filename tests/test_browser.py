@@ -26,7 +26,7 @@ import pytest
 
 from bench.server import stop
 
-from .conftest import PDF_BYTES, PG_ADMIN_URL, PNG_BYTES, ROOT, _pg_reachable, application_data
+from .helpers import PDF_BYTES, PG_ADMIN_URL, PNG_BYTES, ROOT, application_data, pg_reachable
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +62,7 @@ def database(kind: str, home: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{home}/kia.db"
         return
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI: {problem}")

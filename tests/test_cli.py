@@ -7,7 +7,7 @@ from flask import Flask
 from api.extensions import db
 from engine.models import ProcessVersion, User
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 DIAGRAM = ROOT / "bpmn" / "kia_whatsapp.bpmn"
 

@@ -9,7 +9,7 @@ from api.extensions import db
 from engine.kia import applications
 from engine.reports.control_card import control_card, duration_label
 
-from .conftest import token
+from .helpers import token
 from .scripted import STEP_DATA, at, claim, finish, new_application, sweep, utc
 
 

@@ -50,7 +50,7 @@ from engine.ops.backup import BackupError, postgres_tool
 from engine.workflow import instances
 from engine.workflow.database import make_session_factory
 
-from .conftest import PG_ADMIN_URL, ROOT
+from .helpers import PG_ADMIN_URL, ROOT
 
 DESKS = 6  # concurrent clients, one kecamatan each (they never race for one task)
 STANDARD = "PT3S"  # every staff step's time standard: timers fall due during the outage

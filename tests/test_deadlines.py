@@ -13,7 +13,7 @@ from sqlalchemy import text
 from api.extensions import db
 from engine.workflow import worktime
 
-from .conftest import token
+from .helpers import token
 from .scripted import at, new_application, utc
 from .test_escalation import task_row
 

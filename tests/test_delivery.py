@@ -20,7 +20,7 @@ from engine.workflow.clock import clock
 from handlers import delivery
 from handlers.whatsapp.fake_graph import FakeGraph
 
-from .conftest import PDF_BYTES, Mailbox, free_port, inbox, submit, token
+from .helpers import PDF_BYTES, Mailbox, free_port, inbox, submit, token
 from .whatsapp_helpers import PHONE, configure
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from api.extensions import db
 from engine.models import DistributionBatch, DistributionItem, Outbox, TaskRow
 
-from .conftest import applicant_headers, application_data, submit, token
+from .helpers import applicant_headers, application_data, submit, token
 from .pdfcheck import assert_a4_with_embedded_fonts, first_page_png, pages_text
 from .scripted import STEP_DATA, at, finish, new_application, wib
 from .test_control_card import scripted_history

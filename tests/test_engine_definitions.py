@@ -10,7 +10,7 @@ from engine.workflow import expressions
 from engine.workflow.definitions import build_definition
 from engine.workflow.errors import DiagramRejected
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 

@@ -21,7 +21,7 @@ from engine.models import Event, Outbox, TaskRow, Timer
 from engine.workflow import escalation, instances, services, timers
 from engine.workflow.clock import clock
 
-from .conftest import inbox, token
+from .helpers import inbox, token
 from .scripted import STEP_DATA, at, finish, new_application, sweep, utc, wib
 
 

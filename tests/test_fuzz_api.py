@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from api import create_app
 from api.provisioning import add_user
 
-from .conftest import PASSWORD, submit
+from .helpers import PASSWORD, submit
 
 EXAMPLES = int(os.environ.get("KIA_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -39,7 +39,7 @@ from engine.models import (
 from engine.workflow import definitions
 from handlers.whatsapp.fake_graph import FakeGraph
 
-from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, ROOT, applicant_headers, application_data, inbox, submit, token
+from .helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, ROOT, applicant_headers, application_data, inbox, submit, token
 from .whatsapp_helpers import APP_SECRET, Phone, configure, message_payload, text_part
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ from engine.workflow import timers
 from engine.workflow.clock import clock
 from engine.workflow.database import insert_rows
 
-from .conftest import inbox, submit, token
+from .helpers import inbox, submit, token
 
 
 @contextmanager

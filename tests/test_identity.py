@@ -375,7 +375,7 @@ TOO_OLD = "Anak sudah berusia 17 tahun atau lebih; KIA hanya untuk anak di bawah
 )
 def test_validate_application_table(changes: dict, on: date, field: str | None, message: str | None) -> None:
     from forms import FormValidationError, validate_application
-    from tests.conftest import application_data
+    from tests.helpers import application_data
 
     data = application_data(**{"kk_number": "1471081501150003", **changes})
     if field is None:
@@ -392,7 +392,7 @@ def test_validate_application_table(changes: dict, on: date, field: str | None, 
 
 def test_validate_application_warns_when_the_nik_disagrees() -> None:
     from forms import validate_application
-    from tests.conftest import application_data
+    from tests.helpers import application_data
 
     data = application_data(nik="1471085205200001", birth_date="2020-05-13", sex="L", kk_number="1471081501150003")
     warnings = validate_application(data, on=ON, known_regions=KNOWN)["warnings"]

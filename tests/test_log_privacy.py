@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from api import outbox
 
-from .conftest import PDF_BYTES, PNG_BYTES, Mailbox, application_data, inbox, submit, token
+from .helpers import PDF_BYTES, PNG_BYTES, Mailbox, application_data, inbox, submit, token
 from .whatsapp_helpers import ANSWERS, Phone, configure, media_part
 
 WA_PHONE = "6285211112222"
@@ -52,7 +52,7 @@ class Answer:
 
 
 class HttpClient:
-    """The Flask test client's ``get``/``post`` over real HTTP, so that the conftest helpers and the
+    """The Flask test client's ``get``/``post`` over real HTTP, so that the test helpers and the
     WhatsApp phone drive the real server."""
 
     def __init__(self, base_url: str) -> None:

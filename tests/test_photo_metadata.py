@@ -14,7 +14,7 @@ from PIL import Image, PngImagePlugin
 from api.extensions import db
 from engine.kia import applications, documents, metadata
 
-from .conftest import PDF_BYTES, application_data, token
+from .helpers import PDF_BYTES, application_data, token
 
 GPS_IFD, ORIENTATION = 0x8825, 0x0112
 SECRET = b"Lokasi rumah -0.5071,101.4478"

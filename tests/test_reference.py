@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import application_data, submit, token
+from .helpers import application_data, submit, token
 
 
 def test_seeded_by_the_schema_migration(client: FlaskClient) -> None:

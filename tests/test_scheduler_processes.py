@@ -20,7 +20,7 @@ from engine.models import Event, Outbox, TaskRow, Timer
 from engine.workflow import instances
 from engine.workflow.clock import clock
 
-from .conftest import ROOT
+from .helpers import ROOT
 from .scripted import deploy_fast
 
 INSTANCES = 1000

@@ -16,7 +16,7 @@ from engine.kia.security import new_code
 from engine.models import ApiToken, AuditEntry, User
 from engine.workflow.clock import clock
 
-from .conftest import PASSWORD, application_data, inbox, submit, token
+from .helpers import PASSWORD, application_data, inbox, submit, token
 
 PERSONAL = application_data()
 

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from engine.reports.sla import nearest_rank
 
-from .conftest import token
+from .helpers import token
 from .scripted import STEP_DATA, at, finish, new_application
 
 

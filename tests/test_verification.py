@@ -14,7 +14,7 @@ from api.extensions import db
 from engine.kia.population import DEMO_FAMILY
 from engine.kia.siak_import import upsert
 
-from .conftest import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, inbox, submit, token
+from .helpers import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, inbox, submit, token
 from .pdfcheck import pages_text
 
 WITH_PHOTO = {"kk": PDF_BYTES, "akta": PDF_BYTES, "photo": PNG_BYTES}  # a child of 5 or more

@@ -17,7 +17,7 @@ from engine.models import Application, Document, Event, ProcessVersion
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .conftest import PASSWORD, PDF_BYTES, ROOT, inbox, submit, token
+from .helpers import PASSWORD, PDF_BYTES, ROOT, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_bytes()
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -16,7 +16,7 @@ from api.scheduler import start_scheduler
 from engine.models import Application, Conversation, DeliveryAttempt, InboundMessage, MessageStatus, Outbox
 from handlers.whatsapp.fake_graph import FakeGraph
 
-from .conftest import JPEG_BYTES, PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
+from .helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, application_data, inbox, submit, token
 from .whatsapp_helpers import (
     ANSWERS,
     PHONE,

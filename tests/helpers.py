@@ -1,0 +1,110 @@
+"""Helpers the tests share: constants, sample data and small client calls (the fixtures are in
+``conftest.py``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "rahasia-uji-123"
+
+
+def pg_reachable() -> str | None:
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+    except Exception as exc:  # any failure means "not here"
+        return f"{type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201 - aiosmtpd's hook
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def image_bytes(kind: str, size: tuple[int, int] = (8, 8), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small real image ("PNG", "JPEG"): uploads are checked to open, not only by their first bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, kind)
+    return buffer.getvalue()
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG_BYTES = image_bytes("PNG", (1, 1))
+JPEG_BYTES = image_bytes("JPEG")
+
+
+def application_data(**child_overrides: Any) -> dict[str, Any]:
+    """A valid application for a child under five in Binawidya."""
+    child = {
+        "name": "Aisyah Putri Ramadhani",
+        "nik": "1471085005230001",  # girl (day 10 + 40), born 2023-05-10
+        "birth_date": "2023-05-10",
+        "birth_place": "Pekanbaru",
+        "sex": "P",
+        "kk_number": "1471081506230002",
+        "akta_number": "1471-LT-15062023-0001",
+        "address": "Jl. Garuda Sakti Km 3 No. 12",
+        "kecamatan": "14.71.08",
+    }
+    child.update(child_overrides)
+    return {
+        "applicant": {
+            "name": "Siti Rahmawati",
+            "phone": "081234567890",
+            "email": "siti@example.com",
+            "relationship": "ibu",
+        },
+        "child": child,
+    }
+
+
+def submit(client: FlaskClient, data: dict | None = None, files: dict[str, bytes] | None = None):  # noqa: ANN201
+    payload = {"data": json.dumps(data or application_data())}
+    for name, content in (files if files is not None else {"kk": PDF_BYTES, "akta": PNG_BYTES}).items():
+        payload[name] = (io.BytesIO(content), f"{name}.bin")
+    return client.post("/api/v1/applications", data=payload, content_type="multipart/form-data")
+
+
+def applicant_headers(client: FlaskClient, created: dict) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"code": created["code"], "pin": created["pin"]})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def token(client: FlaskClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def inbox(client: FlaskClient, headers: dict[str, str], **params: str) -> list[dict]:
+    response = client.get("/api/v1/tasks", headers=headers, query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def today() -> date:
+    return date.today()
