@@ -162,7 +162,7 @@ def task_detail(task_id: str) -> dict[str, Any]:
 class Claim(MethodView):
     @blp.response(200, TaskSchema)
     @blp.errors(401, 403, 404, 409)
-    def post(self, task_id: str) -> dict:
+    def post(self, task_id: str) -> TaskRow:
         """Claim an open task of one's lane."""
         return claim_task(task_id)
 
@@ -171,7 +171,7 @@ class Claim(MethodView):
 class Unclaim(MethodView):
     @blp.response(200, TaskSchema)
     @blp.errors(401, 403, 404, 409)
-    def post(self, task_id: str) -> dict:
+    def post(self, task_id: str) -> TaskRow:
         """Release a claimed task (the claimant, or a supervisor)."""
         return release_task(task_id)
 
