@@ -29,7 +29,7 @@ from engine.ops import schema
 from engine.workflow.clock import clock
 from engine.workflow.database import make_engine
 
-from .conftest import ROOT, applicant_headers, inbox, token
+from .helpers import ROOT, applicant_headers, inbox, token
 from .scripted import sweep
 
 RELEASE = "0d03f16"  # stop 12, the release offices run
