@@ -22,7 +22,7 @@ from api.extensions import db
 from engine.models import Instance
 from engine.workflow import serialization
 
-from .conftest import submit
+from .helpers import submit
 
 # a sequential multi-instance step: the 1.3 -> 1.4 migration changes how such a task is stored
 MULTI_INSTANCE = b"""<?xml version="1.0" encoding="UTF-8"?>
