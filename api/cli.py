@@ -98,7 +98,7 @@ def scheduler() -> None:
 def deploy(file: str) -> None:
     """Lint and deploy a BPMN file as the next version."""
     try:
-        version, created = definitions.deploy(db.session, Path(file).read_bytes(), forms.FORMS.keys(), "cli")
+        version, created = definitions.deploy(db.session, Path(file).read_bytes(), forms.form_choices(), "cli")
     except DiagramRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem.element_id or '-'}: {problem.message}", err=True)

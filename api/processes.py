@@ -82,7 +82,7 @@ class ProcessCollection(MethodView):
         A refused diagram changes nothing; the deployed version keeps serving."""
         require_role(current_principal(), "owner")
         xml = _uploaded_xml()
-        version, created = definitions.deploy(db.session, xml, forms.FORMS.keys(), current_principal().name)
+        version, created = definitions.deploy(db.session, xml, forms.form_choices(), current_principal().name)
         db.session.commit()
         return version_dict(version, created=created), 201 if created else 200
 
@@ -96,7 +96,7 @@ class ProcessValidation(MethodView):
         """Lint a diagram without deploying it: every problem with the element it names (process owners)."""
         require_role(current_principal(), "owner")
         try:
-            definition = definitions.build_definition(_uploaded_xml(), forms.FORMS.keys())
+            definition = definitions.build_definition(_uploaded_xml(), forms.form_choices())
         except DiagramRejected as exc:
             return {"valid": False, "process_key": None, "problems": [p.as_dict() for p in exc.problems]}
         return {"valid": True, "process_key": definition.process_key, "problems": []}

@@ -26,7 +26,7 @@ def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     db.session.commit()
     version = None
     if bundled_diagram:
-        version, _ = definitions.deploy(db.session, Path(bundled_diagram).read_bytes(), forms.FORMS.keys(), "system")
+        version, _ = definitions.deploy(db.session, Path(bundled_diagram).read_bytes(), forms.form_choices(), "system")
         db.session.commit()
     return version
 

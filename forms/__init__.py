@@ -4,6 +4,7 @@ Imports marshmallow, apispec, the standard library and the identity rules of ``e
 """
 
 from forms.fields import Form
+from forms.samples import form_choices, sample_data
 from forms.schemas import (
     FORMS,
     ApplicationForm,
@@ -33,8 +34,10 @@ __all__ = [
     "SubmissionForm",
     "UnknownForm",
     "VerificationForm",
+    "form_choices",
     "form_json_schema",
     "get_form",
     "load_form",
+    "sample_data",
     "validate_application",
 ]

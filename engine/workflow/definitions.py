@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.workflow import structure
 from engine.workflow.clock import clock
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
 from engine.workflow.lint import NS, lint, props
@@ -83,12 +84,20 @@ def _safe_parse(xml: bytes) -> etree._Element:
     return root
 
 
-def build_definition(xml: bytes, form_keys: Collection[str] | None = None) -> Definition:
-    """Parse, lint and build the ``Definition``; raise DiagramRejected with every problem found."""
+def build_definition(xml: bytes, form_keys: Collection[str] | structure.FormChoices | None = None) -> Definition:
+    """Parse, lint and build the ``Definition``; raise DiagramRejected with every problem found.
+
+    ``form_keys`` are the forms a user task may name; given as ``FormChoices`` (form key -> choice field ->
+    allowed values) the decision gateways are checked against them too. With ``None`` (a stored version
+    being loaded) neither the forms nor the structural rules are checked again: what was deployed runs."""
     root = _safe_parse(xml)
     process_key, problems = lint(root, form_keys if form_keys is not None else _all_form_keys(root))
+    if form_keys is not None and process_key:
+        choices = form_keys if isinstance(form_keys, Mapping) else {}
+        process = next(p for p in root.iterfind("bpmn:process", NS) if p.get("id") == process_key)
+        problems += structure.check(process, choices)
     if problems:
-        raise DiagramRejected(problems)
+        raise DiagramRejected(structure.named(root, problems))
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename="upload.bpmn")
@@ -165,7 +174,7 @@ def definition_of(version: ProcessVersion) -> Definition:
 
 
 def deploy(
-    session: Session, xml: bytes, form_keys: Collection[str], actor: str = "system"
+    session: Session, xml: bytes, form_keys: Collection[str] | structure.FormChoices, actor: str = "system"
 ) -> tuple[ProcessVersion, bool]:
     """Lint and store ``xml`` as the next version of its process.
 
