@@ -12,11 +12,11 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-import forms
 from engine.models import PopulationRecord
-from engine.workflow import definitions, worktime
+from engine.workflow import worktime
 from engine.workflow.errors import DiagramRejected, InvalidData, NotFound
 
+from . import diagrams
 from .extensions import db
 from .provisioning import add_user, init_database
 
@@ -98,7 +98,7 @@ def scheduler() -> None:
 def deploy(file: str) -> None:
     """Lint and deploy a BPMN file as the next version."""
     try:
-        version, created = definitions.deploy(db.session, Path(file).read_bytes(), forms.form_choices(), "cli")
+        version, created = diagrams.deploy(db.session, Path(file).read_bytes(), "cli")
     except DiagramRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem.element_id or '-'}: {problem.message}", err=True)

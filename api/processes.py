@@ -6,12 +6,11 @@ from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy import func, select
 
-import forms
 from engine.kia.access import require_role
 from engine.models import Instance, ProcessVersion
 from engine.workflow import definitions
-from engine.workflow.errors import DiagramRejected
 
+from . import diagrams
 from .auth import current_principal, staff_principal
 from .errors import ApiError
 from .extensions import db
@@ -78,11 +77,11 @@ class ProcessCollection(MethodView):
     @blp.alt_response(200, schema=ProcessVersionSchema, description="the same content was already deployed")
     @blp.errors(401, 403, 413, 415, 422)
     def post(self) -> tuple[dict, int]:
-        """Upload a diagram: parse, lint and deploy it as the next version (process owners only).
-        A refused diagram changes nothing; the deployed version keeps serving."""
+        """Upload a diagram: lint it, dry-run every path, and deploy it as the next version (process owners
+        only). A refused diagram changes nothing; the deployed version keeps serving."""
         require_role(current_principal(), "owner")
         xml = _uploaded_xml()
-        version, created = definitions.deploy(db.session, xml, forms.form_choices(), current_principal().name)
+        version, created = diagrams.deploy(db.session, xml, current_principal().name)
         db.session.commit()
         return version_dict(version, created=created), 201 if created else 200
 
@@ -93,13 +92,10 @@ class ProcessValidation(MethodView):
     @blp.response(200, ValidationResult)
     @blp.errors(401, 403, 413, 415)
     def post(self) -> dict:
-        """Lint a diagram without deploying it: every problem with the element it names (process owners)."""
+        """Lint a diagram and dry-run every path without deploying it: every problem with the element it
+        names, and each path walked with its outcome (process owners)."""
         require_role(current_principal(), "owner")
-        try:
-            definition = definitions.build_definition(_uploaded_xml(), forms.form_choices())
-        except DiagramRejected as exc:
-            return {"valid": False, "process_key": None, "problems": [p.as_dict() for p in exc.problems]}
-        return {"valid": True, "process_key": definition.process_key, "problems": []}
+        return diagrams.checked_dict(diagrams.check(_uploaded_xml()))
 
 
 def _uploaded_xml() -> bytes:

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.models import TaskRowState
+from engine.workflow.dryrun import Outcome
 from forms.fields import String as Text  # stripped, length-limited, no control characters
 
 
@@ -385,10 +386,29 @@ class ProblemSchema(Schema):
     message = fields.String()
 
 
+class DecisionSchema(Schema):
+    step = fields.String(metadata={"description": "the user task's id"})
+    value = fields.String(metadata={"description": "the decision taken there, or 'timer' when its timer fired"})
+
+
+class DryRunPathSchema(Schema):
+    ok = fields.Boolean(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in Outcome]))
+    decisions = fields.List(fields.Nested(DecisionSchema), required=True)
+    elements = fields.List(fields.String(), required=True, metadata={"description": "element ids walked, in order"})
+    problem = fields.Nested(ProblemSchema, allow_none=True)
+
+
 class ValidationResult(Schema):
     valid = fields.Boolean(required=True)
     process_key = fields.String(allow_none=True)
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
+    dry_run = fields.Boolean(metadata={"description": "whether the dry run ran (not when the lint refused)"})
+    paths = fields.List(
+        fields.Nested(DryRunPathSchema),
+        metadata={"description": "every path of the dry run: one per combination of decisions, loops at most twice"},
+    )
+    loops_cut = fields.Integer(metadata={"description": "runs dropped because a loop came round a third time"})
 
 
 class VersionQuery(Schema):

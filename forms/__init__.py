@@ -4,7 +4,7 @@ Imports marshmallow, apispec, the standard library and the identity rules of ``e
 """
 
 from forms.fields import Form
-from forms.samples import form_choices, sample_data
+from forms.samples import form_choices, form_samples, sample_data
 from forms.schemas import (
     FORMS,
     ApplicationForm,
@@ -36,6 +36,7 @@ __all__ = [
     "VerificationForm",
     "form_choices",
     "form_json_schema",
+    "form_samples",
     "get_form",
     "load_form",
     "sample_data",

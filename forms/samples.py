@@ -51,6 +51,11 @@ def sample_data(key: str) -> list[dict[str, Any]]:
     return [dict(s) for s in _samples(key)]
 
 
+def form_samples() -> dict[str, list[dict[str, Any]]]:
+    """Every form key with its samples (what the dry run completes each user task with)."""
+    return {key: sample_data(key) for key in FORMS}
+
+
 def _accepted(key: str, schema: dict, fixed: dict[str, str]) -> dict[str, Any] | None:
     """Required fields filled from the schema; an optional field the form then asks for (a note required
     when the decision sends the file back) is filled too. None when the form still refuses."""

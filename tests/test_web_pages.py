@@ -226,7 +226,10 @@ def test_status_page_pin_and_correction(client: FlaskClient, app: Flask) -> None
 def test_validate_endpoint_reports_problems_without_deploying(client: FlaskClient, app: Flask) -> None:
     owner = token(client, "owner1")
     ok = client.post("/api/v1/processes/validate", data=DIAGRAM, content_type="application/xml", headers=owner)
-    assert ok.status_code == 200 and ok.get_json() == {"valid": True, "process_key": "kia_whatsapp", "problems": []}
+    assert ok.status_code == 200
+    body = ok.get_json()
+    assert (body["valid"], body["process_key"], body["problems"], body["dry_run"]) == (True, "kia_whatsapp", [], True)
+    assert body["paths"] and all(p["ok"] for p in body["paths"])
     bad = DIAGRAM.replace(
         b'<spiffworkflow:property name="form_key" value="printing"/>',
         b'<spiffworkflow:property name="form_key" value="tidak_ada"/>',

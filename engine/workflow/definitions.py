@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,14 +174,23 @@ def definition_of(version: ProcessVersion) -> Definition:
 
 
 def deploy(
-    session: Session, xml: bytes, form_keys: Collection[str] | structure.FormChoices, actor: str = "system"
+    session: Session,
+    xml: bytes,
+    form_keys: Collection[str] | structure.FormChoices,
+    actor: str = "system",
+    *,
+    verify: Callable[[Definition], Sequence[Problem]] | None = None,
 ) -> tuple[ProcessVersion, bool]:
     """Lint and store ``xml`` as the next version of its process.
 
     Returns ``(version, created)``; deploying content that is already deployed returns the existing
-    version with ``created=False``. Raises ``DiagramRejected`` and stores nothing when lint fails.
+    version with ``created=False``. Raises ``DiagramRejected`` and stores nothing when lint fails or
+    ``verify`` (e.g. the dry run) finds a problem in the built definition.
     """
     definition = build_definition(xml, form_keys)
+    problems = list(verify(definition)) if verify is not None else []
+    if problems:
+        raise DiagramRejected(problems)
     digest = content_hash(xml)
     existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
     if existing is not None:

@@ -1,0 +1,70 @@
+"""Checking an uploaded diagram before it may go live: the lint with the forms' allowed values, then the
+dry run along every path with sample data each form accepts. One place for the validate endpoint, the
+deploy endpoint and ``kia deploy``, so the three never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+import forms
+from engine.models import ProcessVersion
+from engine.workflow import definitions, dryrun
+from engine.workflow.errors import DiagramRejected, Problem
+
+# What every application starts with (engine.kia.applications); a dry run starts with the same keys.
+START_DATA = {"kia_kind": "under_5"}
+
+
+@dataclass
+class Checked:
+    process_key: str | None
+    problems: list[Problem]
+    run: dryrun.DryRun | None = None  # None when the lint already refused the diagram
+
+
+def dry_run(definition: definitions.Definition) -> dryrun.DryRun:
+    return dryrun.dry_run(definition, forms.form_samples(), start_data=START_DATA)
+
+
+def dry_run_problems(definition: definitions.Definition) -> list[Problem]:
+    return dry_run(definition).problems
+
+
+def check(xml: bytes) -> Checked:
+    """Lint and dry-run ``xml``; never raises for a bad diagram, reports it."""
+    try:
+        definition = definitions.build_definition(xml, forms.form_choices())
+    except DiagramRejected as exc:
+        return Checked(None, list(exc.problems))
+    run = dry_run(definition)
+    return Checked(definition.process_key, list(run.problems), run)
+
+
+def deploy(session: Session, xml: bytes, actor: str) -> tuple[ProcessVersion, bool]:
+    """Deploy ``xml`` only if it lints clean and every path of its dry run succeeds."""
+    return definitions.deploy(session, xml, forms.form_choices(), actor, verify=dry_run_problems)
+
+
+def checked_dict(checked: Checked) -> dict:
+    """The validate endpoint's answer (``schemas.ValidationResult``)."""
+    run = checked.run
+    return {
+        "valid": not checked.problems,
+        "process_key": checked.process_key,
+        "problems": [p.as_dict() for p in checked.problems],
+        "dry_run": run is not None,
+        "paths": [_path_dict(p) for p in run.paths] if run is not None else [],
+        "loops_cut": run.loops_cut if run is not None else 0,
+    }
+
+
+def _path_dict(path: dryrun.Path) -> dict:
+    return {
+        "ok": path.ok,
+        "outcome": path.outcome.value,
+        "decisions": [{"step": step, "value": value} for step, value in path.decisions],
+        "elements": path.elements,
+        "problem": path.problem.as_dict() if path.problem is not None else None,
+    }
