@@ -27,6 +27,7 @@ import pytest
 from bench.server import stop
 
 from .helpers import PDF_BYTES, PG_ADMIN_URL, PNG_BYTES, ROOT, application_data, pg_reachable
+from .test_dry_run import with_parallel_merge
 
 pytestmark = pytest.mark.browser
 
@@ -240,24 +241,35 @@ def test_owner_changes_time_standard_in_modeler_and_deploys_version_2(server: st
     page.goto(f"{server}/pemilik/modeler")
     page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
     page.click("#modeler [data-element-id=verify_application]")
-    standard = page.locator("#properties input[name=time_standard]")
-    assert standard.input_value() == "PT1H"
+    # the time standard in the office's terms: 1 jam, counted in working time (PT1H underneath)
+    amount, unit = (
+        page.locator("#properties input[name=time_amount]"),
+        page.locator("#properties select[name=time_unit]"),
+    )
+    assert (amount.input_value(), unit.input_value()) == ("1", "jam")
+    assert page.locator("#properties select[name=time_basis]").input_value() == "working"
     assert page.locator("#properties select[name=form_key]").input_value() == "verification"
 
-    standard.fill("sejam")  # not an ISO 8601 duration: validate marks the element
-    standard.dispatch_event("change")
+    amount.fill("")  # no time standard: validate marks the element
+    amount.dispatch_event("change")
     page.click("#validate")
     page.wait_for_selector("#modeler-status[data-kind=error]")
     assert page.locator("#modeler [data-element-id=verify_application].kia-error").count() == 1
     assert "verify_application" in page.inner_text("#problems")
 
     page.click("#problems li.clickable")  # a problem in the list selects its element
-    standard = page.locator("#properties input[name=time_standard]")
-    standard.fill("PT2H")
-    standard.dispatch_event("change")
+    unit = page.locator("#properties select[name=time_unit]")
+    unit.select_option("hari")
+    amount = page.locator("#properties input[name=time_amount]")
+    amount.fill("2")
+    amount.dispatch_event("change")
+    assert "P2D" in page.inner_text("#properties [data-iso]")
+    unit.select_option("jam")  # 2 jam
+    assert "PT2H" in page.inner_text("#properties [data-iso]")
     page.click("#validate")
     page.wait_for_selector("#modeler-status[data-kind=ok]")
     assert page.locator("#modeler .kia-error").count() == 0
+    assert "7 dari 7 jalur uji coba berhasil" in page.inner_text("#modeler-status")
     shot(page, "modeler")
     page.click("#deploy")
     page.locator("#modeler-status", has_text="Versi 2 berhasil di-deploy").wait_for()
@@ -268,6 +280,27 @@ def test_owner_changes_time_standard_in_modeler_and_deploys_version_2(server: st
     diff = page.inner_text("table.diff")
     assert "property time_standard" in diff and "PT1H" in diff and "PT2H" in diff
     shot(page, "versions")
+    context.close()
+
+
+def test_modeler_colours_the_failing_path_of_the_dry_run(server: str, browser) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="id-ID")
+    page = context.new_page()
+    sign_in(page, server, "pemilik")
+    page.goto(f"{server}/pemilik/modeler")
+    page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
+    # the resubmission merge turned into a parallel gateway: it lints clean, but every run stalls there
+    page.evaluate("xml => window.kiaModeler.importXML(xml)", with_parallel_merge())
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-kind=error]")
+    assert "0 dari 1 jalur uji coba berhasil" in page.inner_text("#modeler-status")
+    failed = page.locator("#modeler .kia-path-failed")
+    walked = {failed.nth(i).get_attribute("data-element-id") for i in range(failed.count())}
+    assert {"start_application", "submit_application", "gw_resubmit", "flow_start"} <= walked
+    assert not walked & {"verify_application", "print_card", "hand_over_card"}  # beyond the stall: not coloured
+    assert page.locator("#modeler [data-element-id=gw_resubmit].kia-error").count() == 1
+    assert "macet" in page.inner_text("#problems li.path")
+    shot(page, "modeler-dry-run")
     context.close()
 
 

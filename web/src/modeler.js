@@ -1,6 +1,7 @@
 // The process owner's modeler: bpmn-js with a small properties panel for the user tasks' form and time
-// standard (spiffworkflow:properties), "Validasi" (the server's lint, errors marked on the elements) and
-// "Deploy" (the next version). Page data: #modeler[data-*] and <script id="modeler-config">.
+// standard (spiffworkflow:properties; durations picked in menit / jam / hari), "Validasi" (the server's
+// lint and dry run: errors marked on the elements, the failing path coloured) and "Deploy" (the next
+// version). Page data: #modeler[data-*] and <script id="modeler-config">.
 import "bpmn-js/dist/assets/diagram-js.css";
 import "bpmn-js/dist/assets/bpmn-js.css";
 import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
@@ -81,33 +82,71 @@ function renderPanel(modeler, panel, element) {
     form.append(opt);
   }
   if (!current) form.prepend(text("option", "— pilih formulir —", { value: "", selected: "" }));
-  const standard = text("input", undefined, {
-    type: "text", name: "time_standard", value: readProperty(bo, "time_standard"), placeholder: "PT1H",
+  const duration = parseDuration(readProperty(bo, "time_standard"));
+  const amount = text("input", undefined, {
+    type: "number", name: "time_amount", min: "1", step: "1", value: duration ? String(duration.amount) : "",
   });
+  const unit = text("select", undefined, { name: "time_unit" });
+  for (const [value, label] of DURATION_UNITS) {
+    const opt = text("option", label, { value });
+    if (value === (duration?.unit || "jam")) opt.selected = true;
+    unit.append(opt);
+  }
   const basis = text("select", undefined, { name: "time_basis" });
   const basisValue = readProperty(bo, "time_basis") || "working";
-  for (const [value, label] of [["working", "Jam kerja"], ["calendar", "Waktu kalender"]]) {
+  for (const [value, label] of [["working", "Kerja (hari dan jam kerja kantor)"], ["calendar", "Kalender (24 jam)"]]) {
     const opt = text("option", label, { value });
     if (value === basisValue) opt.selected = true;
     basis.append(opt);
   }
+  const standard = text("span", undefined, { class: "duration" });
+  standard.append(amount, unit);
+  const stored = text("small", `Tersimpan: ${readProperty(bo, "time_standard") || "—"}`, { "data-iso": "" });
   panel.append(
     field("Formulir (form_key)", form),
-    field("Standar waktu (time_standard)", standard, "Durasi ISO 8601: PT5M, PT1H, P1D"),
-    field("Dasar waktu (time_basis)", basis),
+    field("Standar waktu", standard, "menit / jam / hari; dihitung menurut dasar waktu di bawah"),
+    stored,
+    field("Dasar waktu", basis),
   );
-  for (const input of [form, standard, basis]) {
-    input.addEventListener("change", () => writeProperty(modeler, element, input.name, input.value.trim()));
+  form.addEventListener("change", () => writeProperty(modeler, element, "form_key", form.value.trim()));
+  basis.addEventListener("change", () => writeProperty(modeler, element, "time_basis", basis.value));
+  for (const input of [amount, unit]) {
+    input.addEventListener("change", () => {
+      const iso = isoDuration(amount.value, unit.value);
+      if (input === unit && !iso) return; // a unit without an amount: nothing to store yet
+      writeProperty(modeler, element, "time_standard", iso);
+      stored.textContent = `Tersimpan: ${iso || "—"}`;
+    });
   }
 }
 
-function showProblems(modeler, list, problems) {
+// Durations in the office's terms, stored as ISO 8601 (PT5M, PT1H, P1D) in time_standard.
+const DURATION_UNITS = [["menit", "menit"], ["jam", "jam"], ["hari", "hari"]];
+
+function isoDuration(amount, unit) {
+  const n = Number.parseInt(amount, 10);
+  if (!Number.isFinite(n) || n < 1) return "";
+  return unit === "hari" ? `P${n}D` : unit === "menit" ? `PT${n}M` : `PT${n}H`;
+}
+
+function parseDuration(iso) {
+  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(iso || "");
+  if (!match || iso === "P" || iso.endsWith("T")) return null;
+  const [days, hours, minutes] = match.slice(1).map((v) => Number(v || 0));
+  if (days && !hours && !minutes) return { amount: days, unit: "hari" };
+  if (days) return null; // days with hours: not expressible as one amount of one unit
+  if (hours && !minutes) return { amount: hours, unit: "jam" };
+  return { amount: hours * 60 + minutes, unit: "menit" };
+}
+
+function showProblems(modeler, list, problems, paths = []) {
   const canvas = modeler.get("canvas");
   const registry = modeler.get("elementRegistry");
   const overlays = modeler.get("overlays");
   overlays.remove({ type: "kia-lint" });
   for (const element of registry.getAll()) canvas.removeMarker(element.id, "kia-error");
   list.replaceChildren();
+  showFailingPaths(modeler, list, paths);
   for (const problem of problems) {
     const item = text("li", `${problem.element_id || "diagram"}: ${problem.message}`);
     const element = problem.element_id && registry.get(problem.element_id);
@@ -122,6 +161,39 @@ function showProblems(modeler, list, problems) {
     }
     list.append(item);
   }
+}
+
+// The dry run's failing paths: the first one coloured on the diagram, each one listed; a click on one
+// colours that one instead.
+function showFailingPaths(modeler, list, paths) {
+  const failing = paths.filter((p) => !p.ok);
+  colourPath(modeler, failing[0]);
+  failing.forEach((path, index) => {
+    const decisions = path.decisions.map((d) => `${nameOf(modeler, d.step)}: ${d.value}`).join(" → ");
+    const item = text("li", `Jalur uji coba ${index + 1} (${decisions || "tanpa keputusan"}): ${path.problem?.message
+      || path.outcome}`, { class: "clickable path", "data-path": String(index) });
+    item.addEventListener("click", () => colourPath(modeler, path));
+    list.append(item);
+  });
+}
+
+function colourPath(modeler, path) {
+  const canvas = modeler.get("canvas");
+  const registry = modeler.get("elementRegistry");
+  for (const element of registry.getAll()) canvas.removeMarker(element.id, "kia-path-failed");
+  if (!path) return;
+  const walked = new Set(path.elements);
+  for (const element of registry.getAll()) {
+    const onPath = element.waypoints
+      ? walked.has(element.source?.id) && walked.has(element.target?.id)
+      : walked.has(element.id);
+    if (onPath) canvas.addMarker(element.id, "kia-path-failed");
+  }
+}
+
+function nameOf(modeler, id) {
+  const element = modeler.get("elementRegistry").get(id);
+  return element?.businessObject?.name || id;
 }
 
 async function postXml(url, xml) {
@@ -171,9 +243,12 @@ async function start(container) {
     const { xml } = await modeler.saveXML({ format: true });
     const { status: code, body } = await postXml(container.dataset.validateUrl, xml);
     const problems = code === 200 ? body.problems || [] : problemsOf(body);
-    showProblems(modeler, problemList, problems);
-    say(problems.length ? `${problems.length} masalah ditemukan.` : "Diagram valid; siap di-deploy.",
-      problems.length ? "error" : "ok");
+    const paths = code === 200 ? body.paths || [] : [];
+    showProblems(modeler, problemList, problems, paths);
+    const failed = paths.filter((p) => !p.ok).length;
+    const walked = paths.length ? ` ${paths.length - failed} dari ${paths.length} jalur uji coba berhasil.` : "";
+    say(problems.length ? `${problems.length} masalah ditemukan.${walked}${failed ? " Jalur yang gagal ditandai merah." : ""}`
+      : `Diagram valid;${walked} Siap di-deploy.`, problems.length ? "error" : "ok");
   });
   document.getElementById("deploy").addEventListener("click", async () => {
     const { xml } = await modeler.saveXML({ format: true });
