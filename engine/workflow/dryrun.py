@@ -135,6 +135,7 @@ def dry_run(
     roles = roles if roles is not None else config.current().lane_roles
     deadline = time.monotonic() + time_budget
     stack = [_Branch(None, [], [], Counter(), set(), None)]
+    learned = _Learned()
     while stack:
         if len(result.paths) >= max_paths:
             result.problems.append(
@@ -145,8 +146,8 @@ def dry_run(
             result.problems.append(Problem("", f"uji coba melebihi {time_budget:g} detik; dihentikan"))
             break
         branch = stack.pop()
-        run = _Run(definition, samples, roles, branch, start_data or {})
         try:
+            run = _Run(definition, samples, roles, branch, start_data or {}, learned)
             run.walk(stack)
         except _Cut as cut:
             if cut.outcome is None:
@@ -156,7 +157,20 @@ def dry_run(
             result.paths.append(path)
             if cut.problem is not None and cut.problem not in result.problems:
                 result.problems.append(cut.problem)
+        except Exception as exc:  # noqa: BLE001 - outside any step (a state that does not serialize, say)
+            result.problems.append(Problem("", f"uji coba tidak dapat dijalankan: {type(exc).__name__}"))
+            break
+    result.loops_cut += learned.skipped
     return result
+
+
+@dataclass
+class _Learned:
+    """What the runs so far showed: the user task each (step, decision) led to next ("" for the end). A
+    branch that would only lead to a step already taken three times is not forked at all."""
+
+    next_steps: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    skipped: int = 0
 
 
 class _Run:
@@ -167,8 +181,10 @@ class _Run:
         roles: Collection[str] | None,
         branch: _Branch,
         start_data: Mapping[str, Any],
+        learned: _Learned,
     ) -> None:
-        self.definition, self.samples, self.roles = definition, samples, roles
+        self.definition, self.samples, self.roles, self.learned = definition, samples, roles, learned
+        self.last: tuple[str, str] | None = None  # the decision taken last: (step, label)
         self.decisions = list(branch.decisions)
         self.elements = list(branch.elements)
         self.visits = Counter(branch.visits)
@@ -190,6 +206,7 @@ class _Run:
         while True:
             self._advance()
             if self.workflow.is_completed():
+                self._learn("")
                 self._check_ends()
                 raise _Cut(Outcome.FINISHED)
             ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -204,16 +221,43 @@ class _Run:
                 raise _Cut(Outcome.STALLED, Problem(element, stalled))
             task = ready[0]
             step = task.task_spec.bpmn_id
+            self._learn(step)
             if self.visits[step] >= MAX_VISITS:
                 raise _Cut(None)  # a loop taken a third time: dropped before it forks again
             self._check_lane(task)
             options = self._options(task)
             for label, data in options[1:]:
-                stack.append(self._branch_at(task, label, data))
+                if self._leads_on(step, label):
+                    stack.append(self._branch_at(task, label, data))
             for timer in self._interrupting_timers_on(task):
                 stack.append(self._branch_at(timer, "timer", None))
             label, data = options[0]
             self._take(task, label, data)
+
+    def _learn(self, step: str) -> None:
+        if self.last is not None:
+            self.learned.next_steps.setdefault(self.last, set()).add(step)
+            self.last = None
+
+    def _leads_on(self, step: str, label: str) -> bool:
+        """False when every run so far went from this decision, through steps without a decision, to a
+        step already taken three times on this path (the run would only be cut there)."""
+        visits = Counter(self.visits)
+        visits[step] += 1
+        key = (step, label)
+        for _ in range(len(self.definition.user_tasks) + 1):
+            seen = self.learned.next_steps.get(key, set())
+            if len(seen) != 1:
+                return True
+            (after,) = seen
+            if not after:
+                return True
+            if visits[after] >= MAX_VISITS:
+                self.learned.skipped += 1
+                return False
+            visits[after] += 1
+            key = (after, "")  # followed only where no decision is taken
+        return True
 
     def _branch_at(self, task: Any, label: str, data: Mapping[str, Any] | None) -> _Branch:
         return _Branch(
@@ -238,6 +282,7 @@ class _Run:
         if label:
             self.decisions.append((step, label))
         self.elements.append(step)
+        self.last = (step, label)
 
         def complete() -> None:
             task.set_data(**dict(data))
@@ -341,7 +386,9 @@ class _Run:
     def _name(self, bpmn_id: str) -> str:
         spec = self.definition.spec.task_specs.get(bpmn_id)
         name = getattr(spec, "bpmn_name", None)
-        return f"«{name}» ({bpmn_id})" if name else bpmn_id or "diagram"
+        if name:
+            return f"«{name}» ({bpmn_id})"
+        return f"gateway {bpmn_id}" if "Gateway" in type(spec).__name__ else bpmn_id or "diagram"
 
 
 def _unique(ids: list[str]) -> list[str]:
