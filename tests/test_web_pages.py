@@ -237,7 +237,10 @@ def test_validate_endpoint_reports_problems_without_deploying(client: FlaskClien
     result = client.post("/api/v1/processes/validate", data=bad, content_type="application/xml", headers=owner)
     assert result.status_code == 200
     assert result.get_json()["problems"] == [
-        {"element_id": "print_card", "message": "formulir 'tidak_ada' tidak dikenal"}
+        {
+            "element_id": "print_card",
+            "message": "«Input data ke SIAK dan cetak KIA» (print_card): formulir 'tidak_ada' tidak dikenal",
+        }
     ]
     assert (
         client.post(

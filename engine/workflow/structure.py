@@ -60,6 +60,8 @@ _KIND_WORDS = {
     "parallelGateway": "gateway paralel",
     "inclusiveGateway": "gateway inklusif",
     "boundaryEvent": "timer",
+    "lane": "lane",
+    "sequenceFlow": "alur",
 }
 
 
@@ -438,6 +440,24 @@ GRAPH_RULES: tuple[Callable[[Graph], list[Problem]], ...] = (
     timers_without_time_standard,
     endless_loops,
 )
+
+
+def named(root: etree._Element, problems: Iterable[Problem]) -> list[Problem]:
+    """Every problem's message starting with its element's name and id (as the structural rules already
+    write them), so the process owner finds it by the name the modeler shows."""
+    labels = {}
+    for element in root.iter(f"{{{BPMN}}}*"):
+        element_id = element.get("id")
+        if element_id and element_id not in labels:
+            kind = etree.QName(element).localname
+            labels[element_id] = Node(element_id, kind, (element.get("name") or "").strip(), element).label
+    out = []
+    for problem in problems:
+        label = labels.get(problem.element_id)
+        if label and f"({problem.element_id})" not in problem.message and label not in problem.message:
+            problem = Problem(problem.element_id, f"{label}: {problem.message}")
+        out.append(problem)
+    return out
 
 
 def check(process: etree._Element, choices: FormChoices) -> list[Problem]:
