@@ -5,6 +5,7 @@ deploy endpoint and ``kia deploy``, so the three never disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -42,9 +43,10 @@ def check(xml: bytes) -> Checked:
     return Checked(definition.process_key, list(run.problems), run)
 
 
-def deploy(session: Session, xml: bytes, actor: str) -> tuple[ProcessVersion, bool]:
-    """Deploy ``xml`` only if it lints clean and every path of its dry run succeeds."""
-    return definitions.deploy(session, xml, forms.form_choices(), actor, verify=dry_run_problems)
+def deploy(session: Session, xml: bytes, actor: str, **options: Any) -> tuple[ProcessVersion, bool]:
+    """Deploy ``xml`` only if it lints clean and every path of its dry run succeeds; ``options`` go on to
+    ``definitions.deploy``."""
+    return definitions.deploy(session, xml, forms.form_choices(), actor, verify=dry_run_problems, **options)
 
 
 def checked_dict(checked: Checked) -> dict:
