@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lxml import etree
 
@@ -113,6 +114,11 @@ class Graph:
     def of_kind(self, *kinds: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.kind in kinds]
 
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Each node's position in the document (messages list elements in that order)."""
+        return {node_id: i for i, node_id in enumerate(self.nodes)}
+
 
 def graph_of(scope: etree._Element) -> Graph:
     """The graph of the flow nodes and sequence flows directly inside ``scope`` (a process or sub-process)."""
@@ -159,8 +165,7 @@ def _reach(starts: Iterable[str], step: Callable[[str], list[str]]) -> set[str]:
 
 
 def _in_order(graph: Graph, ids: Iterable[str]) -> list[Node]:
-    wanted = set(ids)
-    return [n for n in graph.nodes.values() if n.id in wanted]  # document order
+    return [graph.nodes[i] for i in sorted(set(ids) & graph.nodes.keys(), key=graph.order.__getitem__)]
 
 
 # The rules.
@@ -174,7 +179,7 @@ def unreachable_nodes(graph: Graph) -> list[Problem]:
         return [Problem("", "proses tidak punya start event")]
     reached = _reached(graph)
     unreached = set(graph.nodes) - reached
-    order = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    order = graph.order
 
     def fed_from_unreached(node_id: str) -> bool:
         return any(p in unreached for p in graph.predecessors(node_id))
@@ -184,7 +189,9 @@ def unreachable_nodes(graph: Graph) -> list[Problem]:
     for node_id in sorted(unreached, key=lambda n: (fed_from_unreached(n), order[n])):
         if node_id in covered:
             continue
-        behind = _reach([node_id], lambda n: [s for s in graph.successors(n) if s in unreached])
+        behind = _reach(
+            [node_id], lambda n, seen=covered: [s for s in graph.successors(n) if s in unreached and s not in seen]
+        )
         covered |= behind
         node = graph.nodes[node_id]
         why = " (tidak ada alur masuk)" if not graph.incoming.get(node_id) and node.kind != "boundaryEvent" else ""
