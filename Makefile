@@ -5,12 +5,21 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ASSETS := web/static/dist/.built
 
-.PHONY: install system-deps assets chromium run simulate test fuzz lint bench clean
+.PHONY: install system-deps assets chromium run simulate test fuzz lint bench lock lock-upgrade clean
 
-$(STAMP): pyproject.toml
+LOCK   := requirements.lock
+# `make lock` regenerates $(LOCK) from pyproject.toml (keeping every pin it can; see the README's
+# "Dependencies and the lock file"). Run it after adding, removing or changing a dependency.
+LOCK_CMD = $(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes --quiet \
+	--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --custom-compile-command 'make lock' -o $(LOCK)
+
+# Exactly the locked versions, each checked against its hash; then the project itself without resolving.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check || (echo "pyproject.toml and $(LOCK) disagree: run 'make lock'"; exit 1)
 	touch $(STAMP)
 
 install: system-deps $(STAMP) $(ASSETS)
@@ -57,6 +66,16 @@ fuzz: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet "$$(grep -m1 '^uv==' $(LOCK) | cut -d' ' -f1)"
+	$(LOCK_CMD)
+
+# every dependency to its newest version within pyproject.toml's ranges (PACKAGE=name: only that one)
+lock-upgrade:
+	test -x $(VENV)/bin/uv || $(MAKE) lock
+	$(LOCK_CMD) $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache web/node_modules web/static/dist test-artifacts
