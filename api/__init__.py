@@ -15,7 +15,7 @@ from engine.ops import schema
 from engine.workflow import escalation, worktime
 from engine.workflow.database import configure_sqlite, engine_options
 
-from . import audit, config, errors, headers, http, web
+from . import audit, config, errors, headers, health, http, logs, metrics, web
 from .extensions import db, migrate
 from .schemas import ErrorResponse
 
@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app.config["LOG_FORMAT"])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per second otherwise
     logging.getLogger("spiff").setLevel(logging.WARNING)  # about 80 lines per case (every task state change)
     for noisy in ("weasyprint", "fontTools"):  # a line per rendering step / font subset otherwise
@@ -90,6 +90,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     ):
         api.register_blueprint(module.blp)
     errors.register(app)
+    logs.init_app(app)
+    metrics.init_app(app)
+    health.init_app(app)
     audit.register(app)
     headers.register(app)
     http.register(app)

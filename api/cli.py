@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -67,20 +68,27 @@ def init_db() -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers", default=lambda: int(os.environ.get("WEB_CONCURRENCY") or 2), show_default="2", type=click.IntRange(1)
+)
 @click.option("--scheduler/--no-scheduler", "with_scheduler", default=True, show_default=True)
 @with_appcontext
-def serve(host: str, port: int, with_scheduler: bool) -> None:
-    """Run the service with its scheduler (for one process; see the README for gunicorn)."""
-    from werkzeug.serving import run_simple
-
-    from .scheduler import start_scheduler
+def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
+    """Run the service on gunicorn (sync workers) with one scheduler process beside it."""
+    from . import serve as serving
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     init_database(app.config["KIA_BUNDLED_DIAGRAM"])
-    if with_scheduler and app.config["KIA_SCHEDULER"]:
-        start_scheduler(app)
-    click.echo(f"Layanan KIA berjalan di http://{host}:{port}/")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    db.session.remove()  # no transaction of this process may hold the database while the children run
+    db.engine.dispose()
+    plan = serving.Plan(
+        host,
+        port,
+        workers,
+        scheduler=with_scheduler and app.config["KIA_SCHEDULER"],
+        metrics_dir=serving.metrics_dir(app.instance_path) if app.config["KIA_METRICS"] else None,
+    )
+    sys.exit(serving.run(plan, click.echo))
 
 
 @click.command("scheduler")

@@ -45,6 +45,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "HSTS_SECONDS": int(env.get("KIA_HSTS_SECONDS", 0)),
         "CONTENT_SECURITY_POLICY": env.get("KIA_CSP") or PAGE_CSP,
         **whatsapp_and_mail(env),
+        **operations(env),
     }
 
 
@@ -65,4 +66,16 @@ def whatsapp_and_mail(env: Any) -> dict[str, Any]:
         "MAIL_FROM": env.get("MAIL_FROM") or "Disdukcapil Kota Pekanbaru <noreply@localhost>",
         "OUTBOX_INTERVAL_SECONDS": float(env.get("KIA_OUTBOX_INTERVAL") or 2),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("KIA_OUTBOX_MAX_ATTEMPTS") or 12),
+    }
+
+
+def operations(env: Any) -> dict[str, Any]:
+    """Health, readiness, metrics and logging (the README's "Operating it")."""
+    return {
+        "KIA_METRICS": _bool(env.get("KIA_METRICS"), True),
+        "METRICS_TOKEN": env.get("KIA_METRICS_TOKEN", ""),
+        "METRICS_ALLOW": [a.strip() for a in (env.get("KIA_METRICS_ALLOW") or "127.0.0.1,::1").split(",") if a.strip()],
+        "HEARTBEAT_INTERVAL_SECONDS": float(env.get("KIA_HEARTBEAT_INTERVAL") or 5),
+        "HEARTBEAT_MAX_AGE_SECONDS": float(env.get("KIA_HEARTBEAT_MAX_AGE") or 30),
+        "LOG_FORMAT": (env.get("KIA_LOG_FORMAT") or "text").strip().lower(),
     }

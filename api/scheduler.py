@@ -1,8 +1,9 @@
 """The scheduler: fires due timers (and, later, delivers the outbox) in the background.
 
 It wakes at the next deadline it knows of, and checks once a second for deadlines created by other
-processes, so an escalation fires within about a second of its deadline. Several schedulers may run at
-once (PostgreSQL): the sweep takes timers with SKIP LOCKED, so none fires twice.
+processes, so an escalation fires within about a second of its deadline. Every few seconds
+(``KIA_HEARTBEAT_INTERVAL``) it stamps its heartbeat in the database, which ``/readyz`` checks.
+Several schedulers may run at once (PostgreSQL): the sweep takes timers with SKIP LOCKED, so none fires twice.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
+from engine.ops import monitoring
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
@@ -45,6 +47,15 @@ class Sweeper:
             coalesce=True,
             next_run_time=datetime.now(clock.now().tzinfo),
         )
+        self.scheduler.add_job(
+            self.beat,
+            "interval",
+            seconds=self.app.config["HEARTBEAT_INTERVAL_SECONDS"],
+            id="heartbeat",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         outbox.add_job(self.scheduler, self.app)
         self.scheduler.start()
 
@@ -63,6 +74,15 @@ class Sweeper:
                 )
         except Exception as exc:  # the database may be down: try again at the next tick
             log.warning("scheduler tick failed: %s", type(exc).__name__)
+
+    def beat(self) -> None:
+        """Say this scheduler is alive (``/readyz`` wants a fresh heartbeat)."""
+        try:
+            with self.sessions() as session:
+                monitoring.beat(session)
+                session.commit()
+        except Exception as exc:  # the database may be down: /readyz says so meanwhile
+            log.warning("scheduler heartbeat failed: %s", type(exc).__name__)
 
     def fire(self) -> int:
         with self._lock:

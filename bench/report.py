@@ -51,6 +51,23 @@ def table(results: dict[str, Any]) -> str:
         ">= 0.5 on both",
         _met([None if r is None else r >= 0.5 for r in ratios]),
     )
+    overhead = [_get(results, k, "metrics", "on_vs_off_pct") for k in kinds]
+    if any(o is not None for o in overhead):
+        row(
+            "service cases/s, metrics off / on (median of rounds)",
+            [
+                f"{_fmt(_get(results, k, 'metrics', 'median_off'))} / {_fmt(_get(results, k, 'metrics', 'median_on'))}"
+                if _get(results, k, "metrics")
+                else "–"
+                for k in kinds
+            ],
+        )
+        row(
+            "metrics on vs off: throughput change",
+            [_fmt(o, " %") if o is None or o < 0 else f"+{_fmt(o)} %" for o in overhead],
+            "within 5 %",
+            _met([None if o is None else o >= -5 for o in overhead]),
+        )
     for kind_label, key in (
         ("task completion", "complete"),
         ("inbox listing", "inbox"),

@@ -38,8 +38,9 @@ class Server:
 
 
 @contextmanager
-def gunicorn(db: Database, workers: int = 2) -> Iterator[Server]:
-    """``gunicorn -w 2 'api:create_app()'`` on 127.0.0.1 and a free port, scheduler off; always stopped."""
+def gunicorn(db: Database, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``gunicorn -w 2 'api:create_app()'`` on 127.0.0.1 and a free port, scheduler off; always stopped.
+    ``extra_env`` adds to (or overrides) the server's environment."""
     port = free_port()
     env = dict(
         os.environ,
@@ -50,6 +51,7 @@ def gunicorn(db: Database, workers: int = 2) -> Iterator[Server]:
         SECRET_KEY="bench",
         KIA_STATUS_RATE_LIMIT="1000000",
         KIA_LOGIN_RATE_LIMIT="1000000",
+        **(extra_env or {}),
     )
     log = open(f"{db.workdir}/gunicorn.log", "ab")  # noqa: SIM115  closed below; a restart appends
     bindir = Path(sys.executable).parent

@@ -10,9 +10,12 @@ so they never race for one task; the workers and the database are shared, as in 
 from __future__ import annotations
 
 import json
+import shutil
+import statistics
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from .common import (
@@ -195,3 +198,74 @@ class _MemorySampler:
                 }
             )
         return {"cases": self.done, "workers": workers, "trace_mib": self.trace}
+
+
+def metrics_overhead(db: Database, clients: int = 4, cases: int = 100, rounds: int = 3) -> dict[str, Any]:
+    """Throughput with metrics off (``KIA_METRICS=off``) and on (request counters in prometheus_client's
+    multiprocess mode, as ``kia serve`` runs them, and ``/metrics`` scraped every ``SCRAPE_SECONDS`` with
+    its database queries), in alternating rounds on the same database (off, on, on, off, ...) so that a
+    drift of the machine's load hits both alike. Each round starts its own gunicorn and warms it up."""
+    figures: dict[str, list[float]] = {"off": [], "on": []}
+    scrapes: list[float] = []
+    order = [("off", "on") if r % 2 == 0 else ("on", "off") for r in range(rounds)]
+    for pair in order:
+        for mode in pair:
+            env = {"KIA_METRICS": "off"} if mode == "off" else {"PROMETHEUS_MULTIPROC_DIR": _fresh(db, "prometheus")}
+            with gunicorn(db, 2, env) as server:
+                desks = [Client(server.port, KECAMATAN[i % len(KECAMATAN)]) for i in range(clients)]
+                scraper = _Scraper(server.port) if mode == "on" else None
+                try:
+                    result = run(server, desks, cases)
+                finally:
+                    if scraper is not None:
+                        scrapes += scraper.stop()
+            if result["failed_cases"]:
+                raise RuntimeError(f"metrics {mode}: {result['failed_cases']} cases failed: {result['errors']}")
+            figures[mode].append(result["cases_per_s"])
+    off, on = statistics.median(figures["off"]), statistics.median(figures["on"])
+    return {
+        "clients": clients,
+        "cases_per_round": cases,
+        "rounds": rounds,
+        "cases_per_s_off": figures["off"],
+        "cases_per_s_on": figures["on"],
+        "median_off": off,
+        "median_on": on,
+        "on_vs_off_pct": round(100 * (on - off) / off, 1),
+        "scrapes": len(scrapes),
+        "scrape_ms_p50": round(1000 * statistics.median(scrapes), 1) if scrapes else None,
+        "scrape_ms_max": round(1000 * max(scrapes), 1) if scrapes else None,
+    }
+
+
+SCRAPE_SECONDS = 5.0  # a busy Prometheus (the default is 15 s)
+
+
+class _Scraper:
+    """Scrapes ``/metrics`` every ``SCRAPE_SECONDS`` in a thread, as Prometheus would; each scrape timed."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.times = port, []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.done.wait(SCRAPE_SECONDS):
+            started = time.perf_counter()
+            status, body = request(self.port, "GET", "/metrics")
+            if status != 200 or b"kia_http_requests_total" not in body:
+                raise RuntimeError(f"/metrics answered {status}")
+            self.times.append(time.perf_counter() - started)
+
+    def stop(self) -> list[float]:
+        self.done.set()
+        self.thread.join(30)
+        return self.times
+
+
+def _fresh(db: Database, name: str) -> str:
+    folder = Path(db.workdir) / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return str(folder)

@@ -7,8 +7,9 @@
    stored), and the timers that fell due while the server was down fire exactly once when
    ``kia scheduler`` runs (twice in a row).
 2. A PostgreSQL restart mid-load (a private cluster started with initdb/pg_ctl, never the shared one):
-   requests fail with 503 while the database is down, never 500, and succeed once it is back; the same
-   stored/duplicate checks hold.
+   requests fail with 503 while the database is down, never 500, and succeed once it is back; ``/readyz``
+   answers 200 before (a scheduler runs beside gunicorn), 503 naming the database while it is down and
+   200 again after; the same stored/duplicate checks hold.
 
 The figures go to stdout (``pytest -s``) and to ``test-artifacts/crash-safety.json``.
 """
@@ -185,6 +186,22 @@ def load(ledger: Ledger) -> Iterator[list[Desk]]:
         ledger.stop.set()
         for desk in desks:
             desk.join(60)
+
+
+class Readiness:
+    """``GET /readyz`` of the server under test; keeps the reason of the last 503."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.down_reason = port, ""
+
+    def poll(self) -> int | None:
+        try:
+            status, body = request(self.port, "GET", "/readyz")
+        except (OSError, http.client.HTTPException):
+            return None
+        if status == 503:
+            self.down_reason = body["reason"]
+        return status
 
 
 def wait_until(condition: Any, timeout: float) -> bool:
@@ -541,7 +558,9 @@ def test_postgresql_restart_mid_load_answers_503_then_recovers() -> None:
     try:
         cluster.start()
         with fresh_database(cluster.admin_url) as db:
-            with gunicorn(db) as server:
+            with gunicorn(db) as server, scheduler(db):
+                ready = Readiness(server.port)
+                wait_for(lambda: ready.poll() == 200, 60, "/readyz 200 before the outage")
                 ledger = Ledger(port=server.port)
                 with load(ledger):
                     wait_for(lambda: len(ledger.acknowledged()) >= 40, 90, "40 acknowledged completions")
@@ -549,10 +568,13 @@ def test_postgresql_restart_mid_load_answers_503_then_recovers() -> None:
                     stopped_at = time.monotonic()
                     cluster.stop("immediate")  # as a crash: no checkpoint, recovery from the WAL at start
                     wait_for(lambda: ledger.statuses[503] - before[503] >= 5, 30, "503 answers while down")
+                    wait_for(lambda: ready.poll() == 503, 30, "/readyz 503 while PostgreSQL is down")
                     time.sleep(2)
                     during = Counter(ledger.statuses) - before
                     cluster.start()
                     back_at = time.monotonic()
+                    wait_for(lambda: ready.poll() == 200, 60, "/readyz 200 after the restart")
+                    ready_again = time.monotonic() - back_at
                     wait_for(lambda: len(ledger.acknowledged(after=back_at)) >= 30, 90, "completions after restart")
             figures = stored_check(db, ledger)
             server_errors = server_log_errors(db)
@@ -562,6 +584,8 @@ def test_postgresql_restart_mid_load_answers_503_then_recovers() -> None:
                 "outage_seconds": round(back_at - stopped_at, 1),
                 "answers_while_down": dict(sorted(during.items())),
                 "acknowledged_after_restart": len(ledger.acknowledged(after=back_at)),
+                "readyz_while_down": ready.down_reason,
+                "readyz_200_seconds_after_restart": round(ready_again, 1),
                 "requests": sum(ledger.statuses.values()),
                 "statuses": dict(sorted(ledger.statuses.items())),
                 "seconds": round(time.monotonic() - started, 1),
@@ -570,5 +594,6 @@ def test_postgresql_restart_mid_load_answers_503_then_recovers() -> None:
         record("postgresql_restart", figures)
         assert not unexpected, f"answers other than 200/201/409/503: {unexpected} {server_errors}"
         assert during[503] >= 5 and during[500] == 0
+        assert ready.down_reason.startswith("database: unreachable"), ready.down_reason
     finally:
         cluster.remove()
