@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ASSETS := web/static/dist/.built
 
-.PHONY: install system-deps assets chromium run simulate test fuzz lint bench lock lock-upgrade clean
+.PHONY: install system-deps assets chromium run simulate test check fuzz lint bench lock lock-upgrade clean
 
 LOCK   := requirements.lock
 # `make lock` regenerates $(LOCK) from pyproject.toml (keeping every pin it can; see the README's
@@ -66,6 +66,15 @@ fuzz: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# For daily work, in a few minutes: the checks CI runs (lint, format, import contracts, types), then the
+# suite on SQLite only, without the slow, crash and browser tests. `make test` (and CI) runs everything.
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	KIA_TEST_DATABASES=sqlite $(PY) -m pytest -m "not slow and not crash and not browser" $(PYTEST_ARGS)
 
 lock:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -50,8 +50,18 @@ SURVIVING_TABLES = frozenset({"users", "process_versions", "audit_log"})
 PER_TEST_TABLES = [t for t in reversed(models.Base.metadata.sorted_tables) if t.name not in SURVIVING_TABLES]
 
 
+# KIA_TEST_DATABASES=sqlite runs the database tests on SQLite only (`make check`); CI always runs both.
+DATABASES = (
+    ["sqlite", "postgresql"]
+    if os.environ.get("CI")
+    else [d for d in ("sqlite", "postgresql") if d in os.environ.get("KIA_TEST_DATABASES", "sqlite,postgresql")]
+)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
+    if "postgresql" not in DATABASES:
+        pytest.skip("PostgreSQL left out by KIA_TEST_DATABASES")
     problem = pg_reachable()
     if problem:
         if os.environ.get("CI"):
@@ -66,7 +76,7 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/kia.db"

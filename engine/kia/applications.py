@@ -22,7 +22,7 @@ from engine.workflow.models import Event, Instance
 PROCESS_KEY = "kia_whatsapp"
 REQUIRED_DOCUMENTS = ("kk", "akta")
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     ApplicationStatus.BARU: "Baru",
     ApplicationStatus.DIAJUKAN: "Diajukan",
     ApplicationStatus.DIVERIFIKASI: "Diverifikasi",

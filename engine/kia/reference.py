@@ -61,7 +61,7 @@ def seed(session: Session) -> int:
     kecamatan is never derived from a NIK."""
     have_regions = set(session.scalars(select(Region.code)))
     have_kecamatan = set(session.scalars(select(Kecamatan.code)))
-    added = [
+    added: list[Region | Kecamatan] = [
         Region(code=code, name=name, level=level_of(code))
         for code, name in default_regions().items()
         if code not in have_regions

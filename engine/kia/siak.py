@@ -106,13 +106,16 @@ class LocalSiak:
         self.session = session
 
     def _not_found(self) -> None:
+        """Not found: an empty table means the records were never imported (unavailable), not absent."""
         if self.session.scalar(select(PopulationRecord.nik).limit(1)) is None:
             raise SiakUnavailable(EMPTY)
-        return None
 
     def lookup_person(self, nik: str) -> Person | None:
         row = self.session.get(PopulationRecord, nik) if isinstance(nik, str) else None
-        return _person(row) if row is not None else self._not_found()
+        if row is None:
+            self._not_found()
+            return None
+        return _person(row)
 
     def lookup_family(self, kk_number: str) -> Family | None:
         rows = (
@@ -121,7 +124,8 @@ class LocalSiak:
             else []
         )
         if not rows:
-            return self._not_found()
+            self._not_found()
+            return None
         rows.sort(key=lambda r: (r.family_role != "kepala_keluarga", r.birth_date, r.nik))
         head = rows[0]
         return Family(

@@ -15,8 +15,9 @@ import csv
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from engine.kia.identity import IdentityError, jakarta_today, parse_kk_number, parse_nik
@@ -87,11 +88,11 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # the same API
     else:  # pragma: no cover - the service supports these two
         raise NotImplementedError(dialect)
     now = clock.now()
-    statement = insert(PopulationRecord.__table__)
+    statement = insert(cast(Table, PopulationRecord.__table__))
     statement = statement.on_conflict_do_update(
         index_elements=["nik"], set_={name: statement.excluded[name] for name in (*COLUMNS[1:], "updated_at")}
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, func, select
@@ -107,7 +108,7 @@ def durations(session: Session, days: int = 14, today: date | None = None) -> li
         if percent is None:
             continue
         meta[row.step] = (row.title, row.time_standard or "")
-        buckets[row.step][row.completed_at.astimezone(JAKARTA).date()].append(percent)
+        buckets[row.step][cast(datetime, row.completed_at).astimezone(JAKARTA).date()].append(percent)
     out = []
     for step, by_day in buckets.items():
         figures = []

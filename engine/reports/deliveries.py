@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,7 +102,7 @@ def deliveries(session: Session, start: datetime, end: datetime) -> list[Deliver
         officer = names.get(row.completed_by or "", row.completed_by or "")
         found.append(
             Delivery(
-                at=row.completed_at,
+                at=cast(datetime, row.completed_at),  # handed over: completed
                 code=code,
                 kind="handover",
                 kind_label=KIND_LABELS["handover"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,7 @@ def expected_completion(session: Session, instance: Instance) -> datetime | None
     if not rows or any(r.due_at is None for r in rows):
         return None
     definition = definition_of(instance.process_version)
-    expected = max(max(r.due_at for r in rows), clock.now())  # an overdue step is not done yet
+    expected = max(max(cast(datetime, r.due_at) for r in rows), clock.now())  # an overdue step is not done yet
     steps: list[str] = []
     for row in rows:
         steps += [s for s in later_steps(definition, row.step) if s not in steps]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -51,7 +51,7 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
         by_step.setdefault(row.step, []).append(row)
     report = []
     for step, group in by_step.items():
-        seconds = sorted(step_duration(r).total_seconds() for r in group)
+        seconds = sorted(cast(timedelta, step_duration(r)).total_seconds() for r in group)  # completed rows
         within = sum(1 for r in group if within_standard(r))
         last = group[-1]
         report.append(

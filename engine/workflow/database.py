@@ -67,12 +67,12 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         return
     given = list(rows[0])
     # COPY leaves out the model's Python-side defaults (``default=...``): supply them as INSERT would
-    defaults = {
+    defaults: dict[str, Any] = {
         c.name: c.default for c in table.columns if c.name not in given and c.default is not None and not c.primary_key
     }
     columns = given + list(defaults)
     as_json = [isinstance(table.c[name].type, JSON) for name in columns]
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     names = ", ".join(f'"{name}"' for name in columns)
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:

@@ -78,7 +78,7 @@ def diff(before: bytes, after: bytes) -> list[ElementChange]:
         a, b = old.get(element_id), new.get(element_id)
         if a == b:
             continue
-        sig = b or a
+        sig: dict[str, str] = b or a or {}  # one of them is there
         if a is None:
             changes.append(ElementChange(element_id, sig["name"], "added", sig["type"]))
         elif b is None:

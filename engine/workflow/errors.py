@@ -9,6 +9,7 @@ class EngineError(Exception):
     """Base class. ``message`` is shown to officers, so it is in Bahasa Indonesia."""
 
     code = "engine_error"
+    fields: dict  # field paths to messages, on the errors that have them (InvalidData; a named bulk failure)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -20,8 +20,9 @@ import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from engine.workflow import worktime
@@ -137,6 +138,6 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
         escalated.append(
             Escalated(row.instance_id, row.id, row.step, row.lane, row.title, row.time_standard, row.escalations)
         )
-    insert_rows(session, Event.__table__, events)
-    insert_rows(session, Timer.__table__, repeats)
+    insert_rows(session, cast(Table, Event.__table__), events)
+    insert_rows(session, cast(Table, Timer.__table__), repeats)
     return escalated

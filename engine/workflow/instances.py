@@ -219,7 +219,7 @@ def claim(session: Session, task_id: str, actor: str) -> TaskRow:
         .values(claimed_by=actor, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         session.refresh(row)
         if row.state != TaskRowState.OPEN:
             raise Conflict("Tugas ini sudah tidak terbuka.")
@@ -245,7 +245,7 @@ def unclaim(session: Session, task_id: str, actor: str, force: bool = False) -> 
         .values(claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         raise Conflict("Tugas ini baru saja diubah; muat ulang dan coba lagi.")
     session.refresh(row)
     record(
@@ -276,7 +276,7 @@ def _fire_timer(session: Session, timer: Timer) -> None:
         timer.state, timer.fired_at = (TimerState.FIRED, now) if batch is not None else (TimerState.CANCELLED, None)
         flush(session)
         return
-    loaded = load(session, session.get(Instance, timer.instance_id), "system")
+    loaded = load(session, session.get_one(Instance, timer.instance_id), "system")
     task = loaded.workflow.get_task_from_id(UUID(timer.id))
     if task is None or task.state != TaskState.WAITING:
         # the workflow moved on first; an escalation the sweep already recorded stands

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -128,6 +128,8 @@ class Instance(Base):
     completed_at: Mapped[datetime | None]
 
     process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    if TYPE_CHECKING:  # for the type checker only: the domain's backref (engine.kia.models.Application.instance)
+        application: Any
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -189,9 +189,11 @@ def unreachable_nodes(graph: Graph) -> list[Problem]:
     for node_id in sorted(unreached, key=lambda n: (fed_from_unreached(n), order[n])):
         if node_id in covered:
             continue
-        behind = _reach(
-            [node_id], lambda n, seen=covered: [s for s in graph.successors(n) if s in unreached and s not in seen]
-        )
+
+        def onward(n: str, seen: set[str] = covered) -> list[str]:
+            return [s for s in graph.successors(n) if s in unreached and s not in seen]
+
+        behind = _reach([node_id], onward)
         covered |= behind
         node = graph.nodes[node_id]
         why = " (tidak ada alur masuk)" if not graph.incoming.get(node_id) and node.kind != "boundaryEvent" else ""

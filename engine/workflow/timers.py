@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, Select, case, func, select, update
@@ -119,7 +119,9 @@ def _record_chunk(
             by_handler[t.handler].append(DueTimer.of(t))
         try:
             for name, due_timers in by_handler.items():
-                get_batch_handler(name)(session, due_timers, now)
+                handler = get_batch_handler(name)
+                assert handler is not None  # the query took only timers whose handler has a batch form
+                handler(session, due_timers, now)
             session.commit()
         except Exception as exc:  # noqa: BLE001 - whatever failed, the exact path below still works
             # Leave these timers to the catch-up phase, which fires them one by one and sets aside any
@@ -130,7 +132,7 @@ def _record_chunk(
         return len(taken), full and bool(taken)
 
 
-def _without_busy_tasks(session: Session, taken: list[Row]) -> list[Row]:
+def _without_busy_tasks(session: Session, taken: Sequence[Row]) -> Sequence[Row]:
     """Lock the task rows of the taken timers, skipping any another transaction holds (on PostgreSQL).
 
     A completion locks its task row before its timers, this phase its timers before the task rows:

@@ -58,7 +58,10 @@ def deadline_for(start: datetime, standard: str, basis: str) -> datetime:
 def refresh(session: Session) -> WorkingCalendar:
     """Rebuild the calendar if the overrides changed since it was loaded (one primary-key read)."""
     global _calendar, _loaded
-    key = (str(session.get_bind().url), session.scalar(select(Revision.stamp).where(Revision.key == REVISION_KEY)))
+    key = (
+        str(session.get_bind().engine.url),
+        session.scalar(select(Revision.stamp).where(Revision.key == REVISION_KEY)),
+    )
     if key == _loaded:
         return _calendar
     overrides = {row.day: row.open for row in session.scalars(select(CalendarOverride))}
