@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -13,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.kia import siak
 from engine.ops import schema
 from engine.workflow import escalation, worktime
+from engine.workflow.clock import clock
 from engine.workflow.database import configure_sqlite, engine_options
 
 from . import audit, config, errors, headers, health, http, logs, metrics, web
@@ -44,6 +46,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
     logs.configure(app.config["LOG_FORMAT"])
+    offset = timedelta(seconds=app.config["CLOCK_OFFSET_SECONDS"])
+    if offset != clock.start_offset:
+        clock.start_offset = offset
+        logging.getLogger("kia").warning("KIA_CLOCK_OFFSET: the engine clock runs %s from the system clock", offset)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per second otherwise
     logging.getLogger("spiff").setLevel(logging.WARNING)  # about 80 lines per case (every task state change)
     for noisy in ("weasyprint", "fontTools"):  # a line per rendering step / font subset otherwise

@@ -78,4 +78,6 @@ def operations(env: Any) -> dict[str, Any]:
         "HEARTBEAT_INTERVAL_SECONDS": float(env.get("KIA_HEARTBEAT_INTERVAL") or 5),
         "HEARTBEAT_MAX_AGE_SECONDS": float(env.get("KIA_HEARTBEAT_MAX_AGE") or 30),
         "LOG_FORMAT": (env.get("KIA_LOG_FORMAT") or "text").strip().lower(),
+        # seconds the engine clock runs ahead of (negative: behind) the system clock: training and tests
+        "CLOCK_OFFSET_SECONDS": float(env.get("KIA_CLOCK_OFFSET") or 0),
     }

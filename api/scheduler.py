@@ -70,7 +70,12 @@ class Sweeper:
                 due = timers.next_due(session)
             if due is not None:
                 self.scheduler.add_job(
-                    self.fire, "date", run_date=due, id="fire", replace_existing=True, misfire_grace_time=None
+                    self.fire,
+                    "date",
+                    run_date=clock.to_system(due),  # APScheduler sleeps on the system clock
+                    id="fire",
+                    replace_existing=True,
+                    misfire_grace_time=None,
                 )
         except Exception as exc:  # the database may be down: try again at the next tick
             log.warning("scheduler tick failed: %s", type(exc).__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,14 @@ from engine.workflow.clock import clock
 from handlers.whatsapp.fake_graph import FakeGraph
 
 from .helpers import PASSWORD, PG_ADMIN_URL, Mailbox, free_port, pg_reachable
+
+# The suite's calendar: every process of a test run (this one, and the servers, schedulers and CLI
+# commands it starts, through KIA_CLOCK_OFFSET) runs on the engine clock started at this instant, so the
+# tests pass the same whatever the year (a child born in 2023 stays under five; scripted dates in 2027
+# stay in the future). 09:00 WIB on a working Tuesday.
+SUITE_START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+os.environ["KIA_CLOCK_OFFSET"] = str(round((SUITE_START - datetime.now(UTC)).total_seconds()))
+clock.start_offset = timedelta(seconds=float(os.environ["KIA_CLOCK_OFFSET"]))
 
 STAFF = [
     ("admin1", ["admin"], None),

@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from flask.testing import FlaskClient
 
+from engine.kia.identity import jakarta_today
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("KIA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "rahasia-uji-123"
@@ -107,4 +109,5 @@ def inbox(client: FlaskClient, headers: dict[str, str], **params: str) -> list[d
 
 
 def today() -> date:
-    return date.today()
+    """Today in Jakarta on the engine clock (the suite's calendar, see SUITE_START in conftest)."""
+    return jakarta_today()

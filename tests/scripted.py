@@ -1,7 +1,8 @@
 """A scripted history on a controllable clock: helpers shared by the control-card, SLA and escalation tests.
 
-Dates are in 2027 (after the real now), so that SpiffWorkflow, which compares timers with the real clock,
-never fires a timer on its own: only our sweep at the engine clock does.
+The dates are scripted instants of the engine clock (``at``): SpiffWorkflow's timers compare with the
+same clock (engine.workflow.spiff_clock), and the suite's calendar starts on SUITE_START (conftest), so
+they run the same whatever the real date.
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ from engine.kia import documents
 from engine.models import Instance, TaskRow
 from engine.ops.backup import BackupError, postgres_tool
 from engine.workflow import instances
+from engine.workflow.clock import clock
 from engine.workflow.database import make_session_factory
 
 from .helpers import PG_ADMIN_URL, ROOT
@@ -485,13 +486,13 @@ def test_sigkill_of_gunicorn_mid_load_loses_and_duplicates_nothing() -> None:
                 # kill with several completions in flight (two being served, others in the listen backlog)
                 wait_until(lambda: sum(1 for a in ledger.attempts if a.done is None) >= 3, 10)
                 pids = [server.process.pid, *server.worker_pids()]
-                killed_at, killed_wall = time.monotonic(), datetime.now(UTC)
+                killed_at, killed_wall = time.monotonic(), clock.now()  # the servers' clock (the suite's)
                 for pid in pids:
                     os.kill(pid, signal.SIGKILL)
                 in_flight = [a for a in ledger.attempts if a.sent < killed_at and a.done is None]
             assert server.process.wait(10) == -signal.SIGKILL
             time.sleep(3)  # the outage: the 3-second deadlines of the tasks opened last fall due now
-            restarted_wall = datetime.now(UTC)
+            restarted_wall = clock.now()
             due_at_restart = waiting_timers(db, restarted_wall)
             # the restart: the scheduler first (escalation cap 1: one level per step), then the web workers
             with scheduler(db) as sweeper:

@@ -13,7 +13,7 @@ Three groups:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow.clock import clock
 
 DIAGRAM = Path(__file__).resolve().parent.parent / "bpmn" / "kia_whatsapp.bpmn"
 PROCESS_ID = "kia_whatsapp"
@@ -480,7 +482,7 @@ class RecordingEngine(PythonScriptEngine):
         super().__init__(environment=TaskDataEnvironment({"deadline": self.deadline}))
 
     def deadline(self) -> str:
-        value = (datetime.now(UTC) + self.offset).isoformat()
+        value = (clock.now() + self.offset).isoformat()
         self.deadlines.append(value)
         return value
 
@@ -695,13 +697,14 @@ def _assert_escalated_once(case: Case, step: str) -> None:
 
 @pytest.fixture
 def later(monkeypatch: pytest.MonkeyPatch):
-    """Move the clock SpiffWorkflow's timers compare against (``datetime.now`` in the timer module)."""
+    """Move the clock SpiffWorkflow's timers compare against (``datetime.now`` in the timer module, the
+    engine clock's)."""
     shift = [timedelta(0)]
 
     class ShiftedDatetime(datetime):
         @classmethod
         def now(cls, tz: Any = None) -> datetime:
-            return datetime.now(tz) + shift[0]
+            return clock.now().astimezone(tz) + shift[0]
 
     monkeypatch.setattr(timer_module, "datetime", ShiftedDatetime)
 

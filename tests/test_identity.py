@@ -19,6 +19,7 @@ from engine.kia.identity import (
     parse_nik,
 )
 from engine.kia.regions import PEKANBARU_KECAMATAN, PROVINCES, RIAU_REGENCIES
+from engine.workflow.clock import clock
 
 ON = date(2025, 6, 1)
 DATE_WARNING = "Tanggal lahir menurut NIK (12-05-2020) berbeda dengan tanggal lahir yang diisi (13-05-2020)."
@@ -306,8 +307,8 @@ def test_pekanbaru_kecamatan() -> None:
     ]
 
 
-def test_jakarta_today_is_close_to_utc_today() -> None:
-    utc_today = date.today()
+def test_jakarta_today_is_the_engine_clock_s_date_in_jakarta() -> None:
+    utc_today = clock.now().date()
     assert jakarta_today() - utc_today in (timedelta(0), timedelta(days=1), timedelta(days=-1))
 
 

@@ -3,10 +3,12 @@ and used by the NIK and KK checks at submission."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
+
+from engine.workflow.clock import clock
 
 from .helpers import application_data, submit, token
 
@@ -34,7 +36,7 @@ def test_seeded_by_the_schema_migration(client: FlaskClient) -> None:
 
 
 def test_supervisor_edits_a_uptd_and_the_receipt_data_follow(client: FlaskClient) -> None:
-    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()  # the audit log outlives each test
+    since = (clock.now() - timedelta(seconds=1)).isoformat()  # the audit log outlives each test
     supervisor, admin = token(client, "supervisor1"), token(client, "admin1")
     body = {"uptd_head": "Drs. H. Ahmad Fauzi", "uptd_address": "Jl. Garuda Sakti Km 2, Binawidya"}
     assert client.put("/api/v1/reference/kecamatan/14.71.08", json=body, headers=admin).status_code == 403

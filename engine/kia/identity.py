@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.kia.regions import PEKANBARU_KECAMATAN, PROVINCES, RIAU_REGENCIES
+from engine.workflow.clock import clock
 
 __all__ = [
     "KIA_MAX_AGE",
@@ -76,8 +77,8 @@ class KkInfo:
 
 
 def jakarta_today() -> date:
-    """Today's date in Asia/Jakarta (WIB)."""
-    return datetime.now(_JAKARTA).date()
+    """Today's date in Asia/Jakarta (WIB), on the engine's clock."""
+    return clock.now().astimezone(_JAKARTA).date()
 
 
 def _check_digits(number: object, label: str) -> str:
