@@ -11,6 +11,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engine.kia import documents as uploads
 from engine.kia import siak
 from engine.ops import schema
 from engine.workflow import escalation, worktime
@@ -71,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         calendar,
         distribution,
         documents,
+        incidents,
         processes,
         reference,
         sla,
@@ -91,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         sla,
         distribution,
         documents,
+        incidents,
         reference,
         whatsapp,
     ):
@@ -106,6 +109,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
     siak.configure(app.config["KIA_SIAK"])  # KIA_SIAK=remote refuses to start: not connected here
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
+    uploads.configure(max_pixels=app.config["MAX_IMAGE_PIXELS"])
 
     import handlers as service_handlers  # noqa: F401  registers the diagram's service-task handlers
 

@@ -16,7 +16,7 @@ from engine.kia.documents import path_of
 from engine.kia.security import display_code
 from engine.models import Document
 from engine.reports.control_card import control_card
-from engine.workflow import instances
+from engine.workflow import incidents, instances
 from engine.workflow.errors import NotFound
 
 from .auth import current_principal
@@ -141,6 +141,7 @@ def application_detail(code: str) -> dict[str, Any]:
         "history": history(db.session, instance.id),
         "routing": applications.routing_of(db.session, app),
         "verification": verification_view(db.session, app),
+        "incidents": [incidents.as_dict(i) for i in incidents.open_of(db.session, instance.id)],
     }
 
 
@@ -171,6 +172,8 @@ def document(code: str, document_id: int):  # noqa: ANN201
     path = path_of(current_app.config["DOCUMENT_DIR"], doc.sha256)
     if not path.exists():
         raise NotFound("Berkas dokumen tidak ditemukan di penyimpanan.")
-    return send_file(
+    response = send_file(
         path, mimetype=doc.media_type, download_name=f"{app.code}-{doc.kind}", max_age=0, conditional=False
     )
+    response.headers["Cache-Control"] = "no-store"  # a family card or birth certificate: kept in no cache
+    return response

@@ -1,4 +1,4 @@
-"""The ``kia`` command: serve, scheduler, users, deploy, demo, init-db, backup, restore."""
+"""The ``kia`` command: serve, scheduler, users, deploy, demo, init-db, backup, restore, cleanup."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ DEMO_FAMILIES = 200  # the synthetic population `kia demo` loads
 
 
 def register(app: Flask) -> None:
+    from .cleanup import cleanup_command
     from .cli_backup import backup_command, restore_command
     from .cli_reference import reference_group
     from .cli_siak import siak_group
@@ -53,6 +54,7 @@ def register(app: Flask) -> None:
         siak_group,
         backup_command,
         restore_command,
+        cleanup_command,
     ):
         app.cli.add_command(command)
 

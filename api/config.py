@@ -18,6 +18,12 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() not in {"0", "off", "false", "no"}
 
 
+def _list(value: str | None, default: list[str]) -> list[str]:
+    if value is None or not value.strip():
+        return default
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Flask config keys built from environment variables (documented in the README)."""
     env = os.environ
@@ -31,6 +37,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "DOCUMENT_DIR": env.get("KIA_DOCUMENT_DIR") or str(Path(instance_path) / "documents"),
         "MAX_UPLOAD_BYTES": int(env.get("KIA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
+        "DOCUMENT_RETENTION_DAYS": int(env.get("KIA_DOCUMENT_RETENTION_DAYS", 365)),  # after the hand-over
+        "MAX_IMAGE_PIXELS": int(env.get("KIA_MAX_IMAGE_PIXELS", 40_000_000)),  # width x height an upload may declare
         "MAX_CONTENT_LENGTH": int(env.get("KIA_MAX_REQUEST_BYTES", 20 * 1024 * 1024)),
         "KIA_WORKING_TIME": _bool(env.get("KIA_WORKING_TIME"), True),
         "KIA_SCHEDULER": _bool(env.get("KIA_SCHEDULER"), True),
@@ -58,6 +66,10 @@ def whatsapp_and_mail(env: Any) -> dict[str, Any]:
         "WHATSAPP_APP_SECRET": env.get("WHATSAPP_APP_SECRET", ""),
         "WHATSAPP_VERIFY_TOKEN": env.get("WHATSAPP_VERIFY_TOKEN", ""),
         "WHATSAPP_TEMPLATE_LANGUAGE": env.get("WHATSAPP_TEMPLATE_LANGUAGE") or "id",
+        # media downloads: https only, to these hosts (or the Graph API host), never to private addresses
+        "WHATSAPP_MEDIA_HOSTS": _list(env.get("WHATSAPP_MEDIA_HOSTS"), ["lookaside.fbsbx.com"]),
+        "WHATSAPP_MEDIA_TOKEN_HOSTS": _list(env.get("WHATSAPP_MEDIA_TOKEN_HOSTS"), ["lookaside.fbsbx.com"]),
+        "WHATSAPP_MEDIA_ALLOW_LOOPBACK": _bool(env.get("WHATSAPP_MEDIA_ALLOW_LOOPBACK"), False),
         "SMTP_HOST": env.get("SMTP_HOST", ""),
         "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
         "SMTP_USER": env.get("SMTP_USER", ""),

@@ -58,10 +58,24 @@ HTTP_MESSAGES = {
 }
 
 
+def message_of(exc: EngineError) -> str:
+    """The officer's message; a failed step names the incident it was recorded as."""
+    if isinstance(exc, StepFailed) and exc.incident_id is not None:
+        return f"{exc.message} Dicatat sebagai insiden #{exc.incident_id} untuk pemilik proses dan supervisor."
+    return exc.message
+
+
 def error_response(
-    status: int, code: str, message: str, fields: dict | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    fields: dict | None = None,
+    headers: dict[str, str] | None = None,
+    incident_id: int | None = None,
 ) -> tuple[Response, int, dict]:
     body: dict[str, Any] = {"code": code, "message": message}
+    if incident_id is not None:
+        body["incident_id"] = incident_id
     if fields:
         body["fields"] = fields
     return jsonify({"error": body}), status, headers or {}
@@ -84,7 +98,8 @@ def register(app: Flask) -> None:
             for p in exc.problems:
                 fields.setdefault(p.element_id or "diagram", []).append(p.message)
         status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
-        return error_response(status, exc.code, exc.message, fields)
+        incident_id = exc.incident_id if isinstance(exc, StepFailed) else None
+        return error_response(status, exc.code, message_of(exc), fields, incident_id=incident_id)
 
     @app.errorhandler(FormValidationError)
     def _form(exc: FormValidationError):  # noqa: ANN202

@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from handlers.delivery import Report, Senders, deliver_due
 from handlers.mail import SmtpSettings
-from handlers.whatsapp.gateway import Gateway, GraphGateway
+from handlers.whatsapp.gateway import Gateway, GraphGateway, MediaPolicy
 
 from .extensions import db
 
@@ -26,8 +26,16 @@ def gateway_for(app: Flask) -> Gateway | None:
     if not (config.get("WHATSAPP_TOKEN") and config.get("WHATSAPP_PHONE_NUMBER_ID")):
         return None
     if "kia_whatsapp_gateway" not in app.extensions:
+        policy = MediaPolicy(
+            hosts=tuple(config["WHATSAPP_MEDIA_HOSTS"]),
+            token_hosts=tuple(config["WHATSAPP_MEDIA_TOKEN_HOSTS"]),
+            allow_loopback=config["WHATSAPP_MEDIA_ALLOW_LOOPBACK"],
+        )
         app.extensions["kia_whatsapp_gateway"] = GraphGateway(
-            config["WHATSAPP_GRAPH_URL"], config["WHATSAPP_TOKEN"], config["WHATSAPP_PHONE_NUMBER_ID"]
+            config["WHATSAPP_GRAPH_URL"],
+            config["WHATSAPP_TOKEN"],
+            config["WHATSAPP_PHONE_NUMBER_ID"],
+            media_policy=policy,
         )
     return app.extensions["kia_whatsapp_gateway"]
 

@@ -21,7 +21,7 @@ from engine.ops import monitoring
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from . import outbox
+from . import cleanup, outbox
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class Sweeper:
             next_run_time=datetime.now(UTC),
         )
         outbox.add_job(self.scheduler, self.app)
+        cleanup.add_job(self.scheduler, self.app)
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ from forms.fields import String as Text  # stripped, length-limited, no control 
 class ErrorBody(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
+    incident_id = fields.Integer(metadata={"description": "the incident a failed step was recorded as"})
     fields = fields.Dict()
 
 
@@ -251,6 +252,7 @@ class ApplicationDetail(Schema):
     history = fields.List(fields.Nested(EventSchema))
     routing = fields.Nested(RoutingSchema, allow_none=True)
     verification = fields.Nested(VerificationSchema)
+    incidents = fields.List(fields.Dict(), metadata={"description": "open incidents (steps that failed at run time)"})
 
 
 class EscalationSchema(Schema):

@@ -83,6 +83,7 @@ class _Settings:
             "WHATSAPP_TOKEN": self.fake.token,
             "WHATSAPP_PHONE_NUMBER_ID": self.fake.phone_number_id,
             "WHATSAPP_APP_SECRET": secret,
+            "WHATSAPP_MEDIA_ALLOW_LOOPBACK": True,  # the local fake serves the media on 127.0.0.1
         }
         self.saved = {key: self.app.config.get(key) for key in values}
         self.app.config.update(values)

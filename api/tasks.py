@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
@@ -9,12 +10,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import lazyload
 
 import forms
-from engine.kia import applications, completion
+from engine.kia import applications, completion, reference
 from engine.kia.access import Principal, can_view_task, lanes_of, require_task_action
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
-from engine.workflow import instances
+from engine.workflow import incidents, instances
 from engine.workflow.errors import Forbidden
+from engine.workflow.instances import StepFailed
 
 from .auth import current_principal
 from .extensions import db
@@ -213,6 +215,39 @@ def release_task(task_id: str) -> TaskRow:
 
 def complete_task(task_id: str, raw: dict[str, Any]) -> Completion:
     """Complete a task as the caller with its form data ``raw`` (committed): the one use case."""
-    done = completion.complete_task(db.session, current_principal(), task_id, raw, forms.load_form)
+    principal = current_principal()
+    return _completing(
+        lambda check: completion.complete_task(
+            db.session, principal, task_id, raw, forms.load_form, check_application=check
+        ),
+        principal.name,
+        "completed",
+    )
+
+
+def retry_completion(row: TaskRow, data: dict[str, Any], actor: str, retried_by: str) -> Completion:
+    """Complete ``row`` again with the data it failed with, as ``actor`` (an incident's retry; committed)."""
+    return _completing(
+        lambda check: completion.complete_validated(db.session, row, data, actor, check), retried_by, "retried"
+    )
+
+
+def _completing(run: Callable[[completion.ApplicationCheck], Completion], resolved_by: str, how: str) -> Completion:
+    """Run a completion and commit. When the diagram fails at run time (``StepFailed``), nothing of the
+    step is kept: the failure is recorded as an incident in a transaction of its own and ``StepFailed``
+    (409, naming the incident) goes on to the caller. A completion that succeeds resolves the task's open
+    incident."""
+    check = forms.application_check(lambda: reference.known_region_codes(db.session))
+    try:
+        done = run(check)
+    except StepFailed as failure:
+        db.session.rollback()
+        if failure.task_id is not None:
+            row = instances.get_task(db.session, failure.task_id)
+            incidents.record_task_failure(db.session, row, failure.payload or {}, failure.actor or resolved_by, failure)
+            db.session.commit()
+        raise
+    for incident in incidents.open_task_incidents(db.session, done.task.id):
+        incidents.resolve(db.session, incident, resolved_by, how)
     db.session.commit()
     return done

@@ -16,6 +16,7 @@ from forms.schemas import (
     SubmissionForm,
     UnknownForm,
     VerificationForm,
+    application_check,
     form_json_schema,
     get_form,
     load_form,
@@ -23,6 +24,7 @@ from forms.schemas import (
 )
 
 __all__ = [
+    "application_check",
     "FORMS",
     "ApplicationForm",
     "CorrectionForm",

@@ -317,3 +317,9 @@ def validate_application(data: Any, on: date | None = None, known_regions: Colle
         warnings.append(KK_OUTSIDE_PEKANBARU)
     cleaned = form.dump(loaded)
     return {**cleaned, "kia_kind": kia_kind(child["birth_date"], on), "warnings": warnings}
+
+
+def application_check(known_regions: Callable[[], Collection[str] | None]) -> Callable[[Any], dict]:
+    """``validate_application`` with the known regions (read only when a correction is checked): how a
+    correction is checked like a submission."""
+    return lambda data: validate_application(data, known_regions=known_regions())

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Application, DeliveryAttempt, Outbox, OutboxStatus
+from engine.ops import retention
 from engine.workflow.clock import clock
 
 from .errors import SendError
@@ -33,7 +34,7 @@ from .whatsapp.gateway import Gateway
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-SENT_SECRET_TEXT = "[dihapus setelah terkirim]"
+SENT_SECRET_TEXT = retention.BLANKED_TEXT
 
 # Documents attached to WhatsApp notices (payload "document"), rendered when sent:
 # name -> function(session, outbox row, public base URL) -> (PDF bytes, file name).
@@ -139,8 +140,7 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
         )
         if failure is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
-            if row.payload.get("secret"):
-                row.payload = {**row.payload, "text": SENT_SECRET_TEXT}
+            retention.blank(row)  # a PIN, a chat reply, an officer's note: only a placeholder is kept
             return "sent"
         row.last_error = failure.reason[:300]
         if not failure.retryable or row.attempts >= senders.max_attempts:

@@ -18,7 +18,7 @@ from api.extensions import db
 from api.scheduler import Sweeper
 from engine.kia import applications
 from engine.models import Event, Outbox, TaskRow, Timer
-from engine.workflow import escalation, instances, services, timers
+from engine.workflow import escalation, incidents, instances, services, timers
 from engine.workflow.clock import clock
 
 from .helpers import inbox, token
@@ -271,11 +271,17 @@ def test_when_the_batch_form_fails_each_timer_is_fired_the_exact_way(
     for code in codes:
         assert escalations(app, code) == [("verify_application", 1, utc("2027-09-02 11:00"))]
         assert instance_of(app, code)[1:] == ("COMPLETED", "fired")
-    at("2027-09-02 12:00")  # the repeats, one by one through the same (broken) batch form: set aside
+    at("2027-09-02 12:00")  # the repeats, one by one through the same (broken) batch form: incidents
     assert sweep(app) == 0
+    with app.app_context():
+        assert [(i.kind, i.state, i.attempts) for i in incidents.listing(db.session)] == [("timer", "open", 1)] * 2
     monkeypatch.undo()
-    assert sweep(app) == 2
+    assert sweep(app) == 0  # out of the sweeps until the incident is retried ...
+    at("2027-09-02 12:15")
+    assert sweep(app) == 2  # ... which the sweep does itself after a while
     assert [level for _, level, _ in escalations(app, codes[0])] == [1, 2]
+    with app.app_context():
+        assert incidents.listing(db.session) == []
 
 
 def test_a_step_busy_in_another_transaction_is_left_for_the_next_round(

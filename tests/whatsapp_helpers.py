@@ -134,6 +134,7 @@ def configure(app: Flask, fake: FakeGraph, monkeypatch: Any) -> None:
         "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
         "WHATSAPP_APP_SECRET": APP_SECRET,
         "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+        "WHATSAPP_MEDIA_ALLOW_LOOPBACK": True,  # the fake serves its media on 127.0.0.1 over http
     }.items():
         monkeypatch.setitem(app.config, key, value)
     monkeypatch.delitem(app.extensions, "kia_whatsapp_gateway", raising=False)

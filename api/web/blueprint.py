@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
@@ -14,7 +15,7 @@ from engine.workflow.errors import EngineError
 from forms import FormValidationError
 
 from ..auth import current_principal
-from ..errors import HTTP_MESSAGES, STATUS_OF, ApiError
+from ..errors import HTTP_MESSAGES, STATUS_OF, ApiError, message_of
 from ..extensions import db
 from . import csrf
 
@@ -54,7 +55,7 @@ def error_page(status: int, message: str) -> tuple[str, int]:
 def _engine_error(exc: EngineError) -> tuple[str, int]:
     db.session.rollback()
     status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
-    return error_page(status, exc.message)
+    return error_page(status, message_of(exc))
 
 
 @blp.errorhandler(ApiError)
@@ -92,7 +93,13 @@ def staff_page(*roles: str) -> Callable:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a local path is followed after sign-in (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only a local path is followed after sign-in (no open redirect): it starts with one ``/``, has no
+    scheme or host, no backslash (browsers read it as ``/``), no whitespace or control characters (which
+    browsers strip, turning ``/<TAB>/evil.example`` into ``//evil.example``), at most 2,000 characters."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
+        return default
+    if urlsplit(target).scheme or urlsplit(target).netloc:
+        return default
+    return target

@@ -38,6 +38,10 @@ EVENT_LABELS = {
     "document_uploaded": "Dokumen diunggah ulang",
     "routed": "Diarahkan ke UPTD kecamatan domisili",
     "verification_override": "Diterima meski tidak sesuai data kependudukan",
+    "kind_changed": "Jenis KIA dihitung ulang setelah perbaikan",
+    "incident": "Insiden: langkah proses gagal dijalankan",
+    "incident_resolved": "Insiden diselesaikan",
+    "version_changed": "Dipindahkan ke versi proses lain",
 }
 
 

@@ -13,7 +13,7 @@ from engine.kia import documents, routing
 from engine.kia.models import Application, Document, Kecamatan
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import hash_secret, new_code, new_pin, normalize_code
-from engine.workflow import instances
+from engine.workflow import incidents, instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import InvalidData, NotFound
 from engine.workflow.events import record
@@ -92,7 +92,12 @@ def submit(
     _store(session, app, checked.values(), document_dir)
     submission = next((r for r in instances.open_tasks_of(session, instance.id) if r.form_key == "submission"), None)
     if submission is not None:
-        instances.complete(session, submission, {"confirm": True}, actor="pemohon")
+        try:
+            with session.begin_nested():
+                instances.complete(session, submission, {"confirm": True}, actor="pemohon")
+        except instances.StepFailed as failure:  # kept, waiting at its submission step, as an incident
+            with session.begin_nested():
+                incidents.record_task_failure(session, submission, {"confirm": True}, "pemohon", failure)
     return app, pin
 
 

@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.kia import routing, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
+from engine.kia.models import Document, Kecamatan
 from engine.workflow import instances
 from engine.workflow.clock import clock
-from engine.workflow.errors import Forbidden
+from engine.workflow.errors import Forbidden, InvalidData
 from engine.workflow.events import record
 from engine.workflow.models import TaskRow
 
@@ -29,9 +31,11 @@ from engine.workflow.models import TaskRow
 # (``forms.load_form``): the engine does not import the forms.
 FormLoader = Callable[[str, Any], dict[str, Any]]
 Precondition = Callable[[TaskRow], None]
+# the corrected application (applicant, child) -> validated like a new submission, with ``kia_kind`` and
+# ``warnings``; raises with per-field messages. The forms layer gives it (``forms.application_check``).
+ApplicationCheck = Callable[[dict[str, Any]], dict[str, Any]]
 
 PERSONAL_SECTIONS = ("applicant", "child")
-ROUTING_FIELDS = frozenset({"kecamatan", "kk_number", "nik"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ def complete_task(
     load_form: FormLoader,
     *,
     precondition: Precondition | None = None,
+    check_application: ApplicationCheck | None = None,
 ) -> Completion:
     """Complete task ``task_id`` as ``principal`` with the form data ``raw`` (see the module's doc)."""
     row = instances.get_task(session, task_id)
@@ -62,11 +67,30 @@ def complete_task(
     require_task_action(principal, row)
     instances.require_open(row)
     data = load_form(row.form_key, raw)
-    workflow_data = _apply_step_rules(session, row, data, principal.name)
-    return Completion(row, instances.complete(session, row, workflow_data, principal.name))
+    return complete_validated(session, row, data, principal.name, check_application)
 
 
-def _apply_step_rules(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> dict[str, Any]:
+def complete_validated(
+    session: Session,
+    row: TaskRow,
+    data: dict[str, Any],
+    actor: str,
+    check_application: ApplicationCheck | None = None,
+) -> Completion:
+    """The SOP's rules for the step, then the runtime, with form data already validated (also the retry
+    of an incident: the data it was completed with, as the officer who did). A ``StepFailed`` carries
+    the task, the data and the actor, so that the caller can record it as an incident."""
+    try:
+        workflow_data = _apply_step_rules(session, row, data, actor, check_application)
+        return Completion(row, instances.complete(session, row, workflow_data, actor))
+    except instances.StepFailed as failure:
+        failure.task_id, failure.payload, failure.actor = row.id, data, actor
+        raise
+
+
+def _apply_step_rules(
+    session: Session, row: TaskRow, data: dict[str, Any], actor: str, check_application: ApplicationCheck | None
+) -> dict[str, Any]:
     """What the SOP adds to completing this step; returns the data for the workflow."""
     workflow_data = dict(data)
     if row.form_key == "verification":
@@ -74,22 +98,36 @@ def _apply_step_rules(session: Session, row: TaskRow, data: dict[str, Any], acto
             session, row.instance.application, data, actor=actor, task_id=row.id, step=row.step, lane=row.lane
         )
     elif row.form_key == "correction":
+        if check_application is None:
+            raise TypeError("a correction is checked like a submission: give check_application")
         app = row.instance.application
-        for section in PERSONAL_SECTIONS:
-            changes = workflow_data.pop(section, None) or {}
-            if changes:
-                setattr(app, section, {**getattr(app, section), **changes})
-        if set(data.get("child") or {}) & ROUTING_FIELDS:
-            route = routing.domicile(session, app.child)
-            if route.kecamatan != row.instance.kecamatan:
-                row.instance.kecamatan = route.kecamatan
-                record(
-                    session,
-                    row.instance,
-                    "routed",
-                    actor="sistem",
-                    at=clock.now(),
-                    kecamatan=route.kecamatan,
-                    source=route.source,
-                )
+        corrected = {
+            section: {**getattr(app, section), **(workflow_data.pop(section, None) or {})}
+            for section in PERSONAL_SECTIONS
+        }
+        checked = check_application(corrected)
+        _apply_correction(session, row, checked)
+        workflow_data["kia_kind"] = checked["kia_kind"]
     return workflow_data
+
+
+def _apply_correction(session: Session, row: TaskRow, checked: dict[str, Any]) -> None:
+    """The corrected application, checked like a submission: its data, KIA kind, NIK warnings and routing
+    as they are computed now (a child found to be 5 or older needs the photo)."""
+    app = row.instance.application
+    if checked["kia_kind"] == "5_to_17" and not session.scalar(
+        select(Document.id).where(Document.application_id == app.id, Document.kind == "photo").limit(1)
+    ):
+        raise InvalidData("Dokumen belum lengkap.", {"photo": ["Pas foto wajib diunggah untuk anak 5 tahun ke atas."]})
+    if session.get(Kecamatan, checked["child"]["kecamatan"]) is None:
+        raise InvalidData("Data tidak sah.", {"child": {"kecamatan": ["Kecamatan tidak dikenal."]}})
+    app.applicant, app.child = checked["applicant"], checked["child"]
+    app.warnings = {**(app.warnings or {}), "nik": checked.get("warnings", [])}
+    now = clock.now()
+    if checked["kia_kind"] != app.kia_kind:
+        record(session, row.instance, "kind_changed", actor="sistem", at=now, kia_kind=checked["kia_kind"])
+        app.kia_kind = checked["kia_kind"]
+    route = routing.domicile(session, app.child)
+    if route.kecamatan != row.instance.kecamatan:
+        row.instance.kecamatan = route.kecamatan
+        record(session, row.instance, "routed", actor="sistem", at=now, kecamatan=route.kecamatan, source=route.source)

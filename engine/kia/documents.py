@@ -4,12 +4,15 @@ content-addressed on disk."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.kia import metadata
 from engine.workflow.errors import EngineError
@@ -20,7 +23,8 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-MAX_IMAGE_PIXELS = 50_000_000  # a phone photo or a scan; more is a decompression bomb, not a document
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000  # a phone photo or a scan; more is a decompression bomb, not a document
+_limits = {"max_pixels": DEFAULT_MAX_IMAGE_PIXELS}
 IMAGE_FORMATS = {"image/png": {"PNG"}, "image/jpeg": {"JPEG", "MPO"}}  # MPO: phones' multi-picture JPEG
 PDF_EOF_WINDOW = 1024  # readers look for the end-of-file marker this far from the end
 
@@ -45,6 +49,25 @@ class CorruptFile(UnsupportedMediaType):
     """The first bytes say PDF, JPEG or PNG but the file does not hold together (cut short, garbage)."""
 
     code = "corrupt_file"
+
+
+def configure(max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
+    """The largest image (width x height) an upload may declare (``KIA_MAX_IMAGE_PIXELS``)."""
+    _limits["max_pixels"] = max_pixels
+    _pillow.cache_clear()  # the warning filter again (a test run may have reset the filters)
+
+
+def max_image_pixels() -> int:
+    return _limits["max_pixels"]
+
+
+@functools.cache
+def _pillow() -> Any:
+    """Pillow, loaded on the first image, with its decompression-bomb warning turned into an error."""
+    from PIL import Image
+
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+    return Image
 
 
 @dataclass(frozen=True)
@@ -81,12 +104,13 @@ def well_formed(content: bytes, media_type: str) -> bool:
     sane size, its PNG chunks pass their checksums and its JPEG data decodes to the end."""
     if media_type == "application/pdf":
         return b"%%EOF" in content[-PDF_EOF_WINDOW:]
-    from PIL import Image  # loaded only for images
-
+    image_module = _pillow()
+    limit = max_image_pixels()
+    image_module.MAX_IMAGE_PIXELS = limit  # Pillow's own check in open(), a second fence (warning = error)
     try:
-        with Image.open(io.BytesIO(content)) as image:  # reads the header only
+        with image_module.open(io.BytesIO(content)) as image:  # reads the header only
             width, height = image.size
-            if image.format not in IMAGE_FORMATS[media_type] or not 0 < width * height <= MAX_IMAGE_PIXELS:
+            if image.format not in IMAGE_FORMATS[media_type] or not 0 < width * height <= limit:
                 return False
             if media_type == "image/png":
                 image.verify()  # every chunk's CRC, up to IEND
@@ -104,7 +128,9 @@ def store(directory: str | os.PathLike, content: bytes, media_type: str) -> Stor
     content = metadata.strip(content, media_type)
     digest = hashlib.sha256(content).hexdigest()
     path = path_of(directory, digest)
-    if not path.exists():
+    try:
+        os.utime(path)  # already there: touched, so that the clean-up's grace period counts from now
+    except FileNotFoundError:
         _write_durably(path, content)
     return StoredFile(digest, media_type, len(content))
 

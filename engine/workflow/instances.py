@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.workflow import config, serialization, worktime
 from engine.workflow.clock import clock
-from engine.workflow.definitions import Definition, definition_of, latest_version
+from engine.workflow.definitions import Definition, definition_of, get_version, latest_version
 from engine.workflow.errors import Conflict, EngineError, NotFound
 from engine.workflow.events import record
 from engine.workflow.models import Instance, TaskRow, TaskRowState, Timer, TimerKind, TimerState
@@ -35,9 +35,28 @@ MAX_ENGINE_ROUNDS = 50
 
 
 class StepFailed(EngineError):
-    """The diagram could not advance (a failing expression or service handler). Nothing was saved."""
+    """The diagram could not advance (a failing expression or service handler). Nothing was saved.
+
+    ``element`` is the diagram element that failed when known, ``error`` the cause (for the incident);
+    ``incident_id`` is set once the failure is recorded as an incident."""
 
     code = "step_failed"
+
+    def __init__(self, message: str, element: str | None = None, error: str = "") -> None:
+        super().__init__(message)
+        self.element, self.error = element, error or message
+        self.incident_id: int | None = None
+        # what was being done, set by the caller that knows (a completion: the task, its data, who)
+        self.task_id: str | None = None
+        self.payload: dict[str, Any] | None = None
+        self.actor: str | None = None
+
+    @classmethod
+    def of(cls, prefix: str, exc: BaseException) -> StepFailed:
+        spec = getattr(exc, "task_spec", None)
+        element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+        error = str(exc) if isinstance(exc, SpiffWorkflowException | EngineError) else f"{type(exc).__name__}: {exc}"
+        return cls(f"{prefix}: {error[:500]}", element=element, error=error[:2000])
 
 
 @dataclass
@@ -100,8 +119,10 @@ def advance(loaded: Loaded) -> list[TaskRow]:
             workflow.do_engine_steps(did_complete_task=passed.append)
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
-    except (SpiffWorkflowException, EngineError) as exc:
-        raise StepFailed(f"Langkah proses gagal dijalankan: {exc}") from None
+    except (SQLAlchemyError, Conflict):
+        raise  # the database or a lost race, not the diagram
+    except Exception as exc:  # noqa: BLE001 - whatever the diagram's expressions or handlers raised
+        raise StepFailed.of("Langkah proses gagal dijalankan", exc) from None
     # No autoflush while the projections are written: their two queries would otherwise each flush
     # half-made changes (an UPDATE of the instance per query, an INSERT then an UPDATE per new task);
     # everything goes out in the one flush below, events and rows batched.
@@ -185,8 +206,10 @@ def _complete(session: Session, row: TaskRow, data: dict[str, Any], actor: str) 
     task.set_data(**data)
     try:
         task.run()
-    except SpiffWorkflowException as exc:
-        raise StepFailed(f"Tugas gagal diselesaikan: {exc}") from None
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the task's own expressions (e.g. output assignments)
+        raise StepFailed.of("Tugas gagal diselesaikan", exc) from None
     now = loaded.context.now
     row.completed_by = actor
     if row.claimed_by is None:
@@ -272,7 +295,7 @@ def _fire_timer(session: Session, timer: Timer) -> None:
             except SQLAlchemyError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing handler fails the step, as in a workflow
-                raise StepFailed(f"Eskalasi gagal dijalankan: {type(exc).__name__}") from None
+                raise StepFailed.of("Eskalasi gagal dijalankan", exc) from None
         timer.state, timer.fired_at = (TimerState.FIRED, now) if batch is not None else (TimerState.CANCELLED, None)
         flush(session)
         return
@@ -286,6 +309,30 @@ def _fire_timer(session: Session, timer: Timer) -> None:
     task._set_internal_data(event_fired=True)
     loaded.workflow.refresh_timers()
     advance(loaded)
+
+
+def move_to_version(session: Session, instance: Instance, number: int, actor: str) -> None:
+    """Put ``instance`` on version ``number`` of its process, when that version has the same elements
+    (its changes are in expressions and properties only: a fixed condition), so that the state loads
+    onto it as it is. Anything else is a migration of running applications, refused here (``Conflict``)."""
+    old = instance.process_version
+    new = get_version(session, old.process_key, number)
+    if new.id == old.id:
+        return
+    before, after = definition_of(old), definition_of(new)
+    if _element_ids(before) != _element_ids(after):
+        raise Conflict(
+            f"Versi {new.version} mengubah susunan diagram; pindahkan permohonan ini dengan migrasi, bukan dengan "
+            "mengulang insiden."
+        )
+    instance.process_version = new
+    record(session, instance, "version_changed", actor=actor, at=clock.now(), version=new.version, previous=old.version)
+    flush(session)
+
+
+def _element_ids(definition: Definition) -> set[tuple[str, str, str]]:
+    specs = [definition.spec, *definition.subprocess_specs.values()]
+    return {(spec.name, name, type(task).__name__) for spec in specs for name, task in spec.task_specs.items()}
 
 
 def open_tasks_of(session: Session, instance_id: int) -> list[TaskRow]:

@@ -69,12 +69,14 @@ class TaskRowState(StrEnum):
 
 class TimerState(StrEnum):
     """``waiting`` until due; ``recorded`` when the sweep wrote its effect and the workflow is yet to catch
-    up; ``fired`` once done; ``cancelled`` when its step ended first."""
+    up; ``fired`` once done; ``cancelled`` when its step ended first; ``incident`` when firing it failed
+    (see ``Incident``): out of the sweeps until a retry."""
 
     WAITING = "waiting"
     RECORDED = "recorded"
     FIRED = "fired"
     CANCELLED = "cancelled"
+    INCIDENT = "incident"
 
 
 class TimerKind(StrEnum):
@@ -209,6 +211,37 @@ class Timer(Base):
     level: Mapped[int] = mapped_column(Integer, default=1)
     handler: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Incident(Base):
+    """A workflow step that failed at run time (an expression or a service handler): the workflow stayed
+    as it was before the step, and this row says where and why, until a retry succeeds.
+
+    ``kind="task"``: completing the user task ``task_id`` failed (``payload`` holds the validated form
+    data, ``actor`` who completed it, so that a retry completes it the same way); ``kind="timer"``: the
+    timer ``timer_id`` failed to fire (it waits in state ``incident``, out of the sweeps)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_state", "state", "last_failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # task | timer
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    timer_id: Mapped[str | None] = mapped_column(String(36))
+    step: Mapped[str | None] = mapped_column(String(100))  # the step being completed or timed
+    element: Mapped[str | None] = mapped_column(String(100))  # the diagram element that failed, when known
+    error: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_failed_at: Mapped[datetime] = mapped_column(default=_now)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+    instance: Mapped[Instance] = relationship()
 
 
 class Outbox(Base):

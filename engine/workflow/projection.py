@@ -102,7 +102,7 @@ def sync_timers(
         for r in session.scalars(
             select(Timer).where(
                 Timer.instance_id == instance.id,
-                Timer.state.in_((TimerState.WAITING, TimerState.RECORDED)),
+                Timer.state.in_((TimerState.WAITING, TimerState.RECORDED, TimerState.INCIDENT)),
                 Timer.kind == TimerKind.DIAGRAM,
             )
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import WorkflowException
@@ -33,8 +34,8 @@ class SandboxScriptEngine(PythonScriptEngine):
             data.update(external_context)
         try:
             return expressions.evaluate(expression, data, {"deadline": lambda: self._deadline(task)})
-        except expressions.ExpressionError as exc:
-            raise WorkflowException(f"expression {expression!r} failed: {exc}") from None
+        except expressions.ExpressionError as exc:  # names the element (task) that failed
+            raise WorkflowTaskException(f"expression {expression!r} failed: {exc}", task=task) from None
 
     def execute(self, task: Any, script: str, external_context: dict | None = None) -> Any:
         raise ScriptsForbidden("scripts are not allowed in this service")

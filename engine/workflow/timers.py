@@ -20,21 +20,23 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Row, Select, case, func, select, update
 from sqlalchemy.orm import Session
 
+from engine.workflow import incidents
 from engine.workflow.clock import clock
 from engine.workflow.errors import Conflict
 from engine.workflow.instances import StepFailed, fire_timer
-from engine.workflow.models import TaskRow, Timer, TimerKind, TimerState
+from engine.workflow.models import Incident, TaskRow, Timer, TimerKind, TimerState
 from engine.workflow.services import DueTimer, batch_handler_names, get_batch_handler
 
 log = logging.getLogger(__name__)
 
 RECORD_CHUNK = 500  # timers per transaction in the record phase
 CATCH_UP_BATCH = 50  # timers per transaction in the catch-up phase
+INCIDENT_RETRY_AFTER = timedelta(minutes=15)  # a timer that failed is fired again this long after
 
 OnCommit = Callable[[int], None]
 
@@ -63,13 +65,43 @@ def fire_due(
         count, more = _fire_batch(session_factory, at, batch, on_commit)
         fired += recorded + count
         if not more:
-            return fired
+            return fired + retry_timer_incidents(session_factory, at)
 
 
-def _taking(session: Session, query: Select) -> Select:
-    """``query`` taking its timers with ``FOR UPDATE SKIP LOCKED`` where the database has it."""
+def retry_timer_incidents(session_factory: Callable[[], Session], now: datetime, limit: int = 20) -> int:
+    """Fire again the timers whose incident is older than ``INCIDENT_RETRY_AFTER`` (a handler's
+    passing trouble heals by itself; a broken expression stays an incident, tried again at that pace).
+    Returns how many fired."""
+    with session_factory() as session:
+        query = (
+            select(Incident)
+            .where(
+                Incident.kind == incidents.IncidentKind.TIMER,
+                Incident.state == incidents.IncidentState.OPEN,
+                Incident.last_failed_at <= now - INCIDENT_RETRY_AFTER,
+            )
+            .order_by(Incident.last_failed_at)
+            .limit(limit)
+        )
+        fired = 0
+        for incident in list(session.scalars(_taking(session, query, Incident))):
+            try:
+                with session.begin_nested():
+                    incidents.retry_timer(session, incident, "system")
+                fired += 1
+            except Conflict:
+                continue
+            except StepFailed as failure:
+                with session.begin_nested():
+                    incidents.record_timer_failure(session, session.get(Timer, incident.timer_id), failure)
+        session.commit()
+        return fired
+
+
+def _taking(session: Session, query: Select, of: type = Timer) -> Select:
+    """``query`` taking its timers (rows of ``of``) with ``FOR UPDATE SKIP LOCKED`` where the database has it."""
     if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=Timer)
+        return query.with_for_update(skip_locked=True, of=of)
     return query
 
 
@@ -177,10 +209,15 @@ def _fire_batch(
                     fire_timer(session, timer)
                 fired += was_waiting
                 caught_up += 1
-            except (Conflict, StepFailed) as exc:
-                # Another writer changed the instance, or the diagram failed: leave it for the next
-                # sweep, and say so without personal data.
+            except Conflict as exc:
+                # Another writer changed the instance: leave it for the next sweep (no personal data).
                 log.warning("timer %s of instance %s not fired: %s", timer.id, timer.instance_id, exc.code)
+            except StepFailed as failure:
+                # The diagram failed: nothing of the step was kept (savepoint); the timer leaves the
+                # sweeps as an incident until a retry fires it.
+                with session.begin_nested():
+                    incident = incidents.record_timer_failure(session, timer, failure)
+                log.warning("timer %s of instance %s failed: incident %s", timer.id, timer.instance_id, incident.id)
         session.commit()
         if fired and on_commit:
             on_commit(fired)

@@ -21,8 +21,11 @@ from engine.kia.applications import Upload
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
 from engine.models import Conversation, Outbox, TaskRow, TaskRowState
+from engine.ops import retention
+from engine.workflow import incidents
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData, NotFound
+from engine.workflow.instances import StepFailed
 
 from . import intake
 from .gateway import Gateway, GatewayError
@@ -51,6 +54,10 @@ ASK_CODE = "Ketik kode permohonan Anda (12 huruf/angka, mis. ABCD-EFGH-JKMN)."
 CONFIRM_HINT = "Balas *YA* bila data sudah benar untuk mengirim permohonan, atau *batal* untuk membatalkan."
 DOCUMENT_EXPECTED = "Mohon kirim dokumen sebagai foto atau file PDF."
 CORRECTION_HINT = "Tulis perbaikan Anda dalam satu pesan (mis. data yang benar), atau *batal*."
+STEP_FAILED = (
+    "Maaf, perbaikan Anda belum dapat diproses karena gangguan pada sistem. Petugas sudah diberi tahu; "
+    "Anda tidak perlu mengirim ulang."
+)
 DOCUMENT_UNAVAILABLE = "Maaf, dokumen belum dapat kami terima saat ini. Silakan coba kirim lagi nanti."
 
 _STATUS = re.compile(r"^\s*(?:cek\s+)?status\s+(\S.*)$", re.IGNORECASE)
@@ -129,6 +136,7 @@ class _Dialog:
         self.state = conversation.state
         self.data: dict[str, Any] = dict(conversation.data or {})
         self.whatsapp_phone = conversation.phone
+        self.conversation_id = conversation.id
         self.out: list[tuple[str, bool]] = []
         self.instance_id: int | None = None
 
@@ -186,8 +194,14 @@ class _Dialog:
         else:
             self.say("Tidak ada permohonan yang sedang diisi. Ketik *menu* untuk melihat pilihan.")
         self.state = "menu"
-        for key in ("draft", "documents", "step", "correction"):
+        uploaded = retention.draft_digests(self.data)
+        for key in retention.DRAFT_KEYS:
             self.data.pop(key, None)
+        # the files go now (unless an application or another chat holds the same file); the answers
+        # go with the conversation's new data, and the replies that echoed them are blanked once sent
+        retention.delete_unreferenced(
+            self.session, self.ctx.document_dir, uploaded, except_conversation=self.conversation_id
+        )
 
     def repeat_prompt(self) -> None:
         if self.state == "intake":
@@ -291,10 +305,13 @@ class _Dialog:
             data = forms.validate_application(self.draft, known_regions=reference.known_region_codes(self.session))
         except forms.FormValidationError as error:
             return self.back_to(intake.first_failing_step(error.fields))
-        uploads = [
-            Upload(kind, documents.path_of(self.ctx.document_dir, doc["sha256"]).read_bytes())
-            for kind, doc in self.data.get("documents", {}).items()
-        ]
+        try:
+            uploads = [
+                Upload(kind, documents.path_of(self.ctx.document_dir, doc["sha256"]).read_bytes())
+                for kind, doc in self.data.get("documents", {}).items()
+            ]
+        except FileNotFoundError:  # a file of the draft is gone: ask for the documents again
+            return self.back_to(None)
         try:
             app, pin = applications.submit(
                 self.session,
@@ -360,12 +377,22 @@ class _Dialog:
         task_id = self.data.pop("correction")
         self.state = "menu"
         task = self.session.get(TaskRow, task_id)
+        check = forms.application_check(lambda: reference.known_region_codes(self.session))
         try:
             if task is None:
                 raise NotFound("Tugas tidak ditemukan.")
             applicant = Principal(application_id=task.instance.application.id, instance_id=task.instance_id)
             with self.session.begin_nested():  # a refused completion leaves nothing half-written
-                completion.complete_task(self.session, applicant, task_id, {"response": text}, forms.load_form)
+                completion.complete_task(
+                    self.session, applicant, task_id, {"response": text}, forms.load_form, check_application=check
+                )
+        except forms.FormValidationError as error:  # the application as it stands no longer qualifies
+            problems = [" ".join(m) for part in error.fields.values() if isinstance(part, dict) for m in part.values()]
+            return self.say("❌ Data permohonan belum memenuhi syarat: " + " ".join(problems or ["tidak sah."]))
+        except StepFailed as failure:  # nothing of the step was kept; the owner and supervisors see it
+            with self.session.begin_nested():
+                incidents.record_task_failure(self.session, task, failure.payload or {}, "pemohon", failure)
+            return self.say(STEP_FAILED)
         except EngineError:
             return self.say("Perbaikan ini sudah tidak dapat dikirim (permohonan sudah diproses).")
         self.instance_id = task.instance_id

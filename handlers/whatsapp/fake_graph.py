@@ -25,6 +25,7 @@ class FakeGraph:
         self.token, self.phone_number_id = token, phone_number_id
         self.sent: list[dict[str, Any]] = []  # message bodies as received
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.media_urls: dict[str, str] = {}  # a media id's download URL, when a test wants another one
         self.calls: list[tuple[str, str, int]] = []  # (method, path, status)
         self._failures: list[int] = []
         self._lock = threading.Condition()
@@ -134,7 +135,7 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     {
                         "messaging_product": "whatsapp",
                         "id": parts[1],
-                        "url": f"{fake.base_url}/download/{parts[1]}",
+                        "url": fake.media_urls.get(parts[1], f"{fake.base_url}/download/{parts[1]}"),
                         "mime_type": mime_type,
                         "sha256": hashlib.sha256(content).hexdigest(),
                         "file_size": len(content),

@@ -7,14 +7,18 @@ exception type, never a message body or a phone number.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
 from ..errors import SendError
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+META_MEDIA_HOSTS = ("lookaside.fbsbx.com",)  # where the Cloud API's media URLs point
 
 
 class GatewayError(SendError):
@@ -27,6 +31,53 @@ class Media:
     url: str
     mime_type: str
     file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaPolicy:
+    """Where a media URL from the Graph API may be followed.
+
+    Only ``https`` to a host in ``hosts`` (an entry starting with ``.`` also matches its subdomains) or
+    to the Graph API host itself, never to an address that is private, loopback, link-local, multicast
+    or reserved. The access token goes to the Graph API host and to ``token_hosts`` only (Meta's media
+    host wants it); any other allowed host gets the request without it. Redirects are not followed.
+    ``allow_loopback`` lets tests point the download at their fake on 127.0.0.1 over plain http."""
+
+    hosts: tuple[str, ...] = META_MEDIA_HOSTS
+    token_hosts: tuple[str, ...] = META_MEDIA_HOSTS
+    allow_loopback: bool = False
+
+
+def _host_matches(host: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        pattern = pattern.strip().lower()
+        if pattern and (host == pattern.lstrip(".") or (pattern.startswith(".") and host.endswith(pattern))):
+            return True
+    return False
+
+
+def _address_refusal(host: str, port: int, allow_loopback: bool) -> str | None:
+    """Why the addresses ``host`` resolves to may not be contacted, or None."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return "host does not resolve"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address.is_loopback:
+            if not allow_loopback:
+                return "loopback address"
+        elif (
+            address.is_private
+            or address.is_link_local
+            or address.is_multicast
+            or address.is_reserved
+            or address.is_unspecified
+        ):
+            return "private or reserved address"
+    return None
 
 
 class Gateway(Protocol):
@@ -56,14 +107,26 @@ def _permanent(status: int) -> bool:
 class GraphGateway:
     """The real gateway: ``base_url`` is the Graph API base including its version."""
 
-    def __init__(self, base_url: str, token: str, phone_number_id: str, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        phone_number_id: str,
+        timeout: float = 15.0,
+        media_policy: MediaPolicy | None = None,
+    ) -> None:
         self.phone_number_id = phone_number_id
+        self.media_policy = media_policy or MediaPolicy()
+        self._graph_host = (urlsplit(base_url).hostname or "").lower()
+        self._token = token
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/", timeout=timeout, headers={"Authorization": f"Bearer {token}"}
         )
+        self._media_client = httpx.Client(timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
         self._client.close()
+        self._media_client.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -135,13 +198,41 @@ class GraphGateway:
             int(size) if isinstance(size, int | str) and str(size).isdigit() else None,
         )
 
-    def download(self, url: str, max_bytes: int) -> bytes:
-        """The media file behind a (short-lived) media URL, refused beyond ``max_bytes``."""
+    def media_url_refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be downloaded under the media policy, or None when it may."""
+        policy = self.media_policy
         try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code >= 400:
+            parts = urlsplit(url)
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError:
+            return "malformed url"
+        if not host or parts.username is not None or parts.password is not None:
+            return "no host, or credentials in the url"
+        if parts.scheme != "https" and not (parts.scheme == "http" and policy.allow_loopback):
+            return "not https"
+        if host != self._graph_host and not _host_matches(host, policy.hosts):
+            return "host not on the allow-list"
+        refusal = _address_refusal(host, port or (443 if parts.scheme == "https" else 80), policy.allow_loopback)
+        if refusal is None and parts.scheme == "http" and not _is_loopback_only(host):
+            return "not https"  # plain http only ever to a test fake on loopback
+        return refusal
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """The media file behind a (short-lived) media URL, refused beyond ``max_bytes`` and when the
+        URL is outside the media policy (nothing is sent then)."""
+        refusal = self.media_url_refusal(url)
+        if refusal is not None:
+            raise GatewayError(f"media download refused: {refusal}", retryable=False)
+        host = (urlsplit(url).hostname or "").lower()
+        headers = {}
+        if host == self._graph_host or _host_matches(host, self.media_policy.token_hosts):
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            with self._media_client.stream("GET", url, headers=headers) as response:
+                if response.status_code >= 300:
                     raise GatewayError(
-                        f"media download: HTTP {response.status_code}", retryable=not _permanent(response.status_code)
+                        f"media download: HTTP {response.status_code}",
+                        retryable=response.status_code >= 400 and not _permanent(response.status_code),
                     )
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
@@ -152,6 +243,14 @@ class GraphGateway:
         except httpx.HTTPError as exc:
             raise GatewayError(f"network: {type(exc).__name__}") from None
         return b"".join(chunks)
+
+
+def _is_loopback_only(host: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback for i in infos)
 
 
 def _error_code(response: httpx.Response) -> str:
