@@ -22,7 +22,7 @@ from engine.workflow.clock import clock
 from engine.workflow.errors import NotFound
 from engine.workflow.events import record
 from engine.workflow.instances import StepFailed, fire_timer, flush
-from engine.workflow.models import Incident, Instance, TaskRow, Timer
+from engine.workflow.models import Incident, Instance, TaskRow, Timer, TimerState
 
 
 class IncidentState(StrEnum):
@@ -35,7 +35,7 @@ class IncidentKind(StrEnum):
     TIMER = "timer"  # firing a timer failed
 
 
-TIMER_INCIDENT = "incident"  # the state of a timer taken out of the sweeps by its incident
+TIMER_INCIDENT = TimerState.INCIDENT  # the state of a timer taken out of the sweeps by its incident
 
 
 def record_task_failure(
@@ -158,7 +158,7 @@ def retry_timer(session: Session, incident: Incident, actor: str) -> Incident:
     timer = session.get(Timer, incident.timer_id) if incident.timer_id else None
     if timer is None or timer.state != TIMER_INCIDENT:
         return resolve(session, incident, actor, "obsolete")
-    timer.state = "waiting"
+    timer.state = TimerState.WAITING
     fire_timer(session, timer)
     return resolve(session, incident, actor, "retried")
 
