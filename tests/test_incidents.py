@@ -36,6 +36,20 @@ def with_condition(condition: str) -> str:
     return BUNDLED.replace(f">{COMPLETE}<", f">{condition.replace('&', '&amp;').replace('<', '&lt;')}<")
 
 
+INCOMPLETE = 'decision == "incomplete"'
+# passes every check, the dry run with its sample note ("Contoh") too: it fails only when a real note is
+# one character long
+FAILING = f"{INCOMPLETE} and 100 / (len(note) - 1) > 0"
+FIXED = f"{INCOMPLETE} and 100 / max(len(note) - 1, 1) > 0"
+SEND_BACK = {"decision": "incomplete", "note": "x"}
+
+
+def with_incomplete(condition: str) -> str:
+    """The bundled diagram with another condition on the verification's "incomplete" branch."""
+    assert BUNDLED.count(f">{INCOMPLETE}<") == 1
+    return BUNDLED.replace(f">{INCOMPLETE}<", f">{condition.replace('&', '&amp;').replace('<', '&lt;')}<")
+
+
 def deploy(http: HttpClient, owner: dict[str, str], xml: str) -> Any:
     return http.post("/api/v1/processes", data=xml.encode(), headers=owner, content_type="application/xml")  # type: ignore[arg-type]
 
@@ -87,15 +101,14 @@ def test_a_step_failing_at_run_time_keeps_the_application_and_can_be_retried_aft
 ) -> None:
     http = HttpClient(server)
     owner, admin, supervisor = token(http, "owner1"), token(http, "admin1"), token(http, "supervisor1")
-    # passes every check: it fails only with the data of a run (an empty note)
-    broken = deploy(http, owner, with_condition(f"{COMPLETE} and 100 / len(note) > 0"))
+    broken = deploy(http, owner, with_incomplete(FAILING))
     assert broken.status_code == 201, broken.get_json()
     code = submit(http, application_data()).get_json()["code"]
     task = verification_task(http, admin, code)
     before = instance_state(app, code)
     assert before[3] == broken.get_json()["version"]
 
-    answer = http.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "complete", "note": ""})
+    answer = http.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json=SEND_BACK)
     assert answer.status_code == 409, answer.get_json()
     error = answer.get_json()["error"]
     assert error["code"] == "step_failed" and "division by zero" in error["message"]
@@ -124,7 +137,7 @@ def test_a_step_failing_at_run_time_keeps_the_application_and_can_be_retried_aft
     assert incident["attempts"] == 2
     assert instance_state(app, code) == before
 
-    fixed = deploy(http, owner, with_condition(f"{COMPLETE} and 100 / max(len(note), 1) > 0"))
+    fixed = deploy(http, owner, with_incomplete(FIXED))
     assert fixed.status_code == 201
     done = http.post(
         f"/api/v1/incidents/{incident_id}/retry", headers=owner, json={"version": fixed.get_json()["version"]}
@@ -133,11 +146,11 @@ def test_a_step_failing_at_run_time_keeps_the_application_and_can_be_retried_aft
     assert done.get_json()["state"] == "resolved" and done.get_json()["resolved_by"] == "owner1"
     assert http.get("/api/v1/incidents", headers=owner).get_json()["items"] == []
     detail = http.get(f"/api/v1/applications/{code}", headers=admin).get_json()
-    assert detail["status"] == "diverifikasi" and detail["incidents"] == []
+    assert detail["status"] == "perlu_perbaikan" and detail["incidents"] == []
     assert detail["process_version"] == fixed.get_json()["version"]
     completed = [e for e in detail["history"] if e["kind"] == "completed" and e["step"] == "verify_application"]
     assert [e["actor"] for e in completed] == ["admin1"]  # done as the officer who completed it
-    assert [t["step"] for t in detail["tasks"]] == ["print_card"]
+    assert [t["step"] for t in detail["tasks"]] == ["correct_application"]
     resolved = http.get("/api/v1/incidents", headers=owner, query_string={"state": "resolved"}).get_json()["items"]
     assert [i["id"] for i in resolved] == [incident_id]
 
@@ -145,10 +158,10 @@ def test_a_step_failing_at_run_time_keeps_the_application_and_can_be_retried_aft
 def test_a_version_with_other_elements_is_refused_for_a_retry(app: Flask, server: str) -> None:
     http = HttpClient(server)
     owner, admin = token(http, "owner1"), token(http, "admin1")
-    deploy(http, owner, with_condition(f"{COMPLETE} and 100 / len(note) > 0"))
+    deploy(http, owner, with_incomplete(FAILING))
     code = submit(http, application_data()).get_json()["code"]
     task = verification_task(http, admin, code)
-    answer = http.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "complete", "note": ""})
+    answer = http.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json=SEND_BACK)
     incident_id = answer.get_json()["error"]["incident_id"]
     other = BUNDLED.replace("svc_email_code", "svc_mail_code")  # an element renamed: not the same diagram
     assert deploy(http, owner, other).status_code == 201
@@ -161,13 +174,13 @@ def test_a_version_with_other_elements_is_refused_for_a_retry(app: Flask, server
 def test_an_officer_completing_the_task_with_other_data_resolves_the_incident(app: Flask, server: str) -> None:
     http = HttpClient(server)
     owner, admin = token(http, "owner1"), token(http, "admin1")
-    assert deploy(http, owner, with_condition(f"{COMPLETE} and 100 / len(note) > 0")).status_code == 201
+    assert deploy(http, owner, with_incomplete(FAILING)).status_code == 201
     code = submit(http, application_data()).get_json()["code"]
     task = verification_task(http, admin, code)
-    failed = http.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "complete", "note": ""})
+    failed = http.post(f"/api/v1/tasks/{task['id']}/complete", headers=admin, json=SEND_BACK)
     assert failed.status_code == 409
     done = http.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "complete", "note": "Lengkap."}
+        f"/api/v1/tasks/{task['id']}/complete", headers=admin, json={"decision": "incomplete", "note": "KK buram."}
     )
     assert done.status_code == 200, done.get_json()
     assert http.get("/api/v1/incidents", headers=owner).get_json()["items"] == []
@@ -220,7 +233,7 @@ def test_the_staff_pages_show_the_incident(app: Flask, server: str) -> None:
 
     http = HttpClient(server)
     owner = token(http, "owner1")
-    assert deploy(http, owner, with_condition(f"{COMPLETE} and 100 / len(note) > 0")).status_code == 201
+    assert deploy(http, owner, with_incomplete(FAILING)).status_code == 201
     code = submit(http, application_data()).get_json()["code"]
     with httpx.Client(base_url=server, follow_redirects=False) as browser:
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/masuk").text).group(1)
@@ -229,10 +242,7 @@ def test_the_staff_pages_show_the_incident(app: Flask, server: str) -> None:
         task_id = verification_task(http, token(http, "admin1"), code)["id"]
         page = browser.get(f"/petugas/tugas/{task_id}").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        failed = browser.post(
-            f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, "decision": "complete", "note": ""}
-        )
+        failed = browser.post(f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, **SEND_BACK})
         assert failed.status_code == 409 and "insiden #" in failed.text
         shown = browser.get(f"/petugas/permohonan/{code}")
-        assert shown.status_code == 200 and 'id="incidents"' in shown.text  # the page's empty note is left out:
-        assert "name &#39;note&#39; is not defined" in shown.text  # the condition reads a name not there
+        assert shown.status_code == 200 and 'id="incidents"' in shown.text and "division by zero" in shown.text
