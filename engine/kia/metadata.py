@@ -106,9 +106,9 @@ def strip_jpeg(data: bytes) -> bytes:
 
 
 def _with_orientation(data: bytes, orientation: int | None, at: int) -> bytes:
-    if orientation in (None, 1):
+    if orientation is None or orientation == 1:
         return data
-    payload = EXIF_PREFIX + orientation_tiff(orientation)  # type: ignore[arg-type]
+    payload = EXIF_PREFIX + orientation_tiff(orientation)
     return data[:at] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + data[at:]
 
 
@@ -154,8 +154,8 @@ def strip_png(data: bytes) -> bytes:
             orientation = exif_orientation(data[i + 8 : end - 4])
         if kind == b"IDAT" and not seen_data:
             seen_data = True
-            if orientation not in (None, 1):  # eXIf must come before the image data
-                out += _png_chunk(b"eXIf", orientation_tiff(orientation))  # type: ignore[arg-type]
+            if orientation is not None and orientation != 1:  # eXIf must come before the image data
+                out += _png_chunk(b"eXIf", orientation_tiff(orientation))
         if kind not in PNG_DROP:
             out += data[i:end]
         i = end

@@ -92,8 +92,10 @@ def retry_timer_incidents(session_factory: Callable[[], Session], now: datetime,
             except Conflict:
                 continue
             except StepFailed as failure:
-                with session.begin_nested():
-                    incidents.record_timer_failure(session, session.get(Timer, incident.timer_id), failure)
+                timer = session.get(Timer, incident.timer_id)
+                if timer is not None:
+                    with session.begin_nested():
+                        incidents.record_timer_failure(session, timer, failure)
         session.commit()
         return fired
 
