@@ -121,8 +121,7 @@ def remove_orphan_files(session: Session, directory: str | os.PathLike, now: dat
     root = Path(directory)
     if not root.is_dir():
         return 0
-    cutoff = (now or clock.now()).timestamp() - ORPHAN_GRACE.total_seconds()
-    cutoff = min(cutoff, time.time() - ORPHAN_GRACE.total_seconds())  # file times are the real clock's
+    cutoff = time.time() - ORPHAN_GRACE.total_seconds()  # file times are the real clock's, not the engine's
     candidates: dict[str, Path] = {}
     deleted = 0
     for path in root.glob("??/*"):
