@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, request, send_file, url_for
@@ -10,7 +11,7 @@ from flask.views import MethodView
 
 import forms
 from engine.kia import applications, reference
-from engine.kia.access import require_application
+from engine.kia.access import may_see_population_records, require_application
 from engine.kia.applications import Upload
 from engine.kia.documents import path_of
 from engine.kia.security import display_code
@@ -19,12 +20,13 @@ from engine.reports.control_card import control_card
 from engine.workflow import incidents, instances
 from engine.workflow.errors import NotFound
 
+from . import ratelimit
 from .auth import current_principal
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
 from .schemas import ApplicationCreated, ApplicationDetail, ControlCard
-from .views import ShownTask, history, verification_view
+from .views import ShownTask, history_view, verification_view
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="KIA applications")
 
@@ -47,13 +49,19 @@ MULTIPART_BODY = {
 }
 
 
+TOO_MANY_SUBMISSIONS = "Terlalu banyak permohonan dari alamat ini dalam satu jam; coba lagi nanti."
+
+
 @blp.route("")
 class ApplicationCollection(MethodView):
     @blp.doc(requestBody=MULTIPART_BODY)
     @blp.response(201, ApplicationCreated)
-    @blp.errors(400, 413, 415, 422)
+    @blp.errors(400, 409, 413, 415, 422, 429)
     def post(self) -> dict:
         """Submit an application: starts an instance and completes the applicant's submission step."""
+        ratelimit.limit(
+            "submit", current_app.config["SUBMIT_RATE_LIMIT"], window=timedelta(hours=1), message=TOO_MANY_SUBMISSIONS
+        )
         if request.mimetype != "multipart/form-data":
             raise ApiError(415, "unsupported_media_type", "Kirim sebagai multipart/form-data.")
         try:
@@ -67,6 +75,7 @@ class ApplicationCollection(MethodView):
                 422, "invalid_data", "Data permohonan tidak sah.", {"data": ["Bagian 'data' harus berupa objek JSON."]}
             )
         data = forms.validate_application(raw, known_regions=reference.known_region_codes(db.session))
+        applications.refuse_duplicate(db.session, data["child"].get("nik"))
         uploads = [
             Upload(kind, request.files[kind].read(current_app.config["MAX_UPLOAD_BYTES"] + 1))
             for kind in ("kk", "akta", "photo")
@@ -105,11 +114,14 @@ class ApplicationItem(MethodView):
 
 
 def application_detail(code: str) -> dict[str, Any]:
-    """The application as staff see it (401/403/404 as for the endpoint)."""
+    """The application as the caller may see it (401/403/404 as for the endpoint): the applicant sees
+    what they entered; the routing source, the verification against the population records and what
+    the history holds of them only for staff ``may_see_population_records`` allows."""
     principal = current_principal()
     app = applications.by_code(db.session, code)
     require_application(principal, app)
     instance = app.instance
+    records = may_see_population_records(principal, app)
     return {
         "code": app.code,
         "status": instance.status,
@@ -138,9 +150,9 @@ def application_detail(code: str) -> dict[str, Any]:
         "tasks": [
             ShownTask(r, app.code, app.child.get("name")) for r in instances.open_tasks_of(db.session, instance.id)
         ],
-        "history": history(db.session, instance.id),
-        "routing": applications.routing_of(db.session, app),
-        "verification": verification_view(db.session, app),
+        "history": history_view(db.session, instance.id, records),
+        "routing": applications.routing_of(db.session, app) if records else None,
+        "verification": verification_view(db.session, app) if records else None,
         "incidents": [incidents.as_dict(i) for i in incidents.open_of(db.session, instance.id)],
     }
 
@@ -155,7 +167,8 @@ class ControlCardItem(MethodView):
         principal = current_principal()
         app = applications.by_code(db.session, code)
         require_application(principal, app)
-        return {"code": app.code, "status": app.instance.status, "items": control_card(db.session, app.instance)}
+        items = control_card(db.session, app.instance, may_see_population_records(principal, app))
+        return {"code": app.code, "status": app.instance.status, "items": items}
 
 
 @blp.route("/<code>/documents/<int:document_id>", endpoint="document")

@@ -1,6 +1,7 @@
 """The audit log: every staff request is recorded (who, what, when, from where) after it is answered;
-supervisors read it at GET /api/v1/audit. Sign-in attempts are recorded under the account they name
-(an unknown name is recorded as ``unknown``, so typed-in personal data never lands in the log)."""
+supervisors read it at GET /api/v1/audit. Sign-in attempts (staff and PIN, API and pages) are recorded by
+``api.auth`` as they happen: under the account they name (an unknown name as ``unknown``, so typed-in
+personal data never lands in the log) or, for a PIN, under ``pemohon`` with the application code."""
 
 from __future__ import annotations
 
@@ -9,16 +10,13 @@ import logging
 
 from flask import Flask, Response, g, request
 from flask.views import MethodView
-from sqlalchemy import select
 
 from engine.kia.access import require_role
-from engine.models import User
 from engine.ops import audit
 
 from .auth import staff_principal
-from .errors import ApiError
 from .extensions import db
-from .http import Blueprint, json_loads
+from .http import Blueprint
 from .schemas import AuditList, AuditQuery
 
 log = logging.getLogger(__name__)
@@ -50,19 +48,10 @@ class AuditLog(MethodView):
 
 
 def _actor() -> tuple[str, str] | None:
-    """(actor, action) when this request is a staff action or a staff sign-in attempt."""
+    """(actor, action) when this request is a staff action (sign-ins are audited by ``api.auth``)."""
     principal = g.get("principal")
-    if principal is not None and principal.is_staff:
+    if principal is not None and principal.is_staff and request.endpoint != SIGN_IN_ENDPOINT:
         return principal.name, request.endpoint or "unknown"
-    if request.endpoint == SIGN_IN_ENDPOINT:
-        try:
-            body = json_loads(request.get_data(cache=True)) if request.is_json else None
-        except ApiError:  # malformed: the sign-in itself was refused
-            body = None
-        name = body.get("username") if isinstance(body, dict) else None
-        if isinstance(name, str) and name and name.isprintable():  # no NUL or lone surrogate to the database
-            known = db.session.scalar(select(User.username).where(User.username == name[:64]))
-            return known or "unknown", "sign_in"
     return None
 
 

@@ -19,7 +19,7 @@ from engine.workflow.errors import DiagramRejected, InvalidData, NotFound
 
 from . import diagrams
 from .extensions import db
-from .provisioning import add_user, init_database
+from .provisioning import add_user, deactivate_user, init_database
 
 DEMO_USERS = [
     ("admin", "Admin KIA WhatsApp", ["admin"], None),
@@ -172,6 +172,18 @@ def users_add(
     except InvalidData as exc:
         raise click.ClickException(f"{exc.message} {exc.fields}") from None
     click.echo(f"Pengguna {user.username} ({user.roles}) disimpan.")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """Deactivate a staff user: no more sign-in, and every session of theirs ends at once."""
+    try:
+        user = deactivate_user(username)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Pengguna {user.username} dinonaktifkan; semua sesinya diakhiri.")
 
 
 @click.group("calendar")

@@ -47,8 +47,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "KIA_BUNDLED_DIAGRAM": str(ROOT / "bpmn" / "kia_whatsapp.bpmn"),
         "PUBLIC_BASE_URL": env.get("KIA_PUBLIC_URL", "http://127.0.0.1:5000"),
         "TOKEN_TTL_SECONDS": int(env.get("KIA_TOKEN_TTL", 8 * 3600)),
+        "SESSION_IDLE_SECONDS": 60 * int(env.get("KIA_SESSION_IDLE_MINUTES", 30)),  # staff sessions
         "STATUS_RATE_LIMIT": int(env.get("KIA_STATUS_RATE_LIMIT", 30)),  # lookups per client per minute
         "LOGIN_RATE_LIMIT": int(env.get("KIA_LOGIN_RATE_LIMIT", 10)),
+        "SUBMIT_RATE_LIMIT": int(env.get("KIA_SUBMIT_RATE_LIMIT", 10)),  # per client (or WhatsApp user) per hour
         "TRUST_PROXY": _bool(env.get("KIA_TRUST_PROXY"), False),
         "HSTS_SECONDS": int(env.get("KIA_HSTS_SECONDS", 0)),
         "CONTENT_SECURITY_POLICY": env.get("KIA_CSP") or PAGE_CSP,

@@ -8,7 +8,7 @@ from flask import Response
 
 import handlers.pdf as pdf
 from engine.kia import applications, distribution
-from engine.kia.access import Principal, require_application, require_role
+from engine.kia.access import Principal, may_see_population_records, require_application, require_role
 from engine.workflow.clock import clock
 from engine.workflow.errors import Forbidden, InvalidData, NotFound
 from handlers.pdf.render import tanggal
@@ -56,9 +56,11 @@ def receipt(code: str) -> Response:
 def control_card(code: str) -> Response:
     """The control card ("kartu kendali"), one page: every hand-over with officers, initials and times
     (same access as the application itself)."""
+    principal = current_principal()
     app = applications.by_code(db.session, code)
-    require_application(current_principal(), app)
-    return pdf_response(pdf.control_card(db.session, app), f"kartu-kendali-{app.code}.pdf")
+    require_application(principal, app)
+    content = pdf.control_card(db.session, app, may_see_population_records(principal, app))
+    return pdf_response(content, f"kartu-kendali-{app.code}.pdf")
 
 
 def _recap_kecamatan(principal: Principal, requested: str | None) -> str | None:

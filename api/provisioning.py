@@ -7,13 +7,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 import forms
-from engine.kia import reference
+from engine.kia import reference, sessions
 from engine.kia.access import ROLES
 from engine.kia.security import hash_secret
 from engine.models import ProcessVersion, User
 from engine.ops import schema
 from engine.workflow import definitions
-from engine.workflow.errors import InvalidData
+from engine.workflow.errors import InvalidData, NotFound
 
 from .extensions import db
 
@@ -43,10 +43,23 @@ def add_user(username: str, password: str, roles: list[str], full_name: str = ""
     if user is None:
         user = User(username=username)
         db.session.add(user)
+    else:
+        sessions.end_all(db.session, user.id)  # a password reset ends every session of the user
     user.full_name = full_name or username
     user.password_hash = hash_secret(password)
     user.roles = ",".join(sorted(set(roles)))
     user.kecamatan = kecamatan
     user.active = True
+    db.session.commit()
+    return user
+
+
+def deactivate_user(username: str) -> User:
+    """The user can no longer sign in, and every session of theirs (pages and bearer tokens) ends."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("Pengguna tidak ditemukan.")
+    user.active = False
+    sessions.end_all(db.session, user.id)
     db.session.commit()
     return user

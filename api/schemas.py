@@ -37,6 +37,18 @@ class TokenRequest(Schema):
     pin = Text(max_length=12, metadata={"description": "application PIN (applicant)"})
 
 
+class NewPinRequest(Schema):
+    code = Text(required=True, max_length=40, metadata={"description": "application code"})
+
+
+class NewPinResponse(Schema):
+    sent = fields.Boolean(required=True)
+    channels = fields.List(
+        fields.String(), metadata={"description": "email and/or whatsapp: where it went, never the address"}
+    )
+    message = fields.String()
+
+
 class TokenResponse(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True)
@@ -251,7 +263,7 @@ class ApplicationDetail(Schema):
     tasks = fields.List(fields.Nested(TaskSchema))
     history = fields.List(fields.Nested(EventSchema))
     routing = fields.Nested(RoutingSchema, allow_none=True)
-    verification = fields.Nested(VerificationSchema)
+    verification = fields.Nested(VerificationSchema, allow_none=True, metadata={"description": "lane staff only"})
     incidents = fields.List(fields.Dict(), metadata={"description": "open incidents (steps that failed at run time)"})
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import lazyload
 
 import forms
 from engine.kia import applications, completion, reference
-from engine.kia.access import Principal, can_view_task, lanes_of, require_task_action
+from engine.kia.access import Principal, can_view_task, lanes_of, may_see_population_records, require_task_action
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
 from engine.workflow import incidents, instances
@@ -22,7 +22,7 @@ from .auth import current_principal
 from .extensions import db
 from .http import Blueprint, json_object
 from .schemas import CompleteResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
-from .views import ShownTask, history, shown_task, task_values, verification_view
+from .views import ShownTask, history_view, shown_task, task_values, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
@@ -138,6 +138,7 @@ def task_detail(task_id: str) -> dict[str, Any]:
     principal, row = visible_task(task_id)
     task = shown_task(row)
     app = row.instance.application
+    records = may_see_population_records(principal, app)
     shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
     if principal.is_staff:
         shown.update(
@@ -151,11 +152,11 @@ def task_detail(task_id: str) -> dict[str, Any]:
         "form": forms.form_json_schema(row.form_key),
         "application": shown,
         "history": [
-            {"kind": e.kind, "step": e.step, "actor": e.actor, "at": e.at.isoformat()}
-            for e in history(db.session, row.instance_id)
+            {"kind": e["kind"], "step": e["step"], "actor": e["actor"], "at": e["at"].isoformat()}
+            for e in history_view(db.session, row.instance_id, records)
         ],
     }
-    if principal.is_staff and row.form_key == "verification":
+    if row.form_key == "verification" and records:
         detail["verification"] = verification_view(db.session, app)
     return detail
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.kia import verification
+from engine.kia.access import event_detail
 from engine.models import Application, Event, TaskRow
 
 from .schemas import TaskSchema
@@ -47,9 +48,22 @@ def history(session: Session, instance_id: int) -> list[Event]:
     return list(session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id)))
 
 
+def history_view(session: Session, instance_id: int, population_records: bool) -> list[dict[str, Any]]:
+    """The history as the caller may see it: what came from the population records is left out unless
+    ``population_records`` (``engine.access.may_see_population_records``)."""
+    shown = []
+    for e in history(session, instance_id):
+        detail = event_detail(e.kind, e.detail, population_records)
+        if detail is not None:
+            shown.append({"id": e.id, "kind": e.kind, "step": e.step, "lane": e.lane, "actor": e.actor})
+            shown[-1].update(at=e.at, detail=detail)
+    return shown
+
+
 def verification_view(session: Session, app: Application) -> dict[str, Any]:
     """Side by side for the verifying officer: the entry against the population records, field by
-    field, and the current documents (the newest of each kind)."""
+    field, and the current documents (the newest of each kind). Population records: only for a caller
+    ``engine.access.may_see_population_records`` allows (the callers check)."""
     current = {d.kind: d for d in app.documents}  # ordered by id: the newest of a kind wins
     return {
         **verification.compare_application(session, app).as_dict(),

@@ -54,6 +54,7 @@ def deliveries() -> dict:
         app.config["DOCUMENT_DIR"],
         app.config["MAX_UPLOAD_BYTES"],
         app.config["PUBLIC_BASE_URL"],
+        app.config["SUBMIT_RATE_LIMIT"],
     )
     try:
         outcome = receive.process(db.session, messages, statuses, ctx)

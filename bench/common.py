@@ -6,6 +6,7 @@ database) that is dropped afterwards, so the suite never touches ``instance/`` o
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import statistics
@@ -54,8 +55,15 @@ def uptd_user(kecamatan: str) -> str:
     return f"uptd{kecamatan[-2:]}"
 
 
-def application(kecamatan: str) -> dict[str, Any]:
-    """A valid application for a child under five living in ``kecamatan`` (born in Binawidya)."""
+_children = itertools.count()
+
+
+def application(kecamatan: str, child: int | None = None) -> dict[str, Any]:
+    """A valid application for a child under five living in ``kecamatan`` (born in Binawidya). Each call
+    is another child (its own NIK, ``child`` numbers them; by default the next), as a child may have
+    only one open application."""
+    n = next(_children) if child is None else child
+    day = 10 + (n // 9999) % 18  # girls born in May 2023: the NIK's day is the birth day + 40
     return {
         "applicant": {
             "name": "Siti Rahmawati",
@@ -65,8 +73,8 @@ def application(kecamatan: str) -> dict[str, Any]:
         },
         "child": {
             "name": "Aisyah Putri Ramadhani",
-            "nik": "1471085005230001",
-            "birth_date": "2023-05-10",
+            "nik": f"147108{day + 40:02d}0523{n % 9999 + 1:04d}",
+            "birth_date": f"2023-05-{day:02d}",
             "birth_place": "Pekanbaru",
             "sex": "P",
             "kk_number": "1471081506230002",

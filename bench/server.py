@@ -51,6 +51,7 @@ def gunicorn(db: Database, workers: int = 2, extra_env: dict[str, str] | None = 
         SECRET_KEY="bench",
         KIA_STATUS_RATE_LIMIT="1000000",
         KIA_LOGIN_RATE_LIMIT="1000000",
+        KIA_SUBMIT_RATE_LIMIT="1000000",
         **(extra_env or {}),
     )
     log = open(f"{db.workdir}/gunicorn.log", "ab")  # noqa: SIM115  closed below; a restart appends

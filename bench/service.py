@@ -41,9 +41,6 @@ class Client:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.tokens = {user: self._token(user) for user in [u for _, u, _ in STEPS if u] + [uptd_user(kecamatan)]}
-        self.body, self.ctype = multipart(
-            {"data": json.dumps(application(kecamatan))}, {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)}
-        )
 
     def _token(self, user: str) -> dict[str, str]:
         status, body = json_request(self.port, "POST", "/api/v1/auth/token", {"username": user, "password": PASSWORD})
@@ -61,9 +58,11 @@ class Client:
 
     def case(self) -> bool:
         """One application from submission to hand-over; True when it finished."""
-        status, body = self._timed(
-            "submit", request, "POST", "/api/v1/applications", self.body, {"Content-Type": self.ctype}
+        form, ctype = multipart(  # another child each time: a child has one open application
+            {"data": json.dumps(application(self.kecamatan))},
+            {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)},
         )
+        status, body = self._timed("submit", request, "POST", "/api/v1/applications", form, {"Content-Type": ctype})
         if status != 201:
             return False
         code = body["code"]

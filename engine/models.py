@@ -16,6 +16,7 @@ from engine.kia.models import (
     MessageStatus,
     PopulationRecord,
     Region,
+    SignInGuard,
     User,
 )
 from engine.ops.models import AuditEntry
@@ -63,6 +64,7 @@ __all__ = [
     "RateLimit",
     "Region",
     "Revision",
+    "SignInGuard",
     "TaskRow",
     "TaskRowState",
     "Timer",

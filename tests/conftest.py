@@ -30,6 +30,7 @@ from engine.workflow import worktime
 from engine.workflow.clock import clock
 from handlers.whatsapp.fake_graph import FakeGraph
 
+from . import helpers
 from .helpers import PASSWORD, PG_ADMIN_URL, Mailbox, free_port, pg_reachable
 
 # The suite's calendar: every process of a test run (this one, and the servers, schedulers and CLI
@@ -120,6 +121,7 @@ def app_factory(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
             "SECRET_KEY": "test-secret",
             "STATUS_RATE_LIMIT": 1000,
             "LOGIN_RATE_LIMIT": 1000,
+            "SUBMIT_RATE_LIMIT": 1000,
             "PUBLIC_BASE_URL": "http://kia.test",
         }
         config.update(overrides)
@@ -141,6 +143,7 @@ def _provisioned_app(database_url: str, app_factory) -> Flask:  # noqa: ANN001
 @pytest.fixture
 def app(_provisioned_app: Flask) -> Iterator[Flask]:
     """A provisioned app on a clean database (per test), with the real clock."""
+    helpers.new_test()
     clock.reset()
     with _provisioned_app.app_context():
         for table in PER_TEST_TABLES:

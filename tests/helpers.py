@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import socket
@@ -83,8 +84,21 @@ def application_data(**child_overrides: Any) -> dict[str, Any]:
     }
 
 
+_children = itertools.count()  # reset per test by the ``app`` fixture (``new_test``)
+
+
+def new_test() -> None:
+    global _children
+    _children = itertools.count()
+
+
 def submit(client: FlaskClient, data: dict | None = None, files: dict[str, bytes] | None = None):  # noqa: ANN201
-    payload = {"data": json.dumps(data or application_data())}
+    """Submit ``data`` (default: ``application_data()``, and from a test's second default submission on
+    another child of the same birth, as a child may have only one open application)."""
+    if data is None:
+        n = next(_children)
+        data = application_data() if n == 0 else application_data(nik=f"147108500523{n + 1:04d}")
+    payload = {"data": json.dumps(data)}
     for name, content in (files if files is not None else {"kk": PDF_BYTES, "akta": PNG_BYTES}).items():
         payload[name] = (io.BytesIO(content), f"{name}.bin")
     return client.post("/api/v1/applications", data=payload, content_type="multipart/form-data")

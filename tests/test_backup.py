@@ -32,7 +32,7 @@ STAFF_FORMS = {
 
 def _submit(client: FlaskClient, n: int) -> dict:
     files = {"kk": PDF_BYTES + f"% kk {n}\n".encode(), "akta": PDF_BYTES + f"% akta {n}\n".encode()}
-    response = submit(client, application_data(), files)
+    response = submit(client, application_data(nik=f"147108500523{n + 1:04d}"), files)  # one child each
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 

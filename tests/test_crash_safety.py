@@ -100,9 +100,6 @@ class Desk(threading.Thread):
         self.ledger, self.kecamatan = ledger, kecamatan
         self.tokens: dict[str, dict[str, str]] = {}
         self.next: dict | None = None  # {"id", "lane"}
-        self.body, self.ctype = multipart(
-            {"data": json.dumps(application(kecamatan))}, {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)}
-        )
 
     def run(self) -> None:
         while not self.ledger.stop.is_set():
@@ -133,7 +130,11 @@ class Desk(threading.Thread):
     def step(self) -> None:
         task = self.next or self.find()
         if task is None:
-            self._call(request, "POST", "/api/v1/applications", self.body, {"Content-Type": self.ctype})
+            body, ctype = multipart(  # another child each time: a child has one open application
+                {"data": json.dumps(application(self.kecamatan))},
+                {"kk": ("kk.pdf", PDF_BYTES), "akta": ("akta.png", PNG_BYTES)},
+            )
+            self._call(request, "POST", "/api/v1/applications", body, {"Content-Type": ctype})
             return
         self.complete(task)
 

@@ -97,11 +97,16 @@ def test_conversation_from_halo_to_code_creates_the_same_application_as_the_api(
     assert len(done) == 1 and "PIN: *" in done[0]
     code = CODE_RE.search(done[0]).group(1).replace("-", "")
 
-    response = submit(client, application_data(), {"kk": PDF_BYTES, "akta": PNG_BYTES})
+    # the same child again by the API: refused while the chat's application is open, no code named
+    again = submit(client, application_data(), {"kk": PDF_BYTES, "akta": PNG_BYTES})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_application"
+    assert code not in again.get_data(as_text=True) and "Ikuti permohonan tersebut" in again.get_data(as_text=True)
+    twin = application_data(nik="1471085005230002")  # so a twin sister, then: stored the same way
+    response = submit(client, twin, {"kk": PDF_BYTES, "akta": PNG_BYTES})
     assert response.status_code == 201, response.get_json()
     by_api = stored_application(app, response.get_json()["code"])
     by_chat = stored_application(app, code)
-    assert by_chat == by_api
+    assert by_chat == {**by_api, "child": {**by_api["child"], "nik": "1471085005230001"}}
     assert by_chat["status"] == "diajukan" and by_chat["applicant"]["phone"] == PHONE
     with app.app_context():
         assert db.session.scalar(select(Application.channel).where(Application.code == code)) == "whatsapp"

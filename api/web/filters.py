@@ -42,6 +42,7 @@ EVENT_LABELS = {
     "incident": "Insiden: langkah proses gagal dijalankan",
     "incident_resolved": "Insiden diselesaikan",
     "version_changed": "Dipindahkan ke versi proses lain",
+    "pin_reissued": "PIN baru dikirim ke pemohon",
 }
 
 

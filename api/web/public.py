@@ -13,7 +13,7 @@ from engine.kia.applications import Upload
 from engine.reports import estimates
 
 from .. import ratelimit
-from ..auth import authenticate_applicant
+from ..auth import PIN_SENT, reissue_pin, sign_in_applicant
 from ..errors import ApiError
 from ..extensions import db
 from ..tasks import complete_task
@@ -55,11 +55,25 @@ def status_pin(code: str) -> Any:
         ratelimit.limit("pin", current_app.config["LOGIN_RATE_LIMIT"])
     except ApiError as exc:
         return _render(code, pin_error=exc.message, status=429)
-    app = authenticate_applicant(code, (request.form.get("pin") or "").strip())
-    if app is None:
-        return _render(code, pin_error="Kode permohonan atau PIN salah.", status=401)
+    try:
+        app = sign_in_applicant(code, (request.form.get("pin") or "").strip())
+    except ApiError as exc:
+        page, status = _render(code, pin_error=exc.message, status=exc.status)
+        return page, status, exc.headers or {}
     session.sign_in_applicant(app)
     return redirect(url_for("web.status", code=app.code))
+
+
+@blp.route("/status/<code>/pin-baru", methods=["POST"])
+def status_new_pin(code: str) -> Any:
+    """A new PIN to the contact given in the application; the page says only that it was sent."""
+    try:
+        reissue_pin(code)
+    except ApiError as exc:
+        page, status = _render(code, pin_error=exc.message, status=exc.status)
+        return page, status, exc.headers or {}
+    flash(PIN_SENT, "ok")
+    return redirect(url_for("web.status", code=code))
 
 
 @blp.route("/status/<code>/keluar", methods=["POST"])

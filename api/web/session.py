@@ -1,19 +1,21 @@
 """Session sign-in for the pages: staff (user name + password) and applicants (code + PIN).
 
-The session holds the user id with a stamp of the password hash (a password change ends old sessions),
-or the application id. ``session_principal`` is the loader ``api.auth`` uses for session callers; an
-unsafe API request authenticated by the session must carry the CSRF header.
+A staff session is stored on the server (``engine.kia.sessions``, ``kind="web"``): the signed cookie
+holds only its random token, so signing out, a password reset or deactivating the user ends it at once,
+and it ends after the idle time (``KIA_SESSION_IDLE_MINUTES``). The applicant's PIN session holds the
+application id. ``session_principal`` is the loader ``api.auth`` uses for session callers; an unsafe
+API request authenticated by the session must carry the CSRF header.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import request, session
 
+from engine.kia import sessions
 from engine.kia.access import Principal
 from engine.models import Application, User
 
+from ..auth import issue_token, live_session
 from ..errors import ApiError
 from ..extensions import db
 from . import csrf
@@ -21,14 +23,12 @@ from . import csrf
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _stamp(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def sign_in_staff(user: User) -> None:
-    session.clear()  # a new session on sign-in: no fixation
+    """A new server-side session for ``user`` in a new cookie (no fixation). The caller commits."""
+    token, _ = issue_token(user=user, kind=sessions.Kind.WEB)
+    session.clear()
     session.permanent = True
-    session["uid"], session["stamp"] = user.id, _stamp(user)
+    session["sid"] = token
     csrf.token()
 
 
@@ -40,23 +40,25 @@ def sign_in_applicant(app: Application) -> None:
 
 
 def sign_out() -> None:
+    """End every session of the signed-in staff user (pages and bearer tokens), then the cookie."""
+    row = live_session(session.get("sid"))
+    if row is not None and row.user_id is not None:
+        sessions.end_all(db.session, row.user_id)
+        db.session.commit()
     session.clear()
 
 
 def staff_user() -> User | None:
-    uid = session.get("uid")
-    if uid is None:
+    row = live_session(session.get("sid")) if "sid" in session else None
+    if row is None or row.user_id is None or row.kind != sessions.Kind.WEB:
+        session.pop("sid", None)
         return None
-    user = db.session.get(User, uid)
-    if user is None or not user.active or session.get("stamp") != _stamp(user):
-        session.pop("uid", None)
-        return None
-    return user
+    return row.user
 
 
 def session_principal() -> Principal | None:
     """The session's caller for ``api.auth.current_principal``; staff first, then the applicant."""
-    if "uid" not in session and "application_id" not in session:
+    if "sid" not in session and "application_id" not in session:
         return None
     if request.method not in SAFE_METHODS and not csrf.request_is_valid():
         raise ApiError(403, "csrf_failed", "Token CSRF tidak ada atau tidak cocok; muat ulang halaman.")

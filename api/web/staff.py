@@ -10,14 +10,13 @@ from sqlalchemy import select
 
 import forms
 from engine.kia import applications, distribution
-from engine.kia.access import can_act_on_task, lanes_of
+from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
 from engine.models import Kecamatan, TaskRow, TaskRowState
 from engine.reports.control_card import control_card
 from engine.workflow.errors import EngineError, InvalidData
 
-from .. import ratelimit
 from ..applications import application_detail
-from ..auth import authenticate_staff
+from ..auth import sign_in_staff
 from ..errors import ApiError
 from ..extensions import db
 from ..schemas import TaskDetail
@@ -49,20 +48,17 @@ def index() -> Any:
 
 @blp.route("/masuk", methods=["GET", "POST"])
 def sign_in() -> Any:
-    error = None
     username = ""
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()[:64]
         try:
-            ratelimit.limit("login", current_app.config["LOGIN_RATE_LIMIT"], key=username or None)
+            user = sign_in_staff(username, request.form.get("password") or "")
         except ApiError as exc:
-            return render_template("web/sign_in.html", error=exc.message, username=username), 429
-        user = authenticate_staff(username, request.form.get("password") or "")
-        if user is not None:
-            session.sign_in_staff(user)
-            return redirect(safe_next(request.args.get("next"), url_for("web.index")))
-        error = "Nama pengguna atau kata sandi salah."
-    return render_template("web/sign_in.html", error=error, username=username), 401 if error else 200
+            return render_template("web/sign_in.html", error=exc.message, username=username), exc.status, exc.headers
+        session.sign_in_staff(user)
+        db.session.commit()
+        return redirect(safe_next(request.args.get("next"), url_for("web.index")))
+    return render_template("web/sign_in.html", error=None, username=username)
 
 
 @blp.route("/keluar", methods=["POST"])
@@ -202,13 +198,14 @@ def session_flash_recap(batch_id: int) -> None:
 @staff_page()
 def application(code: str) -> Any:
     detail = application_detail(code)  # the API's view, with its access check
-    instance = applications.by_code(db.session, code).instance
+    app_row = applications.by_code(db.session, code)
+    instance = app_row.instance
     rows = list(
         db.session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id).order_by(TaskRow.ready_at))
     )
     events = detail["history"]
     marks = {
-        "done": sorted({e.step for e in events if e.step and e.kind in {"completed", "milestone"}}),
+        "done": sorted({e["step"] for e in events if e["step"] and e["kind"] in {"completed", "milestone"}}),
         "current": sorted({r.step for r in rows if r.state == TaskRowState.OPEN}),
         "overdue": sorted({r.step for r in rows if r.overdue or r.escalations}),
     }
@@ -217,7 +214,7 @@ def application(code: str) -> Any:
     return render_template(
         "web/application.html",
         app=detail,
-        card=control_card(db.session, instance),
+        card=control_card(db.session, instance, may_see_population_records(principal(), app_row)),
         marks=marks,
         kec=kec,
         papers=documents,

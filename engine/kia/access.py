@@ -79,6 +79,38 @@ def require_application(principal: Principal, app: Application) -> None:
         raise Forbidden("Anda tidak berwenang melihat permohonan ini.")
 
 
+def may_see_population_records(principal: Principal | None, app: Application) -> bool:
+    """The one rule for everything read through the SIAK port (the family's members, the record's values
+    beside the entry, whether and where the family is known): staff of the lanes that handle the
+    application only, a Ka. UPTD for their own kecamatan. Never the applicant (token or PIN session),
+    an anonymous caller, a process owner or a supervisor without a lane: they see what was entered."""
+    if principal is None or principal.user is None:
+        return False
+    roles = principal.roles
+    if roles & {"admin", "operator", "dafdud"}:
+        return True
+    return "uptd" in roles and principal.user.kecamatan == app.instance.kecamatan
+
+
+# What the history holds that comes from the population records: a verification override as a whole
+# (that the entry disagreed with the records, which fields, the officer's reason that may quote them),
+# and by event kind the keys of a detail: the routing's source (whether the KK is known to SIAK) and the
+# override's reason again in the completed verification's form data.
+POPULATION_EVENTS = frozenset({"verification_override"})
+POPULATION_DETAIL = {"routed": ("source",), "completed": ("override_reason",)}
+
+
+def event_detail(kind: str, detail: dict, population_records: bool) -> dict | None:
+    """An event's detail as the caller may see it (``population_records``: the caller may see them);
+    None when the caller may not see the event at all."""
+    if population_records:
+        return dict(detail or {})
+    if kind in POPULATION_EVENTS:
+        return None
+    hidden = POPULATION_DETAIL.get(kind, ())
+    return {key: value for key, value in (detail or {}).items() if key not in hidden}
+
+
 def require_role(principal: Principal, *roles: str) -> None:
     if not principal.roles & set(roles):
         raise Forbidden("Peran Anda tidak diizinkan untuk tindakan ini.")

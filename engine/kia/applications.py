@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import documents, routing
+from engine.kia import documents, lockout, routing
 from engine.kia.models import Application, Document, Kecamatan
 from engine.kia.process import ApplicationStatus
-from engine.kia.security import hash_secret, new_code, new_pin, normalize_code
+from engine.kia.security import display_code, hash_secret, new_code, new_pin, normalize_code
 from engine.workflow import incidents, instances
 from engine.workflow.clock import clock
-from engine.workflow.errors import InvalidData, NotFound
+from engine.workflow.errors import Conflict, EngineError, InvalidData, NotFound
 from engine.workflow.events import record
-from engine.workflow.models import Event, Instance
+from engine.workflow.models import Event, Instance, Outbox
 
 PROCESS_KEY = "kia_whatsapp"
 REQUIRED_DOCUMENTS = ("kk", "akta")
@@ -84,6 +85,7 @@ def submit(
         kia_kind=data["kia_kind"],
         applicant=data["applicant"],
         child=data["child"],
+        child_nik=data["child"].get("nik"),
         warnings={"nik": data.get("warnings", [])},
         created_at=clock.now(),
     )
@@ -138,6 +140,98 @@ def reupload(
     for row in rows:
         record(session, app.instance, "document_uploaded", actor=actor, at=row.uploaded_at, document=row.kind)
     return rows
+
+
+class DuplicateApplication(Conflict):
+    """The child already has an application in progress."""
+
+    code = "duplicate_application"
+
+
+DUPLICATE = (
+    "Permohonan KIA untuk anak dengan NIK ini sedang diproses. Ikuti permohonan tersebut dengan kode "
+    "permohonan yang Anda terima saat mengajukan (periksa WhatsApp atau e-mail Anda); tidak perlu "
+    "mengajukan lagi."
+)
+
+
+def refuse_duplicate(session: Session, child_nik: str | None) -> None:
+    """DuplicateApplication when an application for the same child NIK is still open (not finished nor
+    cancelled). Names no code: the caller may be anyone who knows the NIK. Both applicant channels (the
+    API and the WhatsApp chat) call it before ``submit``."""
+    if not child_nik:
+        return
+    open_one = session.scalar(
+        select(Application.id)
+        .join(Instance, Instance.id == Application.instance_id)
+        .where(Application.child_nik == child_nik, Instance.completed_at.is_(None))
+        .limit(1)
+    )
+    if open_one is not None:
+        raise DuplicateApplication(DUPLICATE)
+
+
+PIN_REISSUES_PER_DAY = 3
+
+
+class TooManyPinReissues(EngineError):
+    """A new PIN was already sent ``PIN_REISSUES_PER_DAY`` times in the last 24 hours."""
+
+    code = "too_many_pin_reissues"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"PIN baru sudah dikirim {PIN_REISSUES_PER_DAY} kali dalam 24 jam terakhir; coba lagi besok "
+            "atau datang ke kantor Disdukcapil."
+        )
+        self.retry_after = retry_after
+
+
+def reissue_pin(session: Session, app: Application) -> list[str]:
+    """A new PIN for ``app``, sent only to the contact given in the application (never returned): by
+    e-mail when it has one, and over WhatsApp when it came by WhatsApp or has no e-mail. The old PIN
+    stops working and the code's sign-in lock is lifted. At most ``PIN_REISSUES_PER_DAY`` in 24 hours
+    (TooManyPinReissues). Returns the channels used; the caller commits."""
+    now = clock.now()
+    recent = list(
+        session.scalars(
+            select(Event.at)
+            .where(Event.instance_id == app.instance_id, Event.kind == "pin_reissued", Event.at > now - timedelta(1))
+            .order_by(Event.at)
+        )
+    )
+    if len(recent) >= PIN_REISSUES_PER_DAY:
+        raise TooManyPinReissues(int((recent[0] + timedelta(1) - now).total_seconds()) + 1)
+    pin = new_pin()
+    app.pin_hash = hash_secret(pin)
+    lockout.reset(session, lockout.pin_key(app.id))
+    contact = app.applicant
+    text = (
+        f"PIN baru untuk permohonan KIA {display_code(app.code)}: "
+        f"{pin}\nPIN lama tidak berlaku lagi. Jangan berikan PIN ini kepada siapa pun."
+    )
+    channels = []
+    if contact.get("email"):
+        channels.append(("email", contact["email"]))
+    if contact.get("phone") and (app.channel == "whatsapp" or not channels):
+        channels.append(("whatsapp", contact["phone"]))
+    for channel, recipient in channels:
+        payload = {"text": text, "secret": True, "code": app.code}
+        if channel == "email":
+            payload["subject"] = "PIN baru permohonan KIA"
+        session.add(
+            Outbox(
+                instance_id=app.instance_id,
+                channel=channel,
+                kind="pin_reissued",
+                recipient=recipient,
+                payload=payload,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    record(session, app.instance, "pin_reissued", actor="pemohon", at=now, channels=[c for c, _ in channels])
+    return [c for c, _ in channels]
 
 
 def routing_of(session: Session, app: Application) -> dict[str, Any] | None:

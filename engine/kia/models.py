@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -32,6 +33,7 @@ class Application(Base):
     kia_kind: Mapped[str] = mapped_column(String(16))
     applicant: Mapped[dict[str, Any]]
     child: Mapped[dict[str, Any]]
+    child_nik: Mapped[str | None] = mapped_column(String(16), index=True)  # child["nik"], for the duplicate check
     warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
@@ -150,18 +152,35 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token, stored as its sha256 so a database leak reveals no usable token."""
+    """A session stored on the server (``engine.kia.sessions``): a bearer token (``kind="bearer"``) or
+    the session of a signed-in page (``kind="web"``, its token inside the signed cookie), of a staff user
+    or of an applicant's application. Stored as its sha256 so a database leak reveals no usable token."""
 
     __tablename__ = "api_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    kind: Mapped[str] = mapped_column(String(8), default="bearer")  # bearer | web
+    password_stamp: Mapped[str | None] = mapped_column(String(16))  # staff: of the password it was opened with
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_seen_at: Mapped[datetime | None]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class SignInGuard(Base):
+    """Sign-in attempts at one key (``pin:<application id>``, ``user:<id>``, ``user:<id>@<client>``)
+    since its last success, and the lock they earned (``engine.kia.lockout``). No personal data."""
+
+    __tablename__ = "sign_in_guards"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
 
 
 class Kecamatan(Base):

@@ -68,8 +68,12 @@ def duration_label(value: timedelta | None) -> str | None:
     return " ".join(parts)
 
 
-def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
-    """Every hand-over of ``instance`` in the order the steps became ready (see the module doc)."""
+def control_card(session: Session, instance: Instance, population_records: bool = False) -> list[dict[str, Any]]:
+    """Every hand-over of ``instance`` in the order the steps became ready (see the module doc).
+
+    ``population_records``: the reader may see what came from the population records
+    (``engine.access.may_see_population_records``); only then is an ``override`` shown (which fields
+    disagreed with the records, and the officer's reason), else it is ``None``."""
     worktime.refresh(session)
     rows = list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)))
     events = list(
@@ -80,7 +84,9 @@ def control_card(session: Session, instance: Instance) -> list[dict[str, Any]]:
         )
     )
     created = {e.task_id: e.id for e in events if e.kind == "created"}
-    overrides = {e.task_id: _override(e) for e in events if e.kind == "verification_override"}
+    overrides = (
+        {e.task_id: _override(e) for e in events if e.kind == "verification_override"} if population_records else {}
+    )
     rows.sort(key=lambda r: (r.ready_at, created.get(r.id, 0), r.id))
     escalations: dict[str, list[dict[str, Any]]] = {}
     for event in events:

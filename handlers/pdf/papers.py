@@ -66,13 +66,13 @@ def receipt(session: Session, app: Application, status_url: str) -> bytes:
     )
 
 
-def control_card(session: Session, app: Application) -> bytes:
-    """The control card ("kartu kendali"): every hand-over with officers, initials, times and standards."""
+def control_card(session: Session, app: Application, population_records: bool = False) -> bytes:
+    """The control card ("kartu kendali"): every hand-over with officers, initials, times and standards
+    (``population_records``: as ``engine.control_card.control_card``)."""
     context, _ = _common(session, app)
     lanes = definition_of(app.instance.process_version).lane_names
-    return render_pdf(
-        "control_card.html", **context, items=control_card_items(session, app.instance), lanes=lanes, outcomes=OUTCOMES
-    )
+    items = control_card_items(session, app.instance, population_records)
+    return render_pdf("control_card.html", **context, items=items, lanes=lanes, outcomes=OUTCOMES)
 
 
 def distribution(groups: list[RecapGroup], heading: str) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from engine.workflow import incidents
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData, NotFound
 from engine.workflow.instances import StepFailed
+from engine.workflow.ratelimit import count_hit
 
 from . import intake
 from .gateway import Gateway, GatewayError
@@ -64,6 +65,13 @@ _STATUS = re.compile(r"^\s*(?:cek\s+)?status\s+(\S.*)$", re.IGNORECASE)
 _MENU_WORDS = {"menu", "halo", "hai", "hallo", "hi", "hello", "mulai", "start", "p", "assalamualaikum"}
 
 
+SUBMIT_WINDOW = timedelta(hours=1)
+TOO_MANY_SUBMISSIONS = (
+    "Mohon maaf, permohonan dari akun WhatsApp ini sudah banyak dalam satu jam terakhir. "
+    "Silakan coba lagi dalam {minutes} menit. Terima kasih atas pengertian Anda 🙏"
+)
+
+
 @dataclass
 class Context:
     """What the conversation needs from its surroundings (set from the app's configuration)."""
@@ -72,6 +80,7 @@ class Context:
     document_dir: str
     max_bytes: int = documents.DEFAULT_MAX_BYTES
     public_url: str = ""
+    submit_limit: int = 10  # submissions per WhatsApp user per hour (KIA_SUBMIT_RATE_LIMIT)
 
 
 @dataclass
@@ -137,6 +146,7 @@ class _Dialog:
         self.data: dict[str, Any] = dict(conversation.data or {})
         self.whatsapp_phone = conversation.phone
         self.conversation_id = conversation.id
+        self.conversation_key = f"whatsapp:{conversation.id or conversation.user_id or conversation.phone}"
         self.out: list[tuple[str, bool]] = []
         self.instance_id: int | None = None
 
@@ -305,6 +315,14 @@ class _Dialog:
             data = forms.validate_application(self.draft, known_regions=reference.known_region_codes(self.session))
         except forms.FormValidationError as error:
             return self.back_to(intake.first_failing_step(error.fields))
+        count, retry = count_hit(self.session, f"submit:{self.conversation_key}", SUBMIT_WINDOW)
+        if count > self.ctx.submit_limit:
+            return self.say(TOO_MANY_SUBMISSIONS.format(minutes=max(1, -(-retry // 60))))
+        try:
+            applications.refuse_duplicate(self.session, data["child"].get("nik"))
+        except applications.DuplicateApplication as error:
+            self.state, self.data = "menu", {"submitted": self.data.get("submitted", [])}
+            return self.say(f"ℹ️ {error.message}")
         try:
             uploads = [
                 Upload(kind, documents.path_of(self.ctx.document_dir, doc["sha256"]).read_bytes())
