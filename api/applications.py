@@ -16,7 +16,7 @@ from engine.kia.applications import Upload
 from engine.kia.documents import path_of
 from engine.kia.security import display_code
 from engine.models import Document
-from engine.reports.control_card import control_card
+from engine.reports.control_card import control_card, process_versions
 from engine.workflow import incidents, instances
 from engine.workflow.errors import NotFound
 
@@ -168,7 +168,12 @@ class ControlCardItem(MethodView):
         app = applications.by_code(db.session, code)
         require_application(principal, app)
         items = control_card(db.session, app.instance, may_see_population_records(principal, app))
-        return {"code": app.code, "status": app.instance.status, "items": items}
+        return {
+            "code": app.code,
+            "status": app.instance.status,
+            "process": process_versions(db.session, app.instance),
+            "items": items,
+        }
 
 
 @blp.route("/<code>/documents/<int:document_id>", endpoint="document")

@@ -104,11 +104,14 @@ def scheduler() -> None:
 
 @click.command("deploy")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--note", required=True, help="the change note: what changed and why (shown in the versions list)")
 @with_appcontext
-def deploy(file: str) -> None:
-    """Lint and deploy a BPMN file as the next version."""
+def deploy(file: str, note: str) -> None:
+    """Lint and deploy a BPMN file as the next version, which new applications then start on."""
+    if not note.strip():
+        raise click.BadParameter("catatan perubahan wajib diisi", param_hint="--note")
     try:
-        version, created = diagrams.deploy(db.session, Path(file).read_bytes(), "cli")
+        version, created = diagrams.deploy(db.session, Path(file).read_bytes(), "cli", note=note.strip())
     except DiagramRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem.element_id or '-'}: {problem.message}", err=True)

@@ -1,21 +1,31 @@
-"""Process versions: list, upload (lint + deploy), read a version's diagram back."""
+"""Process versions: list, upload (lint + deploy with a change note), activate (roll back), read a
+version's diagram back."""
 
 from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from engine.kia.access import require_role
 from engine.models import Instance, ProcessVersion
-from engine.workflow import definitions
+from engine.workflow import definitions, versions
+from forms.fields import NOTE_MAX_LENGTH, String
 
 from . import diagrams
 from .auth import current_principal, staff_principal
 from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
-from .schemas import ProcessList, ProcessVersionSchema, ValidationResult, VersionQuery
+from .schemas import (
+    ActivationRequest,
+    ActivationSchema,
+    ProcessList,
+    ProcessVersionSchema,
+    ValidationResult,
+    VersionQuery,
+)
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Process versions")
 
@@ -32,24 +42,52 @@ UPLOAD_BODY = {
         },
     },
 }
+DEPLOY_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file", "note"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "a BPMN 2.0 file"},
+                    "note": {"type": "string", "maxLength": NOTE_MAX_LENGTH, "description": "what changed and why"},
+                },
+            }
+        },
+        "application/xml": {
+            "schema": {
+                "type": "string",
+                "description": "a BPMN 2.0 file; the change note in the `note` query parameter",
+            }
+        },
+    },
+}
+NOTE_REQUIRED = "Catatan perubahan wajib diisi: tuliskan apa yang diubah dan alasannya."
 
 
-def version_dict(version: ProcessVersion, running: int = 0, created: bool | None = None) -> dict:
+def version_dict(
+    version: ProcessVersion, running: int = 0, created: bool | None = None, active: bool | None = None
+) -> dict:
     out = {
         "process_key": version.process_key,
         "version": version.version,
         "content_hash": version.content_hash,
         "deployed_at": version.deployed_at,
         "deployed_by": version.deployed_by,
+        "note": version.note,
         "running_instances": running,
     }
     if created is not None:
         out["created"] = created
+    if active is not None:
+        out["active"] = active
     return out
 
 
-def versions_with_running() -> list[tuple[ProcessVersion, int]]:
-    """Every deployed version, newest first per process, with its number of running applications."""
+def versions_with_running() -> list[tuple[ProcessVersion, int, bool]]:
+    """Every deployed version, newest first per process, with its number of running applications and
+    whether it is the active one."""
     running = dict(
         db.session.execute(
             select(Instance.process_version_id, func.count())
@@ -57,10 +95,11 @@ def versions_with_running() -> list[tuple[ProcessVersion, int]]:
             .group_by(Instance.process_version_id)
         ).all()
     )
-    versions = db.session.scalars(
-        select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
+    listed = list(
+        db.session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
     )
-    return [(v, running.get(v.id, 0)) for v in versions]
+    active = {versions.active_version(db.session, key).id for key in {v.process_key for v in listed}}
+    return [(v, running.get(v.id, 0), v.id in active) for v in listed]
 
 
 @blp.route("")
@@ -70,20 +109,50 @@ class ProcessCollection(MethodView):
     def get(self) -> dict:
         """Every deployed version with the number of applications still running on it (staff)."""
         staff_principal()
-        return {"items": [version_dict(v, running) for v, running in versions_with_running()]}
+        return {"items": [version_dict(v, running, active=active) for v, running, active in versions_with_running()]}
 
-    @blp.doc(requestBody=UPLOAD_BODY)
+    @blp.doc(requestBody=DEPLOY_BODY)
     @blp.response(201, ProcessVersionSchema)
-    @blp.alt_response(200, schema=ProcessVersionSchema, description="the same content was already deployed")
+    @blp.alt_response(
+        200,
+        schema=ProcessVersionSchema,
+        description="the same content was already deployed: that version, unchanged (activate it to go back)",
+    )
     @blp.errors(401, 403, 413, 415, 422)
     def post(self) -> tuple[dict, int]:
-        """Upload a diagram: lint it, dry-run every path, and deploy it as the next version (process owners
-        only). A refused diagram changes nothing; the deployed version keeps serving."""
+        """Upload a diagram with a change note: lint it, dry-run every path, and deploy it as the next
+        version, which new applications then start on (process owners only). A refused diagram changes
+        nothing; the deployed version keeps serving. Without a note: 422."""
         require_role(current_principal(), "owner")
         xml = _uploaded_xml()
-        version, created = diagrams.deploy(db.session, xml, current_principal().name)
+        note = _change_note()
+        version, created = diagrams.deploy(db.session, xml, current_principal().name, note=note)
         db.session.commit()
-        return version_dict(version, created=created), 201 if created else 200
+        active = versions.active_version(db.session, version.process_key).id == version.id
+        return version_dict(version, created=created, active=active), 201 if created else 200
+
+
+@blp.route("/<key>/versions/<int:version>/activate")
+class VersionActivation(MethodView):
+    @blp.arguments(ActivationRequest)
+    @blp.response(200, ActivationSchema)
+    @blp.errors(401, 403, 404, 415, 422)
+    def post(self, args: dict, key: str, version: int) -> dict:
+        """Make this version the one new applications start on (roll back), with a reason (process
+        owners). Applications already running stay on their version. Recorded in the history and the
+        audit log; 422 when it is already the active version."""
+        principal = current_principal()
+        require_role(principal, "owner")
+        activation, previous = versions.activate(db.session, key, version, args["reason"], principal.name)
+        db.session.commit()
+        return {
+            "process_key": key,
+            "version": version,
+            "previous_version": previous.version,
+            "reason": activation.reason,
+            "actor": activation.actor,
+            "at": activation.at,
+        }
 
 
 @blp.route("/validate")
@@ -96,6 +165,18 @@ class ProcessValidation(MethodView):
         names, and each path walked with its outcome (process owners)."""
         require_role(current_principal(), "owner")
         return diagrams.checked_dict(diagrams.check(_uploaded_xml()))
+
+
+def _change_note() -> str:
+    """The deploy's change note: a form field (multipart) or the ``note`` query parameter; 422 without."""
+    raw = request.form.get("note") if request.mimetype == "multipart/form-data" else request.args.get("note")
+    try:
+        note = String(max_length=NOTE_MAX_LENGTH).deserialize(raw or "")
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_data", "Catatan perubahan tidak sah.", {"note": exc.messages}) from None
+    if not note:
+        raise ApiError(422, "invalid_data", NOTE_REQUIRED, {"note": [NOTE_REQUIRED]})
+    return note
 
 
 def _uploaded_xml() -> bytes:

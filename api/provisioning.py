@@ -17,6 +17,8 @@ from engine.workflow.errors import InvalidData, NotFound
 
 from .extensions import db
 
+BUNDLED_NOTE = "Diagram bawaan layanan (bpmn/kia_whatsapp.bpmn)"
+
 
 def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     """Upgrade the schema to the newest revision (a new database is created, one made before migrations
@@ -26,7 +28,8 @@ def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     db.session.commit()
     version = None
     if bundled_diagram:
-        version, _ = definitions.deploy(db.session, Path(bundled_diagram).read_bytes(), forms.form_choices(), "system")
+        xml = Path(bundled_diagram).read_bytes()
+        version, _ = definitions.deploy(db.session, xml, forms.form_choices(), "system", note=BUNDLED_NOTE)
         db.session.commit()
     return version
 

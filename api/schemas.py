@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from engine.kia.security import normalize_code
 from engine.models import TaskRowState
 from engine.workflow.dryrun import Outcome
 from forms.fields import String as Text  # stripped, length-limited, no control characters
@@ -316,9 +317,30 @@ class ControlCardEntry(Schema):
     )
 
 
+class MigrationOnCard(Schema):
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    at = fields.DateTime()
+    by = fields.String(allow_none=True)
+    by_name = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "the change note of the version moved to"})
+
+
+class ProcessOnCard(Schema):
+    """The process versions an application ran on (see ``engine.control_card.process_versions``)."""
+
+    process_key = fields.String()
+    started_version = fields.Integer()
+    started_note = fields.String(allow_none=True, metadata={"description": "the change note of that version"})
+    current_version = fields.Integer()
+    current_note = fields.String(allow_none=True)
+    migrations = fields.List(fields.Nested(MigrationOnCard))
+
+
 class ControlCard(Schema):
     code = fields.String(required=True)
     status = fields.String()
+    process = fields.Nested(ProcessOnCard)
     items = fields.List(fields.Nested(ControlCardEntry), required=True)
 
 
@@ -387,8 +409,79 @@ class ProcessVersionSchema(Schema):
     content_hash = fields.String()
     deployed_at = fields.DateTime()
     deployed_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "the change note given at deploy"})
+    active = fields.Boolean(metadata={"description": "new applications start on this version"})
     running_instances = fields.Integer()
     created = fields.Boolean()
+
+
+class ApplicationSelection(fields.Field):
+    """``"all"`` or a list of application codes."""
+
+    default_error_messages = {"invalid": 'Isi dengan "all" atau daftar kode permohonan (paling banyak 10.000).'}
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str | list[str]:
+        if value == "all":
+            return "all"
+        if not isinstance(value, list) or not value or len(value) > 10_000:
+            raise self.make_error("invalid")
+        codes = []
+        for item in value:
+            code = normalize_code(item) if isinstance(item, str) else None
+            if code is None:
+                raise ValidationError(f"Kode permohonan tidak sah: {str(item)[:40]!r}.")
+            codes.append(code)
+        return codes
+
+
+class MigrationRequest(Schema):
+    from_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    applications = ApplicationSelection(
+        required=True,
+        metadata={"description": '"all" (every running application of from_version) or a list of codes'},
+    )
+    dry_run = fields.Boolean(required=True, metadata={"description": "true: report only, change nothing"})
+    mapping = fields.Dict(
+        keys=Text(max_length=100),
+        values=Text(max_length=100),
+        validate=validate.Length(max=500),
+        metadata={"description": "element id in from_version -> element id in to_version, overriding the pairing"},
+    )
+
+
+class MigrationItem(Schema):
+    code = fields.String(required=True)
+    from_version = fields.Integer(allow_none=True)
+    to_version = fields.Integer()
+    movable = fields.Boolean(required=True)
+    moved = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, metadata={"description": "why it cannot move (Bahasa Indonesia)"})
+    current_steps = fields.List(fields.String(), metadata={"description": "the steps it waits at"})
+
+
+class MigrationResult(Schema):
+    process_key = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    dry_run = fields.Boolean()
+    total = fields.Integer()
+    movable = fields.Integer()
+    moved = fields.Integer()
+    items = fields.List(fields.Nested(MigrationItem), required=True)
+
+
+class ActivationRequest(Schema):
+    reason = Text(required=True, max_length=2000, metadata={"description": "why this version becomes current"})
+
+
+class ActivationSchema(Schema):
+    process_key = fields.String()
+    version = fields.Integer()
+    previous_version = fields.Integer(allow_none=True)
+    reason = fields.String()
+    actor = fields.String()
+    at = fields.DateTime()
 
 
 class ProcessList(Schema):

@@ -23,7 +23,8 @@ from sqlalchemy import text
 
 from engine.models import Base
 from engine.workflow.database import make_session_factory
-from engine.workflow.definitions import definition_of, latest_version
+from engine.workflow.definitions import definition_of
+from engine.workflow.versions import active_version
 
 from .common import PASSWORD, Database, application, latency_summary, percentile
 from .engine_bound import _register_handlers, run_case_states
@@ -72,7 +73,7 @@ def seed(db: Database, count: int) -> dict[str, Any]:
     states = run_case_states(sessions, f"{db.workdir}/documents")  # 5 real states: open at 1..4, finished
     engine = sessions.kw["bind"]
     with sessions() as session:
-        version = latest_version(session, "kia_whatsapp")
+        version = active_version(session, "kia_whatsapp")
         definition = definition_of(version)
         session.execute(text("DELETE FROM events"))  # the real case above: only its rows are there
         for table in ("outbox", "timers", "tasks", "documents", "api_tokens", "applications", "instances"):

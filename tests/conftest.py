@@ -149,6 +149,8 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
         for table in PER_TEST_TABLES:
             db.session.execute(delete(table))
         bundled = db.session.query(models.ProcessVersion).order_by(models.ProcessVersion.id).first()
+        first = db.session.query(models.ProcessActivation).order_by(models.ProcessActivation.id).first()
+        db.session.execute(delete(models.ProcessActivation).where(models.ProcessActivation.id != first.id))
         db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
         reference.seed(db.session)
         db.session.commit()

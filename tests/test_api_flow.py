@@ -230,7 +230,12 @@ def test_invalid_form_data_gets_422_with_indonesian_field_messages(client: Flask
 
 
 def _upload(client: FlaskClient, headers: dict, xml: str):  # noqa: ANN202
-    return client.post("/api/v1/processes", data=xml.encode(), headers={**headers, "Content-Type": "application/xml"})
+    return client.post(
+        "/api/v1/processes",
+        query_string={"note": "Perubahan uji"},
+        data=xml.encode(),
+        headers={**headers, "Content-Type": "application/xml"},
+    )
 
 
 def _with_script_task() -> str:

@@ -6,6 +6,7 @@ from flask import Flask
 
 from api.extensions import db
 from engine.models import ProcessVersion, User
+from engine.workflow import definitions
 
 from .helpers import ROOT
 
@@ -49,18 +50,21 @@ def test_users_add_refuses_unknown_roles_and_uptd_without_kecamatan(app: Flask) 
 
 def test_deploy_refuses_a_bad_diagram_and_accepts_a_changed_one(app: Flask, tmp_path) -> None:  # noqa: ANN001
     runner = app.test_cli_runner()
-    same = runner.invoke(args=["deploy", str(DIAGRAM)])
+    no_note = runner.invoke(args=["deploy", str(DIAGRAM)])
+    assert no_note.exit_code != 0 and "--note" in no_note.output
+    same = runner.invoke(args=["deploy", str(DIAGRAM), "--note", "sama"])
     assert same.exit_code == 0 and "sudah ada sebagai versi 1" in same.output
     bad = tmp_path / "bad.bpmn"
     bad.write_text(DIAGRAM.read_text().replace('value="PT1H"', 'value="sejam"'))
-    result = runner.invoke(args=["deploy", str(bad)])
+    result = runner.invoke(args=["deploy", str(bad), "--note", "standar waktu"])
     assert result.exit_code != 0 and "verify_application" in result.output
     good = tmp_path / "good.bpmn"
     good.write_text(DIAGRAM.read_text().replace('value="PT5M"', 'value="PT10M"'))
-    result = runner.invoke(args=["deploy", str(good)])
+    result = runner.invoke(args=["deploy", str(good), "--note", "Pengingat pemohon 10 menit"])
     assert result.exit_code == 0 and "versi 2" in result.output
     with app.app_context():
         assert db.session.query(ProcessVersion).count() == 2
+        assert definitions.get_version(db.session, "kia_whatsapp").note == "Pengingat pemohon 10 menit"
 
 
 def test_demo_creates_accounts_that_can_sign_in(app: Flask) -> None:

@@ -265,9 +265,9 @@ def _deploy(content: bytes | str, content_type: str = "application/xml") -> Call
                 "/api/v1/processes",
                 headers=owner,
                 content_type=content_type,
-                data={"file": (io.BytesIO(data), "diagram.bpmn")},
+                data={"file": (io.BytesIO(data), "diagram.bpmn"), "note": "uji"},
             )
-        return client.post("/api/v1/processes", headers=owner, data=data, content_type=content_type)
+        return client.post("/api/v1/processes?note=uji", headers=owner, data=data, content_type=content_type)
 
     return send
 

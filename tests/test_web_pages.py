@@ -271,7 +271,10 @@ def test_versions_page_shows_changes_and_running_applications(client: FlaskClien
         1,
     )
     assert (
-        client.post("/api/v1/processes", data=changed, content_type="application/xml", headers=owner).status_code == 201
+        client.post(
+            "/api/v1/processes?note=Verifikasi+2+jam", data=changed, content_type="application/xml", headers=owner
+        ).status_code
+        == 201
     )
     sign_in(client, "owner1")
     page = client.get("/pemilik/versi").text

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 import forms
 from engine.kia.applications import PROCESS_KEY
 from engine.workflow import definitions, diagram_diff
-from engine.workflow.errors import DiagramRejected
+from engine.workflow import versions as process_versions
+from engine.workflow.errors import DiagramRejected, InvalidData
 
 from ..extensions import db
 from ..processes import versions_with_running
-from .blueprint import blp, staff_page
+from .blueprint import blp, principal, staff_page
 
 
 @blp.route("/pemilik/modeler")
@@ -41,13 +42,13 @@ def modeler() -> Any:
 @staff_page("owner", "supervisor")
 def versions() -> Any:
     key = request.args.get("proses") or PROCESS_KEY
-    listed = [(v, running) for v, running in versions_with_running() if v.process_key == key]
-    numbers = [v.version for v, _ in listed]
+    listed = [(v, running, active) for v, running, active in versions_with_running() if v.process_key == key]
+    numbers = [v.version for v, _, _ in listed]
     after = request.args.get("ke", type=int) or (numbers[0] if numbers else None)
     before = request.args.get("dari", type=int) or next((n for n in numbers if after and n < after), None)
     changes, problem = [], None
     if before and after and before in numbers and after in numbers:
-        by_number = {v.version: v for v, _ in listed}
+        by_number = {v.version: v for v, _, _ in listed}
         try:
             changes = diagram_diff.diff(by_number[before].bpmn_xml.encode(), by_number[after].bpmn_xml.encode())
         except DiagramRejected as exc:
@@ -56,9 +57,32 @@ def versions() -> Any:
         "web/versions.html",
         key=key,
         listed=listed,
+        activations=process_versions.history(db.session, key),
+        active_number=next((v.version for v, _, active in listed if active), None),
         before=before,
         after=after,
         changes=changes,
         problem=problem,
         numbers=numbers,
     )
+
+
+@blp.route("/pemilik/proses/<key>/versi/<int:version>/aktifkan", methods=["POST"])
+@staff_page("owner")
+def activate_version(key: str, version: int) -> Any:
+    """Roll back from the versions page: the version becomes the one new applications start on."""
+    who = principal()
+    try:
+        process_versions.activate(db.session, key, version, request.form.get("reason", ""), who.name)
+    except InvalidData as exc:
+        db.session.rollback()
+        flash(f"Versi {version} tidak diaktifkan: {_first_message(exc)}", "error")
+        return redirect(url_for("web.versions", proses=key))
+    db.session.commit()
+    flash(f"Versi {version} aktif: permohonan baru dimulai pada versi ini.", "ok")
+    return redirect(url_for("web.versions", proses=key))
+
+
+def _first_message(exc: InvalidData) -> str:
+    messages = [m for field in exc.fields.values() for m in (field if isinstance(field, list) else [field])]
+    return str(messages[0]) if messages else exc.message

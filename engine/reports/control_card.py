@@ -32,9 +32,9 @@ from engine.kia import verification
 from engine.kia.models import User
 from engine.workflow import worktime
 from engine.workflow.clock import clock
-from engine.workflow.models import Event, Instance, TaskRow, TaskRowState
+from engine.workflow.models import Event, Instance, ProcessVersion, TaskRow, TaskRowState
 
-__all__ = ["control_card", "duration_label", "step_duration", "within_standard"]
+__all__ = ["control_card", "duration_label", "process_versions", "step_duration", "within_standard"]
 
 
 def step_duration(row: TaskRow, end: datetime | None = None) -> timedelta | None:
@@ -157,4 +157,48 @@ def _entry(
         "met": met,
         "outcome": outcome,
         "escalations": escalations,
+    }
+
+
+def process_versions(session: Session, instance: Instance) -> dict[str, Any]:
+    """The versions of the process ``instance`` ran on: the one it started on (with the owner's change
+    note), the current one, and every move between them (``migrated`` events), oldest first."""
+    key = instance.process_version.process_key
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.instance_id == instance.id, Event.kind.in_(("started", "migrated")))
+            .order_by(Event.id)
+        )
+    )
+    started = next((e.detail.get("version") for e in events if e.kind == "started"), None)
+    moves = [e for e in events if e.kind == "migrated"]
+    if started is None:
+        started = moves[0].detail.get("from_version") if moves else instance.process_version.version
+    numbers = {started, instance.process_version.version} | {e.detail.get("to_version") for e in moves}
+    notes = dict(
+        session.execute(
+            select(ProcessVersion.version, ProcessVersion.note).where(
+                ProcessVersion.process_key == key, ProcessVersion.version.in_(numbers)
+            )
+        ).all()
+    )
+    people = _people(session, [e.actor for e in moves if e.actor])
+    return {
+        "process_key": key,
+        "started_version": started,
+        "started_note": notes.get(started),
+        "current_version": instance.process_version.version,
+        "current_note": notes.get(instance.process_version.version),
+        "migrations": [
+            {
+                "from_version": e.detail.get("from_version"),
+                "to_version": e.detail.get("to_version"),
+                "at": e.at,
+                "by": e.actor,
+                "by_name": people[e.actor].full_name if e.actor in people else None,
+                "note": notes.get(e.detail.get("to_version")),
+            }
+            for e in moves
+        ],
     }

@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.workflow import structure
+from engine.workflow import structure, versions
 from engine.workflow.clock import clock
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
 from engine.workflow.lint import NS, lint, props
@@ -180,12 +180,15 @@ def deploy(
     actor: str = "system",
     *,
     verify: Callable[[Definition], Sequence[Problem]] | None = None,
+    note: str | None = None,
 ) -> tuple[ProcessVersion, bool]:
-    """Lint and store ``xml`` as the next version of its process.
+    """Lint and store ``xml`` as the next version of its process, with the owner's change ``note``, and
+    make it the version new instances start on.
 
     Returns ``(version, created)``; deploying content that is already deployed returns the existing
-    version with ``created=False``. Raises ``DiagramRejected`` and stores nothing when lint fails or
-    ``verify`` (e.g. the dry run) finds a problem in the built definition.
+    version with ``created=False`` and changes nothing (an older version comes back with
+    ``versions.activate``). Raises ``DiagramRejected`` and stores nothing when lint fails or ``verify``
+    (e.g. the dry run) finds a problem in the built definition.
     """
     definition = build_definition(xml, form_keys)
     problems = list(verify(definition)) if verify is not None else []
@@ -208,27 +211,18 @@ def deploy(
         bpmn_xml=xml.decode("utf-8"),
         deployed_by=actor,
         deployed_at=clock.now(),
+        note=note,
     )
     session.add(version)
+    versions.record_activation(session, version, note or "", actor)
     session.flush()
     return version, True
 
 
-def latest_version(session: Session, process_key: str) -> ProcessVersion:
-    version = session.scalar(
-        select(ProcessVersion)
-        .where(ProcessVersion.process_key == process_key)
-        .order_by(ProcessVersion.version.desc())
-        .limit(1)
-    )
-    if version is None:
-        raise NotFound(f"proses '{process_key}' belum di-deploy")
-    return version
-
-
 def get_version(session: Session, process_key: str, number: int | None = None) -> ProcessVersion:
+    """Version ``number`` of ``process_key``, or without a number the active one."""
     if number is None:
-        return latest_version(session, process_key)
+        return versions.active_version(session, process_key)
     version = session.scalar(
         select(ProcessVersion).where(ProcessVersion.process_key == process_key, ProcessVersion.version == number)
     )

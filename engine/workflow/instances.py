@@ -21,9 +21,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.workflow import config, serialization, worktime
+from engine.workflow import config, serialization, versions, worktime
 from engine.workflow.clock import clock
-from engine.workflow.definitions import Definition, definition_of, get_version, latest_version
+from engine.workflow.definitions import Definition, definition_of, get_version
 from engine.workflow.errors import Conflict, EngineError, NotFound
 from engine.workflow.events import record
 from engine.workflow.models import Instance, TaskRow, TaskRowState, Timer, TimerKind, TimerState
@@ -67,7 +67,7 @@ class Loaded:
     context: ServiceContext
 
 
-def _attach(workflow: BpmnWorkflow, session: Session, instance: Instance, actor: str) -> ServiceContext:
+def attach(workflow: BpmnWorkflow, session: Session, instance: Instance, actor: str) -> ServiceContext:
     worktime.refresh(session)  # deadlines use the overrides as last committed by any process
     context = ServiceContext(session=session, instance=instance, now=clock.now(), actor=actor)
     workflow.script_engine = SandboxScriptEngine(context)
@@ -78,15 +78,15 @@ def load(session: Session, instance: Instance, actor: str = "system") -> Loaded:
     """Deserialize ``instance`` with the sandboxed script engine attached."""
     definition = definition_of(instance.process_version)
     workflow = serialization.load(instance.state, definition)
-    context = _attach(workflow, session, instance, actor)
+    context = attach(workflow, session, instance, actor)
     return Loaded(instance, definition, workflow, context)
 
 
 def start(
     session: Session, process_key: str, *, business_key: str, kecamatan: str | None, data: dict[str, Any], actor: str
 ) -> Instance:
-    """Start an instance of the latest version of ``process_key`` and run it to its first wait."""
-    version = latest_version(session, process_key)
+    """Start an instance of the active version of ``process_key`` and run it to its first wait."""
+    version = versions.active_version(session, process_key)
     definition = definition_of(version)
     now = clock.now()
     instance = Instance(
@@ -101,7 +101,7 @@ def start(
     session.add(instance)
     session.flush()
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
-    context = _attach(workflow, session, instance, actor)
+    context = attach(workflow, session, instance, actor)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     record(session, instance, "started", actor=actor, at=now, version=version.version)

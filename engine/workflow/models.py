@@ -1,6 +1,7 @@
 """Tables of the BPMN runtime: nothing here knows the KIA domain.
 
-* definitions: ``ProcessVersion`` (immutable diagrams keyed by content hash);
+* definitions: ``ProcessVersion`` (immutable diagrams keyed by content hash) and ``ProcessActivation``
+  (which version is current, an audited fact of its own);
 * instances: ``Instance`` (the serialized SpiffWorkflow state, the source of truth);
 * projections: ``TaskRow``, ``Event``, ``Timer`` and ``Outbox`` (with its ``DeliveryAttempt``), written in
   the same transaction as the state so that queries never deserialize a workflow;
@@ -111,6 +112,26 @@ class ProcessVersion(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(default=_now)
     deployed_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)  # the process owner's change note, given at deploy
+
+
+class ProcessActivation(Base):
+    """Which version new instances of a process start on: the latest row of its key (append-only).
+
+    Deploying a new version activates it; a roll back activates an older one with a reason. Versions
+    themselves never change."""
+
+    __tablename__ = "process_activations"
+    __table_args__ = (Index("ix_process_activations_key", "process_key", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=_now)
+
+    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
 
 
 class Instance(Base):

@@ -68,6 +68,11 @@ _config[BpmnWorkflow] = _SpeclessWorkflowConverter
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 
 
+def registry() -> Any:
+    """The serializer's registry (SpiffWorkflow's spec comparison converts specs with it)."""
+    return _serializer.registry
+
+
 def dump(workflow: BpmnWorkflow) -> bytes:
     """Serialize the instance part of ``workflow`` (compressed JSON), with the serializer's version."""
     registry = _serializer.registry

@@ -19,6 +19,7 @@ from engine.kia.security import display_code
 from engine.models import Application, Kecamatan
 from engine.reports import deliveries as delivery_log
 from engine.reports.control_card import control_card as control_card_items
+from engine.reports.control_card import process_versions
 from engine.reports.estimates import expected_completion
 from engine.workflow.definitions import definition_of
 
@@ -72,7 +73,14 @@ def control_card(session: Session, app: Application, population_records: bool = 
     context, _ = _common(session, app)
     lanes = definition_of(app.instance.process_version).lane_names
     items = control_card_items(session, app.instance, population_records)
-    return render_pdf("control_card.html", **context, items=items, lanes=lanes, outcomes=OUTCOMES)
+    return render_pdf(
+        "control_card.html",
+        **context,
+        items=items,
+        process=process_versions(session, app.instance),
+        lanes=lanes,
+        outcomes=OUTCOMES,
+    )
 
 
 def distribution(groups: list[RecapGroup], heading: str) -> bytes:

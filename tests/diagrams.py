@@ -1,0 +1,125 @@
+"""Edits of the bundled diagram that a process owner would make, as new versions for the tests."""
+
+from __future__ import annotations
+
+import re
+
+from .conftest import ROOT
+
+BUNDLED = ROOT / "bpmn" / "kia_whatsapp.bpmn"
+
+_QUALITY_CHECK = """
+    <bpmn:userTask id="check_card" name="Periksa mutu cetakan KIA">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="form_key" value="printing"/>
+          <spiffworkflow:property name="time_standard" value="PT1H"/>
+          <spiffworkflow:property name="time_basis" value="working"/>
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_to_check</bpmn:incoming>
+      <bpmn:outgoing>flow_to_group</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="timer_check_card" name="Batas waktu terlampaui" cancelActivity="false"
+        attachedToRef="check_card">
+      <bpmn:outgoing>flow_timer_check_card</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="TimerEventDefinition_check_card">
+        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">deadline()</bpmn:timeDate>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:serviceTask id="escalate_check_card" name="Eskalasi keterlambatan">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="escalate" resultVariable="">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="step" type="str" value="'check_card'"/>
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_timer_check_card</bpmn:incoming>
+      <bpmn:outgoing>flow_escalated_check_card</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="end_escalated_check_card" name="Eskalasi dicatat">
+      <bpmn:incoming>flow_escalated_check_card</bpmn:incoming>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="flow_to_check" sourceRef="ms_printed" targetRef="check_card"/>
+    <bpmn:sequenceFlow id="flow_timer_check_card" sourceRef="timer_check_card" targetRef="escalate_check_card"/>
+    <bpmn:sequenceFlow id="flow_escalated_check_card" sourceRef="escalate_check_card"
+        targetRef="end_escalated_check_card"/>
+"""
+
+_QUALITY_CHECK_LANE = "".join(
+    f"\n        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
+    for node in ("check_card", "timer_check_card", "escalate_check_card", "end_escalated_check_card")
+)
+
+
+def _sub(pattern: str, replacement: str, xml: str) -> str:
+    xml, count = re.subn(pattern, replacement, xml, count=1, flags=re.S)
+    assert count == 1, pattern
+    return xml
+
+
+def bundled() -> bytes:
+    return BUNDLED.read_bytes()
+
+
+def with_quality_check(xml: bytes | None = None) -> bytes:
+    """A quality check by the print operator after printing ("check_card", in the operator lane, with its
+    own time standard and escalation timer), before the cards are grouped."""
+    text = (xml or bundled()).decode("utf-8")
+    # the printed milestone now leads to the check, and the check to the grouping
+    text = _sub(
+        r'(<bpmn:intermediateThrowEvent id="ms_printed".*?)<bpmn:outgoing>flow_to_group</bpmn:outgoing>',
+        r"\1<bpmn:outgoing>flow_to_check</bpmn:outgoing>",
+        text,
+    )
+    text = _sub(
+        r'<bpmn:sequenceFlow id="flow_to_group" sourceRef="ms_printed"',
+        '<bpmn:sequenceFlow id="flow_to_group" sourceRef="check_card"',
+        text,
+    )
+    text = _sub(r"(\n\s*<bpmn:sequenceFlow id=\"flow_to_group\")", _QUALITY_CHECK.rstrip("\n") + r"\1", text)
+    text = _sub(
+        r'(<bpmn:lane id="operator".*?<bpmn:flowNodeRef>ms_printed</bpmn:flowNodeRef>)',
+        r"\1" + _QUALITY_CHECK_LANE,
+        text,
+    )
+    return text.encode("utf-8")
+
+
+def without_grouping(xml: bytes | None = None) -> bytes:
+    """The Dafdud grouping step removed: printed cards go straight to "ready" (its timer and escalation
+    too)."""
+    text = (xml or bundled()).decode("utf-8")
+    text = _sub(r'\s*<bpmn:userTask id="group_cards".*?</bpmn:userTask>', "", text)
+    for node in ("timer_group_cards",):
+        text = _sub(rf'\s*<bpmn:boundaryEvent id="{node}".*?</bpmn:boundaryEvent>', "", text)
+    text = _sub(r'\s*<bpmn:serviceTask id="escalate_group_cards".*?</bpmn:serviceTask>', "", text)
+    text = _sub(r'\s*<bpmn:endEvent id="end_escalated_group_cards".*?</bpmn:endEvent>', "", text)
+    for flow in ("flow_timer_group_cards", "flow_escalated_group_cards", "flow_grouped"):
+        text = _sub(rf'\s*<bpmn:sequenceFlow id="{flow}"[^>]*?(/>|>.*?</bpmn:sequenceFlow>)', "", text)
+    text = _sub(
+        r'sourceRef="ms_printed" targetRef="group_cards"', 'sourceRef="ms_printed" targetRef="svc_notify_ready"', text
+    )
+    text = _sub(r"<bpmn:incoming>flow_grouped</bpmn:incoming>", "<bpmn:incoming>flow_to_group</bpmn:incoming>", text)
+    for node in ("group_cards", "timer_group_cards", "escalate_group_cards", "end_escalated_group_cards"):
+        text = _sub(rf"\s*<bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>", "", text)
+    # layout of the removed elements
+    removed = "|".join(
+        (
+            "group_cards",
+            "timer_group_cards",
+            "escalate_group_cards",
+            "end_escalated_group_cards",
+            "flow_timer_group_cards",
+            "flow_escalated_group_cards",
+            "flow_grouped",
+        )
+    )
+    text = re.sub(
+        rf'\s*<bpmndi:BPMN(Shape|Edge) id="[^"]*" bpmnElement="({removed})".*?</bpmndi:BPMN(Shape|Edge)>',
+        "",
+        text,
+        flags=re.S,
+    )
+    return text.encode("utf-8")
