@@ -1,12 +1,11 @@
-"""Edits of the bundled diagram that a process owner would make, as new versions for the tests."""
+"""Edits of the bundled diagram that a process owner would make, as new versions (tests and bench/)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from .conftest import ROOT
-
-BUNDLED = ROOT / "bpmn" / "kia_whatsapp.bpmn"
+BUNDLED = Path(__file__).resolve().parent.parent / "bpmn" / "kia_whatsapp.bpmn"
 
 _QUALITY_CHECK = """
     <bpmn:userTask id="check_card" name="Periksa mutu cetakan KIA">

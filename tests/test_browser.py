@@ -271,7 +271,9 @@ def test_owner_changes_time_standard_in_modeler_and_deploys_version_2(server: st
     assert page.locator("#modeler .kia-error").count() == 0
     assert "7 dari 7 jalur uji coba berhasil" in page.inner_text("#modeler-status")
     shot(page, "modeler")
-    page.click("#deploy")
+    page.click("#deploy")  # asks first, with the change note
+    page.fill("#deploy-dialog textarea[name=note]", "Verifikasi diberi waktu 2 jam")
+    page.click("#deploy-confirm")
     page.locator("#modeler-status", has_text="Versi 2 berhasil di-deploy").wait_for()
 
     page.goto(f"{server}/pemilik/versi")
@@ -301,6 +303,72 @@ def test_modeler_colours_the_failing_path_of_the_dry_run(server: str, browser) -
     assert page.locator("#modeler [data-element-id=gw_resubmit].kia-error").count() == 1
     assert "macet" in page.inner_text("#problems li.path")
     shot(page, "modeler-dry-run")
+    context.close()
+
+
+def _leaving_asks(page) -> bool:  # noqa: ANN001
+    """Whether leaving the page now would ask first (the modeler's beforeunload handler)."""
+    return page.evaluate(
+        "() => { const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e);"
+        " return e.defaultPrevented; }"
+    )
+
+
+def test_owner_deploys_with_a_note_and_rolls_back(server: str, browser) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="id-ID")
+    page = context.new_page()
+    sign_in(page, server, "pemilik")
+    page.goto(f"{server}/pemilik/modeler")
+    page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
+    assert not _leaving_asks(page)
+    page.click("#modeler [data-element-id=print_card]")
+    standard = page.locator("#properties input[name=time_standard]")
+    standard.fill("PT3H")
+    standard.dispatch_event("change")
+    assert _leaving_asks(page)  # unsaved changes
+
+    page.click("#deploy")
+    assert page.locator("#deploy-dialog").is_visible()
+    page.click("#deploy-dialog button[value=cancel]")  # changed my mind: nothing deployed
+    assert not page.locator("#deploy-dialog").is_visible()
+    assert "berhasil" not in page.inner_text("#modeler-status")
+    page.click("#deploy")
+    page.click("#deploy-confirm")  # the note is required: the dialog stays open
+    assert page.locator("#deploy-dialog").is_visible()
+    page.fill("#deploy-dialog textarea[name=note]", "Pencetakan diberi waktu 3 jam")
+    shot(page, "modeler-deploy-note")
+    page.click("#deploy-confirm")
+    status = page.locator("#modeler-status", has_text="berhasil di-deploy dan kini aktif")
+    status.wait_for()
+    number = int(status.inner_text().split("Versi ", 1)[1].split()[0])
+    assert number >= 2 and not _leaving_asks(page)
+
+    page.goto(f"{server}/pemilik/versi")
+    row = page.locator(f"tr[data-version='{number}']")
+    assert "Pencetakan diberi waktu 3 jam" in row.inner_text() and "aktif" in row.locator(".badge").inner_text()
+    first = page.locator("tr[data-version='1']")
+    first.locator("summary", has_text="Aktifkan kembali").click()
+    first.locator("textarea[name=reason]").fill("Standar 3 jam belum disetujui Kepala Dinas")
+    first.get_by_role("button", name="Aktifkan versi 1").click()
+    page.wait_for_load_state()
+    assert "Versi 1 aktif" in page.inner_text(".flash.ok")
+    assert page.locator("tr[data-version='1'] .badge").inner_text() == "aktif"
+    assert page.locator(f"tr[data-version='{number}'] .badge").count() == 0
+    assert "Standar 3 jam belum disetujui Kepala Dinas" in page.inner_text("table.activations")
+    shot(page, "versions-rollback")
+
+    def running() -> dict[str, str]:
+        page.goto(f"{server}/pemilik/versi")
+        rows = page.locator("table.versions tbody tr")
+        return {
+            rows.nth(i).get_attribute("data-version"): rows.nth(i).locator("td.running").inner_text()
+            for i in range(rows.count())
+        }
+
+    before = running()
+    submit_application(page, server)  # new applications start on version 1 again
+    after = running()
+    assert int(after["1"]) == int(before["1"]) + 1 and after[str(number)] == before[str(number)]
     context.close()
 
 

@@ -386,3 +386,46 @@ def test_migration_requests_are_checked(client: FlaskClient) -> None:
             "current_steps": [],
         }
     ]
+
+
+# --- the owner's pages ---------------------------------------------------------------------------------
+
+
+def test_versions_page_rolls_back_and_the_migration_page_moves_applications(client: FlaskClient, app: Flask) -> None:
+    from .test_web_pages import sign_in
+
+    waiting = new_application(client)
+    assert deploy(client, with_quality_check()).status_code == 201
+    csrf = sign_in(client, "owner1")
+    page = client.get("/pemilik/versi").text
+    assert NOTE in page and "Aktifkan kembali" in page and "pindahkan permohonan berjalan" in page
+    assert '<span class="badge">aktif</span>' in page.split('data-version="2"')[1].split("</tr>")[0]
+
+    # a dry run, then the move, from the page under the versions page
+    form = {"csrf_token": csrf, "dari": "1", "ke": "2", "scope": "all", "codes": ""}
+    dry = client.post("/pemilik/proses/kia_whatsapp/migrasi", data={**form, "action": "dry_run"})
+    assert dry.status_code == 200 and "Hasil uji coba: 1 dari 1 dapat dipindahkan" in dry.text
+    assert f'data-code="{waiting}" class="ok"' in dry.text
+    assert versions_of(app, [waiting])[waiting][0] == 1
+    done = client.post("/pemilik/proses/kia_whatsapp/migrasi", data={**form, "action": "execute"})
+    assert done.status_code == 200 and "1 dari 1 dipindahkan" in done.text
+    assert versions_of(app, [waiting])[waiting][0] == 2
+    bad = client.post(
+        "/pemilik/proses/kia_whatsapp/migrasi", data={**form, "scope": "codes", "codes": "x", "action": "dry_run"}
+    )
+    assert bad.status_code == 200 and "Kode permohonan tidak sah" in bad.text
+
+    # roll back from the versions page: a reason is required
+    refused = client.post(
+        "/pemilik/proses/kia_whatsapp/versi/1/aktifkan", data={"csrf_token": csrf, "reason": " "}, follow_redirects=True
+    )
+    assert "tidak diaktifkan: Alasan wajib diisi." in refused.text
+    rolled = client.post(
+        "/pemilik/proses/kia_whatsapp/versi/1/aktifkan",
+        data={"csrf_token": csrf, "reason": "Operator belum siap memeriksa mutu."},
+        follow_redirects=True,
+    )
+    assert "Versi 1 aktif" in rolled.text and "Operator belum siap memeriksa mutu." in rolled.text
+    assert '<span class="badge">aktif</span>' in rolled.text.split('data-version="1"')[1].split("</tr>")[0]
+    assert version_of(client, new_application(client)) == 1
+    assert client.post("/pemilik/proses/kia_whatsapp/versi/2/aktifkan", data={"reason": "x"}).status_code == 400

@@ -1,10 +1,12 @@
-"""The process owner's pages: the modeler (validate, deploy) and the versions with what changed."""
+"""The process owner's pages: the modeler (validate, deploy), the versions with what changed (roll back),
+and the migration of running applications."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 import forms
 from engine.kia.applications import PROCESS_KEY
@@ -13,8 +15,10 @@ from engine.workflow import versions as process_versions
 from engine.workflow.errors import DiagramRejected, InvalidData
 
 from ..extensions import db
+from ..migrations import run_migration
 from ..processes import versions_with_running
-from .blueprint import blp, principal, staff_page
+from ..schemas import MigrationRequest
+from .blueprint import blp, error_page, principal, staff_page
 
 
 @blp.route("/pemilik/modeler")
@@ -86,3 +90,45 @@ def activate_version(key: str, version: int) -> Any:
 def _first_message(exc: InvalidData) -> str:
     messages = [m for field in exc.fields.values() for m in (field if isinstance(field, list) else [field])]
     return str(messages[0]) if messages else exc.message
+
+
+@blp.route("/pemilik/proses/<key>/migrasi", methods=["GET", "POST"])
+@staff_page("owner")
+def migrations(key: str) -> Any:
+    """Move running applications to another version: a dry run first, then the move (both report per
+    application)."""
+    listed = [(v, running, active) for v, running, active in versions_with_running() if v.process_key == key]
+    if not listed:
+        return error_page(404, f"Proses '{key}' belum di-deploy.")
+    numbers = [v.version for v, _, _ in listed]
+    active = next(v.version for v, _, is_active in listed if is_active)
+    form = {
+        "from_version": request.values.get("dari", type=int)
+        or next((v.version for v, running, _ in listed if running and v.version != active), numbers[-1]),
+        "to_version": request.values.get("ke", type=int) or active,
+        "codes": request.form.get("codes", ""),
+        "scope": request.form.get("scope", "all"),
+    }
+    result, errors = None, {}
+    if request.method == "POST":
+        body = {
+            "from_version": form["from_version"],
+            "to_version": form["to_version"],
+            "applications": "all" if form["scope"] == "all" else form["codes"].replace(",", " ").split(),
+            "dry_run": request.form.get("action") != "execute",
+        }
+        try:
+            args = MigrationRequest().load(body)
+            result = run_migration(key, args, principal().name)
+        except ValidationError as exc:
+            errors = exc.normalized_messages()
+        except InvalidData as exc:
+            errors = exc.fields
+        if result and not result["dry_run"]:
+            flash(
+                f"{result['moved']} dari {result['total']} permohonan dipindahkan ke versi {result['to_version']}.",
+                "ok",
+            )
+    return render_template(
+        "web/migrations.html", key=key, listed=listed, numbers=numbers, form=form, result=result, errors=errors
+    )

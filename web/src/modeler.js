@@ -205,6 +205,29 @@ async function postXml(url, xml) {
   return { status: response.status, body };
 }
 
+async function postDeploy(url, xml, note) {
+  const body = new FormData();
+  body.append("file", new Blob([xml], { type: "application/xml" }), "diagram.bpmn");
+  body.append("note", note);
+  const response = await fetch(url, {
+    method: "POST", credentials: "same-origin", body, headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
+  });
+  return { status: response.status, body: await response.json().catch(() => ({})) };
+}
+
+// Deploy asks first: a dialog with the (required) change note; resolves to the note, or null if cancelled.
+function askForNote() {
+  const dialog = document.getElementById("deploy-dialog");
+  const note = dialog.querySelector("textarea[name=note]");
+  note.value = "";
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "deploy" ? note.value.trim() : null),
+      { once: true });
+  });
+}
+
 function problemsOf(body) {
   if (Array.isArray(body.problems)) return body.problems;
   const fields = body.error?.fields || {};
@@ -238,6 +261,15 @@ async function start(container) {
   });
   renderPanel(modeler, panel, null);
 
+  // unsaved changes: leaving the page asks first
+  let dirty = false;
+  modeler.on("commandStack.changed", () => { dirty = true; });
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
   const say = (message, kind) => { status.textContent = message; status.dataset.kind = kind; };
   document.getElementById("validate").addEventListener("click", async () => {
     const { xml } = await modeler.saveXML({ format: true });
@@ -251,11 +283,15 @@ async function start(container) {
       : `Diagram valid;${walked} Siap di-deploy.`, problems.length ? "error" : "ok");
   });
   document.getElementById("deploy").addEventListener("click", async () => {
+    const note = await askForNote();
+    if (!note) return;
     const { xml } = await modeler.saveXML({ format: true });
-    const { status: code, body } = await postXml(container.dataset.deployUrl, xml);
+    const { status: code, body } = await postDeploy(container.dataset.deployUrl, xml, note);
     if (code === 201 || code === 200) {
+      dirty = false;
       showProblems(modeler, problemList, []);
-      say(code === 201 ? `Versi ${body.version} berhasil di-deploy.` : `Tidak ada perubahan: sudah versi ${body.version}.`,
+      say(code === 201 ? `Versi ${body.version} berhasil di-deploy dan kini aktif.`
+        : `Tidak ada perubahan: isi ini sudah versi ${body.version}${body.active ? " (aktif)" : "; aktifkan kembali dari daftar versi"}.`,
         "ok");
       const link = text("a", "Lihat daftar versi", { href: container.dataset.versionsUrl });
       status.append(" ", link);
