@@ -67,8 +67,13 @@ class Loaded:
     context: ServiceContext
 
 
-def attach(workflow: BpmnWorkflow, session: Session, instance: Instance, actor: str) -> ServiceContext:
-    worktime.refresh(session)  # deadlines use the overrides as last committed by any process
+def attach(
+    workflow: BpmnWorkflow, session: Session, instance: Instance, actor: str, refresh: bool = True
+) -> ServiceContext:
+    """Give ``workflow`` the sandboxed script engine for ``instance``; ``refresh=False`` when the caller
+    has just refreshed the working-time calendar itself (one read for many instances)."""
+    if refresh:
+        worktime.refresh(session)  # deadlines use the overrides as last committed by any process
     context = ServiceContext(session=session, instance=instance, now=clock.now(), actor=actor)
     workflow.script_engine = SandboxScriptEngine(context)
     return context

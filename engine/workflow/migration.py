@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.workflow import instances, serialization
+from engine.workflow import instances, serialization, worktime
 from engine.workflow.definitions import Definition, definition_of, get_version
 from engine.workflow.errors import Conflict, EngineError, InvalidData
 from engine.workflow.events import record
@@ -193,6 +193,7 @@ def migrate(
     else:
         keys = list(dict.fromkeys(business_keys))
     source_id, target_id = plan.source.id, plan.target.id
+    worktime.refresh(session)  # once: every moved instance's new deadlines use this calendar
     outcomes = []
     for key in keys:
         outcome = _one(session, plan, key, source_id, target_id, actor, dry_run)
@@ -245,11 +246,11 @@ def _save(session: Session, plan: Plan, instance: Instance, workflow: Any, targe
     deadlines, escalation levels untouched), the same timers (due times untouched)."""
     definition = plan.target_definition
     with session.no_autoflush:  # one write of the instance, in ``advance``'s flush
-        context = instances.attach(workflow, session, instance, actor)
+        context = instances.attach(workflow, session, instance, actor, refresh=False)
         instance.process_version_id = target_id
-        instance.process_version = session.get(ProcessVersion, target_id)
+        session.expire(instance, ["process_version"])  # loaded again only if someone asks
         open_rows = select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open")
-        for row in session.scalars(open_rows):
+        for row in session.scalars(open_rows) if plan.mapped else ():
             info = definition.user_tasks.get(workflow.get_task_from_id(UUID(row.id)).task_spec.bpmn_id)
             if info is not None and info.step != row.step:  # a step paired by the mapping: its new name
                 row.step, row.title, row.lane, row.form_key = info.step, info.title, info.lane, info.form_key
