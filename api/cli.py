@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from engine.kia.applications import PROCESS_KEY
 from engine.models import PopulationRecord
 from engine.workflow import worktime
 from engine.workflow.errors import DiagramRejected, InvalidData, NotFound
@@ -46,6 +47,8 @@ def register(app: Flask) -> None:
         serve,
         scheduler,
         deploy,
+        activate,
+        migrate_applications,
         demo,
         users,
         calendar,
@@ -119,6 +122,55 @@ def deploy(file: str, note: str) -> None:
     db.session.commit()
     state = "di-deploy sebagai" if created else "sudah ada sebagai"
     click.echo(f"{version.process_key} {state} versi {version.version} ({version.content_hash[:12]})")
+
+
+@click.command("activate")
+@click.argument("version", type=int)
+@click.option("--reason", required=True, help="why this version becomes the one new applications start on")
+@click.option("--process", "process_key", default=PROCESS_KEY, show_default=True)
+@with_appcontext
+def activate(version: int, reason: str, process_key: str) -> None:
+    """Roll back (or forward): new applications start on VERSION from now on."""
+    from engine.workflow import versions
+
+    try:
+        _, previous = versions.activate(db.session, process_key, version, reason, "cli")
+    except (InvalidData, NotFound) as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{process_key}: versi {version} aktif (sebelumnya versi {previous.version})")
+
+
+@click.command("migrate-applications")
+@click.option("--from", "from_version", type=int, required=True, help="the version they run on")
+@click.option("--to", "to_version", type=int, required=True, help="the version to move them to")
+@click.option("--code", "codes", multiple=True, help="an application code (repeatable); default: every running one")
+@click.option("--execute", is_flag=True, help="move them (without it: a dry run that changes nothing)")
+@click.option("--process", "process_key", default=PROCESS_KEY, show_default=True)
+@with_appcontext
+def migrate_applications(
+    from_version: int, to_version: int, codes: tuple[str, ...], execute: bool, process_key: str
+) -> None:
+    """Move running applications to another version, deadlines kept (one transaction each); for runs
+    too long for one HTTP request. Prints one line per application."""
+    from engine.workflow import migration
+
+    try:
+        plan = migration.plan(db.session, process_key, from_version, to_version)
+    except (InvalidData, NotFound) as exc:
+        raise click.ClickException(exc.message) from None
+
+    def say(outcome: migration.Outcome) -> None:
+        state = "dipindahkan" if outcome.moved else ("dapat dipindahkan" if outcome.movable else "tetap")
+        click.echo(f"{outcome.business_key}\t{state}\t{outcome.reason or ''}")
+
+    outcomes = migration.migrate(
+        db.session, plan, list(codes) or None, actor="cli", dry_run=not execute, on_outcome=say
+    )
+    db.session.rollback()
+    done = sum(o.moved for o in outcomes) if execute else sum(o.movable for o in outcomes)
+    verb = "dipindahkan" if execute else "dapat dipindahkan (uji coba)"
+    click.echo(f"{done} dari {len(outcomes)} permohonan {verb} ke versi {to_version}")
 
 
 @click.command("demo")

@@ -429,3 +429,22 @@ def test_versions_page_rolls_back_and_the_migration_page_moves_applications(clie
     assert '<span class="badge">aktif</span>' in rolled.text.split('data-version="1"')[1].split("</tr>")[0]
     assert version_of(client, new_application(client)) == 1
     assert client.post("/pemilik/proses/kia_whatsapp/versi/2/aktifkan", data={"reason": "x"}).status_code == 400
+
+
+def test_cli_rolls_back_and_migrates(client: FlaskClient, app: Flask) -> None:
+    waiting = new_application(client)
+    assert deploy(client, with_quality_check()).status_code == 201
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["migrate-applications", "--from", "1", "--to", "2"])
+    assert dry.exit_code == 0, dry.output
+    assert f"{waiting}\tdapat dipindahkan" in dry.output and "1 dari 1 permohonan dapat dipindahkan" in dry.output
+    assert versions_of(app, [waiting])[waiting][0] == 1
+    done = runner.invoke(args=["migrate-applications", "--from", "1", "--to", "2", "--code", waiting, "--execute"])
+    assert done.exit_code == 0 and "1 dari 1 permohonan dipindahkan ke versi 2" in done.output, done.output
+    assert versions_of(app, [waiting])[waiting][0] == 2
+    same = runner.invoke(args=["migrate-applications", "--from", "2", "--to", "2"])
+    assert same.exit_code != 0 and "sama" in same.output
+    back = runner.invoke(args=["activate", "1", "--reason", "Kembali ke versi 1"])
+    assert back.exit_code == 0 and "versi 1 aktif (sebelumnya versi 2)" in back.output, back.output
+    assert runner.invoke(args=["activate", "1", "--reason", "lagi"]).exit_code != 0  # already active
+    assert version_of(client, new_application(client)) == 1
