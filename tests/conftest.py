@@ -54,7 +54,7 @@ STAFF = [
 
 # Tables that survive between tests: the staff accounts and the bundled version (provisioned once per
 # session; other versions are deleted per test) and the audit log (append-only: triggers refuse deletes).
-SURVIVING_TABLES = frozenset({"users", "process_versions", "audit_log"})
+SURVIVING_TABLES = frozenset({"users", "process_versions", "process_activations", "audit_log"})
 # Every other table, children first: emptied before each test (reference data is then seeded again, as
 # a test or the fuzzer may have edited it). A new model's table is in it by itself.
 PER_TEST_TABLES = [t for t in reversed(models.Base.metadata.sorted_tables) if t.name not in SURVIVING_TABLES]
