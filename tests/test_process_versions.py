@@ -11,8 +11,8 @@ from sqlalchemy import select
 from api.extensions import db
 from engine.models import AuditEntry, Event, Instance, ProcessActivation, ProcessVersion, TaskRow, Timer
 
-from .helpers import inbox, token
 from .diagrams import bundled, with_quality_check, without_grouping
+from .helpers import inbox, token
 from .pdfcheck import pages_text
 from .scripted import STEP_DATA, at, finish, new_application, sweep
 
