@@ -322,9 +322,10 @@ def test_owner_deploys_with_a_note_and_rolls_back(server: str, browser) -> None:
     page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
     assert not _leaving_asks(page)
     page.click("#modeler [data-element-id=print_card]")
-    standard = page.locator("#properties input[name=time_standard]")
-    standard.fill("PT3H")
-    standard.dispatch_event("change")
+    amount = page.locator("#properties input[name=time_amount]")
+    amount.fill("3")  # 3 jam
+    amount.dispatch_event("change")
+    assert "PT3H" in page.inner_text("#properties [data-iso]")
     assert _leaving_asks(page)  # unsaved changes
 
     page.click("#deploy")
