@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from engine.kia.access import require_role
 from engine.models import Instance, ProcessVersion
 from engine.workflow import definitions, versions
+from engine.workflow.errors import DiagramRejected
 from forms.fields import NOTE_MAX_LENGTH, String
 
 from . import diagrams
@@ -125,7 +126,12 @@ class ProcessCollection(MethodView):
         nothing; the deployed version keeps serving. Without a note: 422."""
         require_role(current_principal(), "owner")
         xml = _uploaded_xml()
-        note = _change_note()
+        note = _change_note(required=False)
+        if not note:  # a broken diagram is told its problems first, then the missing note
+            checked = diagrams.check(xml)
+            if checked.problems:
+                raise DiagramRejected(checked.problems)
+            raise ApiError(422, "invalid_data", NOTE_REQUIRED, {"note": [NOTE_REQUIRED]})
         version, created = diagrams.deploy(db.session, xml, current_principal().name, note=note)
         db.session.commit()
         active = versions.active_version(db.session, version.process_key).id == version.id
@@ -167,14 +173,15 @@ class ProcessValidation(MethodView):
         return diagrams.checked_dict(diagrams.check(_uploaded_xml()))
 
 
-def _change_note() -> str:
-    """The deploy's change note: a form field (multipart) or the ``note`` query parameter; 422 without."""
+def _change_note(required: bool = True) -> str:
+    """The deploy's change note: a form field (multipart) or the ``note`` query parameter; 422 without
+    (unless not ``required``: then empty)."""
     raw = request.form.get("note") if request.mimetype == "multipart/form-data" else request.args.get("note")
     try:
         note = String(max_length=NOTE_MAX_LENGTH).deserialize(raw or "")
     except ValidationError as exc:
         raise ApiError(422, "invalid_data", "Catatan perubahan tidak sah.", {"note": exc.messages}) from None
-    if not note:
+    if not note and required:
         raise ApiError(422, "invalid_data", NOTE_REQUIRED, {"note": [NOTE_REQUIRED]})
     return note
 
