@@ -51,7 +51,9 @@ def with_incomplete(condition: str) -> str:
 
 
 def deploy(http: HttpClient, owner: dict[str, str], xml: str) -> Any:
-    return http.post("/api/v1/processes", data=xml.encode(), headers=owner, content_type="application/xml")  # type: ignore[arg-type]
+    return http.post(
+        "/api/v1/processes?note=Perbaikan+uji", data=xml.encode(), headers=owner, content_type="application/xml"
+    )  # type: ignore[arg-type]
 
 
 FREEZING = [
