@@ -5,7 +5,7 @@
 A process with no activation row yet keeps starting on its highest version, as before this revision.
 
 Revision ID: 2e91dd2663db
-Revises: 07be7008c6c4
+Revises: child_nik
 Create Date: 2026-12-02 00:26:11.069479
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "2e91dd2663db"
-down_revision = "07be7008c6c4"
+down_revision = "child_nik"
 branch_labels = None
 depends_on = None
 
