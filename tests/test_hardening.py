@@ -168,9 +168,12 @@ def test_a_chat_document_from_a_foreign_host_is_refused_and_the_chat_goes_on(
 # --- a correction is checked like a new submission ---------------------------------------------------
 
 
-def sent_back(http: HttpClient, files: dict[str, bytes] | None = None) -> tuple[str, dict[str, str], str]:
-    """A submitted application the admin sent back: (code, the applicant's headers, the correction task)."""
-    created = submit(http, application_data(), files or {"kk": PDF_BYTES, "akta": PNG_BYTES}).get_json()
+def sent_back(
+    http: HttpClient, files: dict[str, bytes] | None = None, nik: str = "1471085005230001"
+) -> tuple[str, dict[str, str], str]:
+    """A submitted application the admin sent back: (code, the applicant's headers, the correction task).
+    One open application per child: a second one in a test names another child's NIK."""
+    created = submit(http, application_data(nik=nik), files or {"kk": PDF_BYTES, "akta": PNG_BYTES}).get_json()
     admin = token(http, "admin1")
     [task] = [t for t in inbox(http, admin) if t["application_code"] == created["code"]]
     done = http.post(
@@ -226,7 +229,9 @@ def test_a_correction_recomputes_the_kia_kind_and_the_routing(app: Flask, server
     assert refused.status_code == 422 and "photo" in refused.get_json()["error"]["fields"], refused.get_json()
     assert http.get(f"/api/v1/applications/{code}", headers=admin).get_json()["kia_kind"] == "under_5"
 
-    code, applicant, task_id = sent_back(http, {"kk": PDF_BYTES, "akta": PNG_BYTES, "photo": JPEG_BYTES})
+    code, applicant, task_id = sent_back(
+        http, {"kk": PDF_BYTES, "akta": PNG_BYTES, "photo": JPEG_BYTES}, "1471085005230042"
+    )
     done = http.post(
         f"/api/v1/tasks/{task_id}/complete", headers=applicant, json={"response": "Umur salah.", "child": older}
     )

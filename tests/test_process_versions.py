@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from api.extensions import db
 from engine.models import AuditEntry, Event, Instance, ProcessActivation, ProcessVersion, TaskRow, Timer
+from engine.workflow.clock import clock
 
 from .diagrams import bundled, with_quality_check, without_grouping
 from .helpers import inbox, token
@@ -189,9 +191,10 @@ def versions_of(app: Flask, codes: list[str]) -> dict[str, tuple[int, int]]:
 def signed_in(client: FlaskClient, user: str) -> dict[str, str]:
     """One token per user and test client (signing in hashes a password: too slow for every request)."""
     tokens = client.__dict__.setdefault("kia_tokens", {})
-    if user not in tokens:
-        tokens[user] = token(client, user)
-    return tokens[user]
+    issued = tokens.get(user)
+    if issued is None or clock.now() - issued[1] > timedelta(minutes=20):  # an idle session ends after 30
+        issued = tokens[user] = (token(client, user), clock.now())
+    return issued[0]
 
 
 def complete_open(client: FlaskClient, app: Flask, code: str, user: str, data: dict) -> str:
@@ -206,7 +209,7 @@ def test_migrating_50_running_applications_keeps_their_tasks_claims_deadlines_an
 ) -> None:
     # 20 waiting for verification since 10:00, overdue twice by 12:00 (10 claimed by an officer)
     at("2027-09-02 10:00")
-    admin, operator = token(client, "admin1"), token(client, "operator1")
+    admin = token(client, "admin1")
     verifying = [new_application(client) for _ in range(20)]
     for code in verifying[:10]:
         assert client.post(f"/api/v1/tasks/{open_row(app, code).id}/claim", headers=admin).status_code == 200
@@ -218,6 +221,7 @@ def test_migrating_50_running_applications_keeps_their_tasks_claims_deadlines_an
     for code in later:
         complete_open(client, app, code, "admin1", STEP_DATA["admin1"])
     printing, grouping = later[:20], later[20:]
+    operator = token(client, "operator1")  # signed in now: a session idle for 30 minutes has ended
     for code in printing[:10]:
         assert client.post(f"/api/v1/tasks/{open_row(app, code).id}/claim", headers=operator).status_code == 200
     at("2027-09-02 11:58")
@@ -299,6 +303,7 @@ def test_migrating_50_running_applications_keeps_their_tasks_claims_deadlines_an
         assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "selesai"
 
     # the control card shows the move, in JSON and on paper
+    admin = token(client, "admin1")  # signed in again: the morning's session has been idle
     card = client.get(f"/api/v1/applications/{verifying[0]}/control-card", headers=admin).get_json()
     assert card["process"]["started_version"] == 1 and card["process"]["current_version"] == 2
     [move] = card["process"]["migrations"]
