@@ -12,6 +12,7 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.kia import documents as uploads
+from engine.kia import notifications as staff_notices
 from engine.kia import siak
 from engine.ops import schema
 from engine.workflow import escalation, worktime
@@ -74,12 +75,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         documents,
         incidents,
         migrations,
+        notifications,
         processes,
         reference,
         sla,
         status,
         tasks,
         tokens,
+        users,
         whatsapp,
     )
 
@@ -98,6 +101,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         incidents,
         reference,
         whatsapp,
+        notifications,
+        users,
     ):
         api.register_blueprint(module.blp)
     errors.register(app)
@@ -112,6 +117,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     siak.configure(app.config["KIA_SIAK"])  # KIA_SIAK=remote refuses to start: not connected here
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
     uploads.configure(max_pixels=app.config["MAX_IMAGE_PIXELS"])
+    staff_notices.configure(app.config["KIA_ESCALATION_RECIPIENTS"], app.config["PUBLIC_BASE_URL"])
 
     import handlers as service_handlers  # noqa: F401  registers the diagram's service-task handlers
 

@@ -16,6 +16,7 @@ from engine.kia.applications import Upload
 from engine.kia.documents import path_of
 from engine.kia.security import display_code
 from engine.models import Document
+from engine.reports import deliveries
 from engine.reports.control_card import control_card, process_versions
 from engine.workflow import incidents, instances
 from engine.workflow.errors import NotFound
@@ -154,6 +155,9 @@ def application_detail(code: str) -> dict[str, Any]:
         "routing": applications.routing_of(db.session, app) if records else None,
         "verification": verification_view(db.session, app) if records else None,
         "incidents": [incidents.as_dict(i) for i in incidents.open_of(db.session, instance.id)],
+        "whatsapp_consent_at": app.whatsapp_consent_at,
+        "whatsapp_unreachable_at": app.whatsapp_unreachable_at,
+        "notices": deliveries.notices_of(db.session, instance.id),
     }
 
 

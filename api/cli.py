@@ -11,12 +11,14 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from marshmallow import ValidationError
 from sqlalchemy import select
 
+from engine.kia import people
 from engine.kia.applications import PROCESS_KEY
 from engine.models import PopulationRecord
 from engine.workflow import worktime
-from engine.workflow.errors import DiagramRejected, InvalidData, NotFound
+from engine.workflow.errors import DiagramRejected, EngineError, InvalidData, NotFound
 
 from . import diagrams
 from .extensions import db
@@ -239,6 +241,34 @@ def users_deactivate(username: str) -> None:
     except NotFound as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Pengguna {user.username} dinonaktifkan; semua sesinya diakhiri.")
+
+
+@users.command("contact")
+@click.argument("username")
+@click.option("--email", default=None, help='e-mail address for notices ("" clears it)')
+@click.option("--phone", default=None, help='WhatsApp number, e.g. 081234567890 ("" clears it)')
+@click.option("--notify-email/--no-notify-email", default=None, help="notices also by e-mail")
+@click.option("--notify-whatsapp/--no-notify-whatsapp", default=None, help="notices also by WhatsApp")
+@with_appcontext
+def users_contact(
+    username: str, email: str | None, phone: str | None, notify_email: bool | None, notify_whatsapp: bool | None
+) -> None:
+    """Set a staff user's contact details and notice channels (in-app notices are always on)."""
+    from .users import ContactUpdate
+
+    given = {"email": email, "phone": phone, "notify_email": notify_email, "notify_whatsapp": notify_whatsapp}
+    try:
+        changes = ContactUpdate().load(
+            {k: (v or None) if isinstance(v, str) else v for k, v in given.items() if v is not None}
+        )
+        user = people.set_contact(people.by_username(db.session, username), changes)
+    except ValidationError as exc:
+        raise click.ClickException(f"Data tidak sah: {exc.normalized_messages()}") from None
+    except EngineError as exc:
+        raise click.ClickException(f"{exc.message} {getattr(exc, 'fields', '')}".strip()) from None
+    db.session.commit()
+    channels = ", ".join(c for c, on in (("e-mail", user.notify_email), ("WhatsApp", user.notify_whatsapp)) if on)
+    click.echo(f"Kontak {user.username} disimpan; pemberitahuan: aplikasi{', ' + channels if channels else ''}.")
 
 
 @click.group("calendar")

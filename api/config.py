@@ -43,6 +43,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "KIA_WORKING_TIME": _bool(env.get("KIA_WORKING_TIME"), True),
         "KIA_SCHEDULER": _bool(env.get("KIA_SCHEDULER"), True),
         "KIA_ESCALATION_CAP": int(env.get("KIA_ESCALATION_CAP", 3)),
+        # who is told at each escalation level (engine.notifications): "1=lane;2=lane,supervisor"
+        "KIA_ESCALATION_RECIPIENTS": env.get("KIA_ESCALATION_RECIPIENTS") or "1=lane;2=lane,supervisor",
+        # a correction note not delivered after this long marks the correction task and tells the admins
+        "KIA_NOTE_UNDELIVERED_AFTER": int(env.get("KIA_NOTE_UNDELIVERED_AFTER") or 4 * 3600),
         "KIA_SIAK": env.get("KIA_SIAK") or "local",
         "KIA_BUNDLED_DIAGRAM": str(ROOT / "bpmn" / "kia_whatsapp.bpmn"),
         "PUBLIC_BASE_URL": env.get("KIA_PUBLIC_URL", "http://127.0.0.1:5000"),
@@ -72,6 +76,8 @@ def whatsapp_and_mail(env: Any) -> dict[str, Any]:
         "WHATSAPP_MEDIA_HOSTS": _list(env.get("WHATSAPP_MEDIA_HOSTS"), ["lookaside.fbsbx.com"]),
         "WHATSAPP_MEDIA_TOKEN_HOSTS": _list(env.get("WHATSAPP_MEDIA_TOKEN_HOSTS"), ["lookaside.fbsbx.com"]),
         "WHATSAPP_MEDIA_ALLOW_LOOPBACK": _bool(env.get("WHATSAPP_MEDIA_ALLOW_LOOPBACK"), False),
+        # approved template names (and languages) per notice kind: "correction_note=name:id;receipt=..."
+        "WHATSAPP_TEMPLATES": env.get("WHATSAPP_TEMPLATES", ""),
         "SMTP_HOST": env.get("SMTP_HOST", ""),
         "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
         "SMTP_USER": env.get("SMTP_USER", ""),

@@ -9,8 +9,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
+from engine.kia import notifications
+from engine.workflow.clock import clock
 from handlers.delivery import Report, Senders, deliver_due
 from handlers.mail import SmtpSettings
+from handlers.whatsapp import templates
 from handlers.whatsapp.gateway import Gateway, GraphGateway, MediaPolicy
 
 from .extensions import db
@@ -57,17 +60,23 @@ def senders_for(app: Flask) -> Senders:
     return Senders(
         whatsapp=gateway_for(app),
         smtp=smtp,
-        template_language=config["WHATSAPP_TEMPLATE_LANGUAGE"],
+        templates=templates.configured(config["WHATSAPP_TEMPLATES"], config["WHATSAPP_TEMPLATE_LANGUAGE"]),
         public_url=config["PUBLIC_BASE_URL"],
         max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
     )
 
 
 def deliver(app: Flask, only: list[int] | None = None) -> Report:
-    """Deliver what is due (or just ``only``) with the app's settings."""
+    """Deliver what is due (or just ``only``) with the app's settings; then mark the correction tasks
+    whose note has not reached the applicant (``engine.kia.notifications``)."""
     with app.app_context():
         sessions = sessionmaker(bind=db.engine, expire_on_commit=False)
-    return deliver_due(sessions, senders_for(app), only=only)
+    report = deliver_due(sessions, senders_for(app), only=only)
+    with sessions() as session, session.begin():
+        notifications.flag_undelivered_notes(
+            session, clock.now(), timedelta(seconds=app.config["KIA_NOTE_UNDELIVERED_AFTER"])
+        )
+    return report
 
 
 def add_job(scheduler: Any, app: Flask) -> None:

@@ -146,6 +146,9 @@ class TaskSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     overdue = fields.Boolean()
     escalations = fields.Integer()
+    notice_problem = fields.String(
+        allow_none=True, metadata={"description": "note_undelivered: the applicant has not received the note"}
+    )
     claimed_by = fields.String(allow_none=True)
     claimed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
@@ -247,6 +250,25 @@ class EventSchema(Schema):
     detail = fields.Dict()
 
 
+class NoticeSchema(Schema):
+    """One message to the applicant and how far it got."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    channel = fields.String(metadata={"description": "whatsapp | email"})
+    channel_label = fields.String()
+    recipient = fields.String(metadata={"description": "masked"})
+    state = fields.String(metadata={"description": "pending | sent | delivered | read | failed"})
+    state_label = fields.String()
+    sent_as = fields.String(allow_none=True, metadata={"description": "template | text | document | email"})
+    fallback_of = fields.Integer(allow_none=True, metadata={"description": "the WhatsApp notice it replaces"})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+
+
 class ApplicationDetail(Schema):
     code = fields.String()
     status = fields.String()
@@ -266,6 +288,9 @@ class ApplicationDetail(Schema):
     routing = fields.Nested(RoutingSchema, allow_none=True)
     verification = fields.Nested(VerificationSchema, allow_none=True, metadata={"description": "lane staff only"})
     incidents = fields.List(fields.Dict(), metadata={"description": "open incidents (steps that failed at run time)"})
+    whatsapp_consent_at = fields.DateTime(allow_none=True)
+    whatsapp_unreachable_at = fields.DateTime(allow_none=True)
+    notices = fields.List(fields.Nested(NoticeSchema))
 
 
 class EscalationSchema(Schema):

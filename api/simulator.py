@@ -146,6 +146,7 @@ class _Phone:
         else:
             part = {"type": "text", "text": {"body": line}}
         before = len(self.fake.messages_to(self.phone))
+        self.fake.inbound(self.phone, self.user_id)  # the phone wrote: its 24-hour window opens
         body = json.dumps(
             _payload(part, f"wamid.SIM{secrets.token_hex(6)}{next(self.ids)}", self.phone, self.user_id)
         ).encode()

@@ -57,11 +57,11 @@ def deliveries() -> dict:
         app.config["SUBMIT_RATE_LIMIT"],
     )
     try:
-        outcome = receive.process(db.session, messages, statuses, ctx)
+        outcome = receive.process(db.session, messages, statuses, ctx, outbox.senders_for(app))
     except GatewayError:
         raise ApiError(
             503, "unavailable", "Media WhatsApp belum dapat diambil; coba lagi.", headers={"Retry-After": "30"}
         ) from None
-    if outcome.replies:
+    if outcome.replies or outcome.statuses:
         outbox.kick(app)
     return {"processed": outcome.processed, "duplicates": outcome.duplicates, "statuses": outcome.statuses}

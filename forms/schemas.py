@@ -171,6 +171,10 @@ class ApplicationForm(Form):
 
     applicant = Nested(ApplicantSchema, required=True, metadata={"title": "Pemohon"})
     child = Nested(ChildSchema, required=True, metadata={"title": "Anak"})
+    whatsapp_consent = Boolean(
+        load_default=False,
+        metadata={"title": "Saya bersedia menerima pemberitahuan permohonan melalui WhatsApp"},
+    )
 
 
 # One form per user task.

@@ -16,25 +16,35 @@ import logging
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.models import Application, DeliveryAttempt, Outbox, OutboxStatus
+from engine.kia import notifications
+from engine.models import Application, Conversation, DeliveryAttempt, Outbox, OutboxStatus
 from engine.ops import retention
 from engine.workflow.clock import clock
+from engine.workflow.events import record
 
+from . import channels
 from .errors import SendError
 from .mail import SmtpSettings, send_mail
-from .whatsapp.gateway import Gateway
+from .whatsapp import templates
+from .whatsapp.gateway import OUTSIDE_WINDOW, RATE_LIMITED, UNDELIVERABLE, Gateway, GatewayError
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 SENT_SECRET_TEXT = retention.BLANKED_TEXT
+CHANNELS = ("whatsapp", "email")  # every outbox row is on one of these: a sender handles each
+WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after the person's last message
+# Notices to the applicant that go by e-mail when WhatsApp cannot deliver them (chat replies do not)
+FALLBACK_KINDS = frozenset({"correction_note", "receipt", "reminder", "card_ready", "new_pin"})
+# How far a message has got; a status webhook only moves it forward (Meta may report out of order)
+PROGRESS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 
 # Documents attached to WhatsApp notices (payload "document"), rendered when sent:
 # name -> function(session, outbox row, public base URL) -> (PDF bytes, file name).
@@ -56,7 +66,7 @@ class Senders:
 
     whatsapp: Gateway | None = None
     smtp: SmtpSettings | None = None
-    template_language: str = "id"
+    templates: dict[str, templates.Template] = field(default_factory=templates.configured)
     public_url: str = ""
     max_attempts: int = 12
     backoff_base: timedelta = timedelta(seconds=30)
@@ -114,11 +124,11 @@ def claim(
 
 
 def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) -> str:
-    provider_id, failure = None, None
+    provider_id, failure, form = None, None, None
     with sessions() as session:
         row = session.get(Outbox, outbox_id)
         try:
-            provider_id = _send(session, senders, row)
+            provider_id, form = _send(session, senders, row)
         except SendError as exc:
             failure = exc
         except Exception as exc:  # a bug must not stop the other deliveries; the row is retried
@@ -140,11 +150,17 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
         )
         if failure is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
-            retention.blank(row)  # a PIN, a chat reply, an officer's note: only a placeholder is kept
+            row.provider_message_id = provider_id if row.channel == "whatsapp" else None
+            payload = {**row.payload, "sent_as": form}
+            payload.pop("force_template", None)
+            row.payload = payload
+            # a PIN, a chat reply, an officer's note: only a placeholder is kept (the template's too)
+            if retention.blank(row) or payload.get("secret"):
+                row.payload = {**row.payload, "text": SENT_SECRET_TEXT, "parameters": []}
             return "sent"
         row.last_error = failure.reason[:300]
         if not failure.retryable or row.attempts >= senders.max_attempts:
-            row.status = OutboxStatus.FAILED
+            give_up(session, row, failure.code, now)
             log.warning(
                 "outbox %d (%s/%s): gave up after %d attempt(s): %s",
                 row.id,
@@ -174,26 +190,103 @@ def where(exc: BaseException) -> str:
     return " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
 
 
-def _send(session: Session, senders: Senders, row: Outbox) -> str:
+def _send(session: Session, senders: Senders, row: Outbox) -> tuple[str, str]:
+    """Send one row; its provider message id and the form it went as (email, text, document, template)."""
     if not row.recipient:
         raise SendError("no recipient", retryable=False)
     payload: dict[str, Any] = row.payload or {}
     if row.channel == "email":
-        return send_mail(senders.smtp, row.recipient, payload.get("subject") or "Layanan KIA", payload.get("text", ""))
+        subject = payload.get("subject") or "Layanan KIA"
+        return send_mail(senders.smtp, row.recipient, subject, payload.get("text", "")), "email"
     return _send_whatsapp(session, senders, row, payload)
 
 
-def _send_whatsapp(session: Session, senders: Senders, row: Outbox, payload: dict[str, Any]) -> str:
+def window_open(session: Session, recipient: str, now: datetime) -> bool:
+    """Whether ``recipient`` (phone or business-scoped user id) wrote to us in the last 24 hours."""
+    last = session.scalar(
+        select(Conversation.last_inbound_at).where(
+            (Conversation.phone == recipient) | (Conversation.user_id == recipient)
+        )
+    )
+    return last is not None and last > now - WINDOW
+
+
+def _send_whatsapp(session: Session, senders: Senders, row: Outbox, payload: dict[str, Any]) -> tuple[str, str]:
+    """Free-form inside the person's 24-hour window, the kind's approved template outside it; a free-form
+    send refused with 131047 (the window closed meanwhile) goes again at once as the template."""
+    template = senders.templates.get(row.kind)
+    if template is not None and (payload.get("force_template") or not window_open(session, row.recipient, clock.now())):
+        return _send_template(session, senders, row, template, payload), "template"
+    try:
+        return _send_free_form(session, senders, row, payload)
+    except GatewayError as error:
+        if error.code != OUTSIDE_WINDOW or template is None:
+            raise
+    return _send_template(session, senders, row, template, payload), "template"
+
+
+def _send_free_form(session: Session, senders: Senders, row: Outbox, payload: dict[str, Any]) -> tuple[str, str]:
     gateway = senders.whatsapp
-    if payload.get("template"):
-        parameters = [str(p) for p in payload.get("parameters") or []]
-        return gateway.send_template(row.recipient, payload["template"], senders.template_language, parameters)
     renderer = DOCUMENTS.get(payload.get("document") or "")
     if renderer is not None:
         content, filename = renderer(session, row, senders.public_url)
         media_id = gateway.upload_media(content, "application/pdf", filename)
-        return gateway.send_document(row.recipient, media_id, filename, caption=payload.get("text", ""))
-    return gateway.send_text(row.recipient, payload.get("text", ""))
+        return gateway.send_document(row.recipient, media_id, filename, caption=payload.get("text", "")), "document"
+    return gateway.send_text(row.recipient, payload.get("text", "")), "text"
+
+
+def _send_template(
+    session: Session, senders: Senders, row: Outbox, template: templates.Template, payload: dict[str, Any]
+) -> str:
+    gateway = senders.whatsapp
+    parameters = [templates.parameter(p) for p in payload.get("parameters") or []]
+    document = None
+    renderer = DOCUMENTS.get(payload.get("document") or "")
+    if template.header_document and renderer is not None:
+        content, filename = renderer(session, row, senders.public_url)
+        document = (gateway.upload_media(content, "application/pdf", filename), filename)
+    return gateway.send_template(row.recipient, template.name, template.language, parameters, document)
+
+
+def give_up(session: Session, row: Outbox, code: int | None, now: datetime) -> None:
+    """The row cannot be delivered (a permanent error, the attempts used up, a ``failed`` webhook). A
+    notice to the applicant then goes by e-mail when they gave an address; an unreachable number
+    (131026 and the like) flags the application, so that later notices go by e-mail at once."""
+    row.status = "failed"
+    if row.channel != "whatsapp" or row.kind not in FALLBACK_KINDS or row.instance_id is None:
+        return
+    app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
+    if app is None:
+        return
+    if code in UNDELIVERABLE and app.whatsapp_unreachable_at is None:
+        app.whatsapp_unreachable_at = now
+        record(session, app.instance, "whatsapp_unreachable", actor="sistem", at=now, code=code, notice=row.kind)
+    email = (app.applicant or {}).get("email")
+    if email and not row.payload.get("fallback_sent"):
+        row.payload = {**row.payload, "fallback_sent": True}
+        session.add(channels.email_copy(row, email, now, f"whatsapp {code}" if code else "whatsapp"))
+
+
+def on_status(session: Session, row: Outbox, status: str, code: int | None, now: datetime, senders: Senders) -> None:
+    """A status webhook for a message sent from ``row``: delivered and read move it forward; ``failed``
+    is handled like a failed send with the same code (template after 131047, back off after a rate
+    limit, else give up and fall back to e-mail)."""
+    if status in PROGRESS:
+        if row.status in PROGRESS and PROGRESS[status] > PROGRESS[row.status]:
+            row.status = status
+            if row.kind == "correction_note" and row.instance_id is not None and status in ("delivered", "read"):
+                notifications.note_received(session, row.instance_id)
+        return
+    if status != "failed" or row.status == "failed":
+        return
+    row.last_error = f"status failed code {code}" if code else "status failed"
+    if code == OUTSIDE_WINDOW and row.kind in senders.templates and row.payload.get("sent_as") != "template":
+        row.status, row.next_attempt_at = "pending", now
+        row.payload = {**row.payload, "force_template": True}
+    elif code in RATE_LIMITED and row.attempts < senders.max_attempts:
+        row.status, row.next_attempt_at = "pending", now + senders.backoff(row.attempts)
+    else:
+        give_up(session, row, code, now)
 
 
 @register_document("receipt.pdf")

@@ -11,35 +11,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Application, Kecamatan, Outbox, TaskRow, TaskRowState, Timer, TimerKind, TimerState, User
+from engine.kia import notifications
+from engine.models import Application, Kecamatan, Outbox, TaskRow, TaskRowState, Timer, TimerKind, TimerState
 from engine.workflow import escalation
 from engine.workflow.database import insert_rows
 from engine.workflow.events import record
 from engine.workflow.services import DueTimer, ServiceContext, handler
+
+from . import channels
+from .whatsapp.templates import parameter
 
 
 def _application(ctx: ServiceContext) -> Application:
     return ctx.instance.application
 
 
-def _whatsapp_message(
-    instance_id: int, contact: dict | None, kind: str, text: str, now: datetime, **extra: Any
-) -> dict[str, Any]:
-    """An outbox row (as column values) for a WhatsApp message to the applicant."""
-    return dict(
-        instance_id=instance_id,
-        channel="whatsapp",
-        kind=kind,
-        recipient=(contact or {}).get("phone", ""),
-        payload={"text": text, **extra},
-        next_attempt_at=now,
-        created_at=now,
-    )
-
-
-def _to_applicant(ctx: ServiceContext, kind: str, text: str, **extra: Any) -> Outbox:
+def _to_applicant(ctx: ServiceContext, kind: str, text: str, parameters: list[str], **extra: Any) -> Outbox:
+    """A notice to the applicant on the channel their consent allows (``tasks.channels``)."""
     app = _application(ctx)
-    message = Outbox(**_whatsapp_message(ctx.instance.id, app.applicant if app else None, kind, text, ctx.now, **extra))
+    chatting = channels.chatting_phones(ctx.session, [(app.applicant or {}).get("phone", "")])
+    message = Outbox(**channels.applicant_message(app, kind, text, ctx.now, chatting, parameters, **extra))
     ctx.session.add(message)
     return message
 
@@ -58,7 +49,7 @@ def notify_correction(ctx: ServiceContext, note: str = "") -> dict:
         "Kirim perbaikan dengan membalas *perbaikan* di chat WhatsApp ini, atau melalui halaman status "
         "permohonan."
     )
-    _to_applicant(ctx, "correction_note", text, code=app.code)
+    _to_applicant(ctx, "correction_note", text, [_display_code(app.code), parameter(note)])
     return {"notified": True}
 
 
@@ -70,7 +61,7 @@ def send_receipt(ctx: ServiceContext) -> dict:
         f"Permohonan KIA {_display_code(app.code)} telah diverifikasi dan lengkap.\n"
         "Simpan resi ini sebagai bukti pengambilan KIA."
     )
-    _to_applicant(ctx, "receipt", text, code=app.code, document="receipt.pdf")
+    _to_applicant(ctx, "receipt", text, [_display_code(app.code)], document="receipt.pdf")
     return {"receipt": True}
 
 
@@ -110,9 +101,7 @@ def notify_ready(ctx: ServiceContext) -> dict:
         f"KIA untuk permohonan {_display_code(app.code)} sudah siap diambil di {where}.\n"
         "Bawa resi permohonan saat pengambilan."
     )
-    _to_applicant(
-        ctx, "card_ready", text, code=app.code, template="kia_siap_diambil", parameters=[_display_code(app.code), where]
-    )
+    _to_applicant(ctx, "card_ready", text, [_display_code(app.code), parameter(where)])
     return {"notified": True}
 
 
@@ -124,68 +113,32 @@ def apply_correction(ctx: ServiceContext) -> dict:
     return {"resubmitted": True}
 
 
-def _escalation_notices(session: Session, escalated: list[escalation.Escalated], now: datetime) -> list[dict]:
-    """Outbox rows for escalated steps: a reminder to the applicant for the applicant's own step, else a
-    notice to every active supervisor."""
-    contacts = {}
-    if any(e.lane == "applicant" for e in escalated):
-        contacts = dict(
-            session.execute(
-                select(Application.instance_id, Application.applicant).where(
-                    Application.instance_id.in_({e.instance_id for e in escalated if e.lane == "applicant"})
-                )
-            ).all()
-        )
-    supervisors = (
-        []
-        if all(e.lane == "applicant" for e in escalated)
-        else [
-            user.username
-            for user in session.scalars(select(User).where(User.active.is_(True)))
-            if "supervisor" in user.role_set
-        ]
-    )
-    notices = []
+def _reminders(session: Session, escalated: list[escalation.Escalated], now: datetime) -> list[dict]:
+    """Outbox rows reminding applicants of their own overdue steps (one query for their applications)."""
+    ids = {e.instance_id for e in escalated if e.lane == "applicant"}
+    if not ids:
+        return []
+    apps = {a.instance_id: a for a in session.scalars(select(Application).where(Application.instance_id.in_(ids)))}
+    chatting = channels.chatting_phones(session, ((a.applicant or {}).get("phone", "") for a in apps.values()))
+    rows = []
     for e in escalated:
-        if e.lane == "applicant":
-            notices.append(
-                _whatsapp_message(
-                    e.instance_id,
-                    contacts.get(e.instance_id),
-                    "reminder",
-                    f"Pengingat: permohonan KIA Anda menunggu tindakan Anda ({e.title}). Balas pesan ini untuk "
-                    "melanjutkan.",
-                    now,
-                    level=e.level,
-                )
-            )
+        app = apps.get(e.instance_id)
+        if e.lane != "applicant" or app is None:
             continue
-        notices.extend(
-            dict(
-                instance_id=e.instance_id,
-                channel="staff",
-                kind="escalation",
-                recipient=username,
-                next_attempt_at=now,
-                created_at=now,
-                payload={
-                    "text": f"Eskalasi tingkat {e.level}: langkah '{e.title}' ({e.lane}) melewati "
-                    f"standar waktu {e.time_standard}.",
-                    "task_id": e.task_id,
-                    "step": e.step,
-                    "level": e.level,
-                },
-            )
-            for username in supervisors
+        code = _display_code(app.code)
+        text = (
+            f"Pengingat: permohonan KIA {code} menunggu tindakan Anda ({e.title}). Balas pesan ini untuk melanjutkan."
         )
-    return notices
+        rows.append(channels.applicant_message(app, "reminder", text, now, chatting, [code, e.title], level=e.level))
+    return rows
 
 
 def escalate_due(session: Session, due: list[DueTimer], now: datetime) -> int:
     """The batch form of ``escalate``: escalate the steps of many due timers at once (``engine.workflow.timers``
     calls it at their deadline) and write every notice in one insert; returns how many escalated."""
     escalated = escalation.escalate_due(session, due, now, handler="escalate")
-    insert_rows(session, Outbox.__table__, _escalation_notices(session, escalated, now))
+    insert_rows(session, Outbox.__table__, _reminders(session, escalated, now))
+    notifications.notify_escalations(session, [e for e in escalated if e.lane != "applicant"], now)
     return len(escalated)
 
 

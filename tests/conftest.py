@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 from api import create_app
 from api.extensions import db
@@ -28,6 +28,7 @@ from engine import models
 from engine.kia import reference
 from engine.workflow import worktime
 from engine.workflow.clock import clock
+from handlers.delivery import CHANNELS
 from handlers.whatsapp.fake_graph import FakeGraph
 
 from . import helpers
@@ -153,9 +154,16 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
         db.session.execute(delete(models.ProcessActivation).where(models.ProcessActivation.id != first.id))
         db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
         reference.seed(db.session)
+        db.session.execute(
+            update(models.User).values(email=None, phone=None, notify_email=False, notify_whatsapp=False)
+        )
         db.session.commit()
     yield _provisioned_app
     clock.reset()
+    with _provisioned_app.app_context():  # every message waits for a sender that handles its channel
+        stray = db.session.scalars(select(models.Outbox.channel).where(models.Outbox.channel.not_in(CHANNELS))).all()
+        db.session.rollback()
+    assert not stray, f"outbox rows on channels no sender handles: {sorted(set(stray))}"
 
 
 @pytest.fixture

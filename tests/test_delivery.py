@@ -20,8 +20,8 @@ from engine.workflow.clock import clock
 from handlers import delivery
 from handlers.whatsapp.fake_graph import FakeGraph
 
-from .helpers import PDF_BYTES, Mailbox, free_port, inbox, submit, token
-from .whatsapp_helpers import PHONE, configure
+from .helpers import PDF_BYTES, Mailbox, application_data, free_port, inbox, submit, token
+from .whatsapp_helpers import PHONE, Phone, configure
 
 
 def add_notice(app: Flask, **fields: object) -> int:
@@ -29,9 +29,10 @@ def add_notice(app: Flask, **fields: object) -> int:
         row = Outbox(
             **{
                 "channel": "whatsapp",
-                "kind": "receipt",
+                "kind": "card_ready",
                 "recipient": PHONE,
-                "payload": {"text": "Permohonan KIA Anda telah diverifikasi."},
+                # (outside the 24-hour window: it goes as its template, with these parameters)
+                "payload": {"text": "KIA Anda siap diambil.", "parameters": ["ABCD-EFGH-JKMN", "UPTD Binawidya"]},
                 "next_attempt_at": clock.now(),
                 "created_at": clock.now(),
                 **fields,
@@ -112,8 +113,8 @@ def test_gives_up_after_max_attempts(app: Flask, fake: FakeGraph, monkeypatch: p
     assert row_of(app, notice).status == "failed" and len(attempts_of(app, notice)) == 2
 
 
-def _to_step_five(client: FlaskClient) -> str:
-    code = submit(client).get_json()["code"]
+def _to_step_five(client: FlaskClient, consent: bool = False) -> str:
+    code = submit(client, {**application_data(), "whatsapp_consent": consent}).get_json()["code"]
     for user, data in (
         ("admin1", {"decision": "complete"}),
         ("operator1", {"decision": "issued"}),
@@ -143,15 +144,20 @@ def test_without_settings_notices_wait_in_the_outbox(client: FlaskClient, app: F
 def test_notices_of_the_diagram_go_out_receipt_as_pdf_and_card_ready_as_template(
     client: FlaskClient, app: Flask, fake: FakeGraph, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Applied through the API with consent to WhatsApp notices, never wrote: outside any 24-hour
+    window, so the receipt goes as its template with the PDF as header, the card's readiness likewise."""
     configure(app, fake, monkeypatch)
-    code = _to_step_five(client)
+    code = _to_step_five(client, consent=True)
     report = outbox.deliver(app)
     assert len(report.sent) == 3 and report.failed == report.retrying == []
 
     receipt, ready = fake.messages_to(PHONE)
-    assert receipt["type"] == "document" and receipt["document"]["filename"] == f"resi-{code}.pdf"
-    assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in receipt["document"]["caption"]
-    content, media_type = fake.media[receipt["document"]["id"]]  # uploaded through the media API
+    assert receipt["type"] == "template" and receipt["template"]["name"] == "kia_resi_permohonan"
+    header, body = receipt["template"]["components"]
+    document = header["parameters"][0]["document"]
+    assert header["type"] == "header" and document["filename"] == f"resi-{code}.pdf"
+    assert [p["text"] for p in body["parameters"]] == [f"{code[:4]}-{code[4:8]}-{code[8:]}"]
+    content, media_type = fake.media[document["id"]]  # uploaded through the media API
     assert media_type == "application/pdf" and code in "".join(
         page.extract_text() for page in PdfReader(io.BytesIO(content)).pages
     ).replace("-", "")
@@ -173,9 +179,10 @@ def test_a_notice_with_a_document_uploads_it_through_the_media_api(
 ) -> None:
     configure(app, fake, monkeypatch)
     monkeypatch.setitem(delivery.DOCUMENTS, "test.pdf", lambda session, row, url: (PDF_BYTES, "resi-kia.pdf"))
-    notice = add_notice(app, payload={"text": "Resi permohonan KIA", "document": "test.pdf"})
+    Phone(app.test_client(), app, fake).say("halo")  # within the window: free-form, the PDF with a caption
+    notice = add_notice(app, kind="receipt", payload={"text": "Resi permohonan KIA", "document": "test.pdf"})
     assert outbox.deliver(app).sent == [notice]
-    (sent,) = fake.messages_to(PHONE)
+    sent = fake.messages_to(PHONE)[-1]
     assert sent["type"] == "document" and sent["document"]["filename"] == "resi-kia.pdf"
     assert sent["document"]["caption"] == "Resi permohonan KIA"
     assert fake.media[sent["document"]["id"]] == (PDF_BYTES, "application/pdf")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from api.extensions import db
 from api.scheduler import Sweeper
 from engine.kia import applications
-from engine.models import Event, Outbox, TaskRow, Timer
+from engine.models import Event, Notification, Outbox, TaskRow, Timer, User
 from engine.workflow import escalation, incidents, instances, services, timers
 from engine.workflow.clock import clock
 
@@ -81,9 +81,15 @@ def test_overrun_escalates_once_per_level_up_to_the_cap(client: FlaskClient, app
         ("verify_application", 2, utc("2027-09-02 12:00")),
         ("verify_application", 3, utc("2027-09-02 13:00")),
     ]
-    staff = outbox(app, channel="staff", recipient="supervisor1")  # (other tests may add supervisors)
-    assert [(o.kind, o.payload["level"]) for o in staff] == [("escalation", 1), ("escalation", 2), ("escalation", 3)]
-    assert "Eskalasi tingkat 3" in staff[2].payload["text"]
+    # level 1 to the admin lane's staff, level 2 and above to the supervisors too
+    assert notices_about(app, code) == [
+        *[("admin1", 1), ("admin2", 1)],
+        *[("admin1", 2), ("admin2", 2), ("supervisor1", 2)],
+        *[("admin1", 3), ("admin2", 3), ("supervisor1", 3)],
+    ]
+    with app.app_context():
+        last = db.session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+        assert last.title.startswith("Eskalasi tingkat 3") and last.task_id == row.id
     assert task_row(app, code, "verify_application").escalations == 3
     # the card shows each level once
     card = client.get(f"/api/v1/applications/{code}/control-card", headers=token(client, "admin1")).get_json()
@@ -142,9 +148,10 @@ def test_the_applicants_own_overdue_step_reminds_the_applicant(client: FlaskClie
     at("2027-09-03 10:30")
     assert sweep(app) == 1
     reminders = outbox(app, kind="reminder")
-    assert [(o.channel, o.recipient, o.payload["level"]) for o in reminders] == [("whatsapp", "6281234567890", 1)]
+    # applied through the API without consent to WhatsApp notices: by e-mail
+    assert [(o.channel, o.recipient, o.payload["level"]) for o in reminders] == [("email", "siti@example.com", 1)]
     assert "Pengingat" in reminders[0].payload["text"]
-    assert outbox(app, channel="staff") == []
+    assert notices_about(app, code) == []  # the applicant's own step: no officer is told
     assert escalations(app, code) == [("correct_application", 1, utc("2027-09-03 10:30"))]
 
 
@@ -195,12 +202,15 @@ def instance_of(app: Flask, code: str) -> tuple[int, str, str]:
 
 
 def notices_about(app: Flask, code: str) -> list[tuple[str, int]]:
+    """(officer, level) of each notification about the application, in order."""
     with app.app_context():
-        instance = applications.by_code(db.session, code).instance
         return [
-            (o.recipient, o.payload["level"])
-            for o in db.session.scalars(
-                select(Outbox).where(Outbox.instance_id == instance.id, Outbox.kind == "escalation").order_by(Outbox.id)
+            (username, level)
+            for username, level in db.session.execute(
+                select(User.username, Notification.level)
+                .join(User, User.id == Notification.user_id)
+                .where(Notification.application_code == code)
+                .order_by(Notification.id)
             )
         ]
 

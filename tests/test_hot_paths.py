@@ -180,9 +180,9 @@ def test_bulk_insert_fills_the_model_defaults_and_json_like_the_orm(app: Flask) 
     now = datetime(2027, 9, 2, 4, 0, tzinfo=UTC)
     row = dict(
         instance_id=None,
-        channel="staff",
-        kind="escalation",
-        recipient="supervisor1",
+        channel="email",
+        kind="staff_notice",
+        recipient="supervisor1@example.com",
         payload={"text": "Eskalasi tingkat 1: ‘Verifikasi’ — ✓", "level": 1, "nested": [1, None]},
         next_attempt_at=now,
         created_at=now,
@@ -193,7 +193,7 @@ def test_bulk_insert_fills_the_model_defaults_and_json_like_the_orm(app: Flask) 
         db.session.commit()
         stored = {
             o.recipient: o
-            for o in db.session.scalars(select(Outbox).where(Outbox.kind == "escalation", Outbox.channel == "staff"))
+            for o in db.session.scalars(select(Outbox).where(Outbox.kind == "staff_notice", Outbox.channel == "email"))
         }
         orm = stored.pop("orm")
         assert sorted(stored) == ["bulk0", "bulk1", "bulk2"]

@@ -334,6 +334,7 @@ def test_the_scheduler_delivers_replies_in_the_background(
         monkeypatch.setitem(app.extensions, key, None)  # removed again after the test
     sweeper = start_scheduler(app)
     try:
+        fake.inbound(PHONE, USER_ID)  # the person wrote: free-form replies may go for 24 hours
         assert post(client, message_payload(text_part("Halo"))).status_code == 200
         received = fake.wait_for_messages(PHONE, 1, timeout=15)
     finally:

@@ -154,6 +154,7 @@ class Phone:
         return self.phone or self.user_id or ""
 
     def send(self, part: dict[str, Any], message_id: str | None = None) -> list[str]:
+        self.fake.inbound(self.phone, self.user_id)  # as Meta sees it: this person wrote to the business
         response = post(self.client, message_payload(part, self.phone, self.user_id, message_id))
         assert response.status_code == 200, response.get_json()
         return self.replies()

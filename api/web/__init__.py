@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from . import filters, pages, session
+from . import filters, notices, pages, session
 
 
 def init_app(app: Flask) -> None:
@@ -26,4 +26,5 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["kia_session_principal"] = session.session_principal
     filters.register(app)
+    notices.register(app)
     app.register_blueprint(pages.blp)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from engine.kia.access import LANE_NAMES
 from engine.kia.applications import STATUS_LABELS
 from engine.kia.regions import PEKANBARU_KECAMATAN
 from engine.workflow.clock import clock
@@ -16,13 +17,7 @@ from . import csrf
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-LANES = {
-    "applicant": "Pemohon",
-    "admin": "Admin KIA WhatsApp",
-    "operator": "Petugas Penerbitan KIA",
-    "dafdud": "Staf Bidang Dafdud",
-    "uptd": "Ka. UPTD",
-}
+LANES = LANE_NAMES
 DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}
 ROLE_LABELS = {**LANES, "owner": "Pemilik proses", "supervisor": "Supervisor"}
 EVENT_LABELS = {
@@ -43,6 +38,7 @@ EVENT_LABELS = {
     "incident_resolved": "Insiden diselesaikan",
     "version_changed": "Dipindahkan ke versi proses lain",
     "pin_reissued": "PIN baru dikirim ke pemohon",
+    "whatsapp_unreachable": "Nomor WhatsApp pemohon tidak dapat dihubungi",
 }
 
 

@@ -1,6 +1,6 @@
 """Collects the page modules onto one blueprint."""
 
-from . import owner, public, staff, supervisor  # noqa: F401  (registers the routes)
+from . import notices, owner, public, staff, supervisor  # noqa: F401  (registers the routes)
 from .blueprint import blp
 
 __all__ = ["blp"]

@@ -10,6 +10,13 @@ from engine.workflow.models import TaskRow
 
 STAFF_LANES = ("admin", "operator", "dafdud", "uptd")
 ROLES = frozenset({*STAFF_LANES, "owner", "supervisor"})
+LANE_NAMES = {
+    "applicant": "Pemohon",
+    "admin": "Admin KIA WhatsApp",
+    "operator": "Petugas Penerbitan KIA",
+    "dafdud": "Staf Bidang Dafdud",
+    "uptd": "Ka. UPTD",
+}
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ def submit(
         child_nik=data["child"].get("nik"),
         warnings={"nik": data.get("warnings", [])},
         created_at=clock.now(),
+        # starting the chat is consent to WhatsApp notices; through the API or web it is stated
+        whatsapp_consent_at=clock.now() if channel == "whatsapp" or data.get("whatsapp_consent") else None,
     )
     session.add(app)
     session.flush()

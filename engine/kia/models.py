@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -36,6 +37,12 @@ class Application(Base):
     child_nik: Mapped[str | None] = mapped_column(String(16), index=True)  # child["nik"], for the duplicate check
     warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # The applicant's consent to notices over WhatsApp (stated with the application, or by starting a
+    # chat): without it, notices go by e-mail only.
+    whatsapp_consent_at: Mapped[datetime | None]
+    # Set when WhatsApp reported the applicant's number unreachable (e.g. error 131026): notices then go
+    # by e-mail, and staff see the flag on the application.
+    whatsapp_unreachable_at: Mapped[datetime | None]
 
     # ``Instance.application`` (one per instance) is defined here, so that the runtime's model knows no domain
     instance: Mapped[Instance] = relationship(lazy="joined", backref=backref("application", uselist=False))
@@ -101,6 +108,9 @@ class Conversation(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now)
+    # The user's last message to the business: free-form messages are delivered only within 24 hours
+    # of it (WhatsApp's customer-service window); outside it only approved templates.
+    last_inbound_at: Mapped[datetime | None]
 
 
 class InboundMessage(Base):
@@ -139,6 +149,9 @@ class User(Base):
     kecamatan: Mapped[str | None] = mapped_column(String(16))
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(200))
+    # notices (escalations, undelivered notes) are always shown in the app; also by e-mail / WhatsApp:
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
@@ -149,6 +162,25 @@ class User(Base):
     @property
     def initials(self) -> str:
         return "".join(part[0] for part in self.full_name.split() if part)[:3].upper()
+
+
+class Notification(Base):
+    """A notice to one officer, shown under the bell of every staff page (escalations, a correction note
+    the applicant did not receive). Title and body are in Bahasa Indonesia and name no personal data."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # escalation | note_undelivered
+    application_code: Mapped[str | None] = mapped_column(String(32))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    level: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    read_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from engine.kia.people import full_names
 from engine.workflow.models import Instance, Outbox, TaskRow, TaskRowState
 
 HANDOVER_FORM = "handover"
+STAFF_NOTICE = "staff_notice"  # an officer's e-mail or WhatsApp notice (engine.kia.notifications)
 APPLICANT_CHANNELS = ("whatsapp", "email")
 
 KIND_LABELS = {
@@ -30,9 +31,44 @@ KIND_LABELS = {
     "card_ready": "Pemberitahuan KIA siap diambil",
     "reminder": "Pengingat kepada pemohon",
     "handover": "KIA diserahkan kepada pemohon",
+    "new_pin": "PIN baru",
+    "chat_reply": "Balasan chat WhatsApp",
 }
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail", "uptd": "Langsung di UPTD"}
-STATUS_LABELS = {"sent": "Terkirim", "pending": "Menunggu", "failed": "Gagal", "done": "Diserahkan"}
+STATUS_LABELS = {
+    "sent": "Terkirim",
+    "delivered": "Diterima",
+    "read": "Dibaca",
+    "pending": "Menunggu",
+    "failed": "Gagal",
+    "done": "Diserahkan",
+}
+FORM_LABELS = {"template": "templat", "text": "teks", "document": "dokumen", "email": "e-mail"}
+
+
+def notices_of(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    """Every message to the applicant of one application, oldest first, with its channel and its state
+    (pending, sent, delivered, read, failed: WhatsApp's status webhooks move it on), for staff."""
+    rows = session.scalars(select(Outbox).where(Outbox.instance_id == instance_id).order_by(Outbox.id))
+    return [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "kind_label": KIND_LABELS.get(row.kind, row.kind),
+            "channel": row.channel,
+            "channel_label": CHANNEL_LABELS.get(row.channel, row.channel),
+            "recipient": mask_recipient(row.recipient),
+            "state": row.status,
+            "state_label": STATUS_LABELS.get(row.status, row.status),
+            "sent_as": (row.payload or {}).get("sent_as"),
+            "fallback_of": (row.payload or {}).get("fallback_of"),
+            "attempts": row.attempts,
+            "last_error": row.last_error if row.status != "sent" else None,  # codes only (no message text)
+            "created_at": row.created_at,
+            "sent_at": row.sent_at,
+        }
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -65,7 +101,12 @@ def deliveries(session: Session, start: datetime, end: datetime) -> list[Deliver
     sent = session.execute(
         select(Outbox, Application.code)
         .join(Application, Application.instance_id == Outbox.instance_id, isouter=True)
-        .where(Outbox.channel.in_(APPLICANT_CHANNELS), Outbox.created_at >= start, Outbox.created_at < end)
+        .where(
+            Outbox.channel.in_(APPLICANT_CHANNELS),
+            Outbox.kind != STAFF_NOTICE,
+            Outbox.created_at >= start,
+            Outbox.created_at < end,
+        )
     )
     for message, code in sent:
         found.append(

@@ -59,6 +59,9 @@ class Escalated:
     title: str
     time_standard: str | None
     level: int
+    kecamatan: str | None = None
+    due_at: datetime | None = None  # the step's deadline
+    time_basis: str | None = None
 
 
 def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: str) -> list[Escalated]:
@@ -86,6 +89,7 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
             TaskRow.instance_id,
             TaskRow.step,
             TaskRow.lane,
+            TaskRow.kecamatan,
             TaskRow.title,
             TaskRow.time_standard,
             TaskRow.time_basis,
@@ -136,7 +140,18 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
                 )
             )
         escalated.append(
-            Escalated(row.instance_id, row.id, row.step, row.lane, row.title, row.time_standard, row.escalations)
+            Escalated(
+                row.instance_id,
+                row.id,
+                row.step,
+                row.lane,
+                row.title,
+                row.time_standard,
+                row.escalations,
+                row.kecamatan,
+                row.due_at,
+                row.time_basis,
+            )
         )
     insert_rows(session, cast(Table, Event.__table__), events)
     insert_rows(session, cast(Table, Timer.__table__), repeats)

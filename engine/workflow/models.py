@@ -88,6 +88,8 @@ class TimerKind(StrEnum):
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+    DELIVERED = "delivered"  # WhatsApp's status webhooks: the phone got it ...
+    READ = "read"  # ... and opened it
     FAILED = "failed"
 
 
@@ -186,6 +188,9 @@ class TaskRow(Base):
     completed_at: Mapped[datetime | None]
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     escalations: Mapped[int] = mapped_column(Integer, default=0)
+    # set by the domain when something keeps the task from going on (e.g. "note_undelivered": the
+    # applicant has not received the correction note this task waits for)
+    notice_problem: Mapped[str | None] = mapped_column(String(32))
 
     instance: Mapped[Instance] = relationship(lazy="joined")
 
@@ -266,18 +271,21 @@ class Incident(Base):
 
 
 class Outbox(Base):
-    """A message to deliver (WhatsApp, e-mail, staff notification), written with the state change."""
+    """A message to deliver (WhatsApp or e-mail, to an applicant or an officer), written with the state
+    change. ``status`` follows the message: pending, sent, then (WhatsApp's status webhooks) delivered
+    and read; or failed. ``provider_message_id`` is the WhatsApp message id of the send that worked."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | email | staff
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | email
     kind: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
     last_error: Mapped[str | None] = mapped_column(Text)

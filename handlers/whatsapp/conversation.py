@@ -98,12 +98,15 @@ def find_or_create(session: Session, user_id: str | None, phone: str | None) -> 
         conversation = session.scalar(select(Conversation).where(Conversation.phone == phone).with_for_update())
     now = clock.now()
     if conversation is None:
-        conversation = Conversation(user_id=user_id, phone=phone, state="new", data={}, created_at=now, updated_at=now)
+        conversation = Conversation(
+            user_id=user_id, phone=phone, state="new", data={}, created_at=now, updated_at=now, last_inbound_at=now
+        )
         session.add(conversation)
         session.flush()
     else:
         conversation.user_id = user_id or conversation.user_id
         conversation.phone = phone or conversation.phone
+        conversation.last_inbound_at = now  # the 24-hour window for free-form messages opens again
     return conversation
 
 

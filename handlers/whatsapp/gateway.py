@@ -20,6 +20,13 @@ from ..errors import SendError
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 META_MEDIA_HOSTS = ("lookaside.fbsbx.com",)  # where the Cloud API's media URLs point
 
+# Meta's error codes that decide what happens next (see /docs and the README's "WhatsApp's rules"):
+OUTSIDE_WINDOW = 131047  # more than 24 hours since the person's last message: only a template goes through
+RATE_LIMITED = frozenset({130429, 131056})  # throughput of the number; too many to the same person
+UNDELIVERABLE = frozenset({131026, 131021, 131049})  # cannot be delivered to this person (not a WhatsApp
+# number, the recipient is the sender, withheld by Meta): another channel is needed
+TEMPLATE_ERRORS = frozenset({132000, 132001})  # parameter count wrong; template missing in that language
+
 
 class GatewayError(SendError):
     """A call to the Graph API failed."""
@@ -83,7 +90,9 @@ def _address_refusal(host: str, port: int, allow_loopback: bool) -> str | None:
 class Gateway(Protocol):
     def send_text(self, to: str, text: str) -> str: ...
 
-    def send_template(self, to: str, name: str, language: str, parameters: list[str]) -> str: ...
+    def send_template(
+        self, to: str, name: str, language: str, parameters: list[str], document: tuple[str, str] | None = None
+    ) -> str: ...
 
     def send_document(self, to: str, media_id: str, filename: str, caption: str = "") -> str: ...
 
@@ -134,9 +143,16 @@ class GraphGateway:
         except httpx.HTTPError as exc:
             raise GatewayError(f"network: {type(exc).__name__}") from None
         if response.status_code >= 400:
+            code = error_code(response)
+            retryable = not _permanent(response.status_code)
+            if code in RATE_LIMITED:
+                retryable = True
+            elif code == OUTSIDE_WINDOW or code in UNDELIVERABLE or code in TEMPLATE_ERRORS:
+                retryable = False
             raise GatewayError(
-                f"graph api: HTTP {response.status_code}{_error_code(response)}",
-                retryable=not _permanent(response.status_code),
+                f"graph api: HTTP {response.status_code}" + (f" code {code}" if code is not None else ""),
+                retryable=retryable,
+                code=code,
             )
         return response
 
@@ -161,10 +177,19 @@ class GraphGateway:
     def send_text(self, to: str, text: str) -> str:
         return self._send(to, {"type": "text", "text": {"preview_url": False, "body": text}})
 
-    def send_template(self, to: str, name: str, language: str, parameters: list[str]) -> str:
+    def send_template(
+        self, to: str, name: str, language: str, parameters: list[str], document: tuple[str, str] | None = None
+    ) -> str:
+        """An approved template; ``document`` (media id, file name) fills a document header."""
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        components: list[dict[str, Any]] = []
+        if document is not None:
+            header = {"type": "document", "document": {"id": document[0], "filename": document[1]}}
+            components.append({"type": "header", "parameters": [header]})
         if parameters:
-            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}]
+            components.append({"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]})
+        if components:
+            template["components"] = components
         return self._send(to, {"type": "template", "template": template})
 
     def send_document(self, to: str, media_id: str, filename: str, caption: str = "") -> str:
@@ -253,10 +278,10 @@ def _is_loopback_only(host: str) -> bool:
     return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback for i in infos)
 
 
-def _error_code(response: httpx.Response) -> str:
+def error_code(response: httpx.Response) -> int | None:
     """Meta's numeric error code (e.g. 131047), which carries no personal data."""
     try:
         code = response.json().get("error", {}).get("code")
     except (ValueError, AttributeError):
-        return ""
-    return f" code {code}" if isinstance(code, int | str) and str(code).isdigit() else ""
+        return None
+    return int(code) if isinstance(code, int | str) and str(code).isdigit() and len(str(code)) < 10 else None

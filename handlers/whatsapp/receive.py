@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.models import InboundMessage, MessageStatus
+from engine.models import InboundMessage, MessageStatus, Outbox
 from engine.workflow.clock import clock
 
+from ..delivery import Senders, on_status
 from .conversation import Context, handle
 from .webhook import Inbound, StatusUpdate
 
@@ -31,12 +32,18 @@ class Outcome:
     replies: list[int] = field(default_factory=list)
 
 
-def process(session: Session, messages: list[Inbound], statuses: list[StatusUpdate], ctx: Context) -> Outcome:
+def process(
+    session: Session,
+    messages: list[Inbound],
+    statuses: list[StatusUpdate],
+    ctx: Context,
+    senders: Senders | None = None,
+) -> Outcome:
     """Process and commit. A retryable gateway error propagates (after a rollback) so that the caller
     answers with an error and Meta delivers again; what was committed before is then skipped."""
     outcome = Outcome()
     for update in statuses:
-        if _record_status(session, update):
+        if _record_status(session, update, senders or Senders()):
             outcome.statuses += 1
     for message in messages:
         for attempt in (1, 2):  # a concurrent first message of the same user may win the insert
@@ -81,7 +88,8 @@ def _process_one(session: Session, message: Inbound, ctx: Context) -> list | Non
     return turn.replies
 
 
-def _record_status(session: Session, update: StatusUpdate) -> bool:
+def _record_status(session: Session, update: StatusUpdate, senders: Senders) -> bool:
+    """Record a status once, and apply it to the outbox row whose send it reports."""
     exists = session.scalar(
         select(MessageStatus.id).where(
             MessageStatus.message_id == update.message_id, MessageStatus.status == update.status
@@ -98,6 +106,10 @@ def _record_status(session: Session, update: StatusUpdate) -> bool:
             recorded_at=clock.now(),
         )
     )
+    row = session.scalar(select(Outbox).where(Outbox.provider_message_id == update.message_id).with_for_update())
+    if row is not None:
+        code = int(update.error_code) if (update.error_code or "").isdigit() else None
+        on_status(session, row, update.status, code, clock.now(), senders)
     try:
         session.commit()
     except IntegrityError:

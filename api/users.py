@@ -1,0 +1,86 @@
+"""Staff accounts' contact details and notice preferences: ``/api/v1/users/me`` for the caller, and
+``/api/v1/users/{username}`` for supervisors (or the user themself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from engine.kia import people
+from engine.kia.access import Principal
+from engine.models import User
+from engine.workflow.errors import Forbidden
+from forms.fields import Boolean, Email
+from forms.schemas import Phone
+
+from .auth import staff_principal
+from .extensions import db
+from .http import Blueprint, load_json
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staff contact details and notices")
+
+
+class UserSchema(Schema):
+    username = fields.String()
+    full_name = fields.String()
+    roles = fields.List(fields.String())
+    kecamatan = fields.String(allow_none=True)
+    active = fields.Boolean()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    notify_email = fields.Boolean()
+    notify_whatsapp = fields.Boolean()
+
+
+class ContactUpdate(Schema):
+    """Any of the fields; ``null`` or "" clears an address. In-app notices are always on."""
+
+    email = Email(allow_none=True, metadata={"title": "Alamat e-mail"})
+    phone = Phone(allow_none=True, metadata={"title": "Nomor WhatsApp"})
+    notify_email = Boolean(metadata={"title": "Pemberitahuan melalui e-mail"})
+    notify_whatsapp = Boolean(metadata={"title": "Pemberitahuan melalui WhatsApp"})
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "roles": sorted(user.role_set),
+        "kecamatan": user.kecamatan,
+        "active": user.active,
+        "email": user.email,
+        "phone": user.phone,
+        "notify_email": user.notify_email,
+        "notify_whatsapp": user.notify_whatsapp,
+    }
+
+
+def _user(principal: Principal, username: str) -> User:
+    """``me`` or a user name; another's account only for a supervisor."""
+    if username in ("me", principal.user.username):
+        return principal.user
+    if "supervisor" not in principal.roles:
+        raise Forbidden("Hanya supervisor yang dapat melihat atau mengubah akun petugas lain.")
+    return people.by_username(db.session, username)
+
+
+@blp.route("/<username>")
+class UserItem(MethodView):
+    @blp.response(200, UserSchema)
+    @blp.errors(401, 403, 404)
+    def get(self, username: str) -> dict:
+        """An officer's account as notices see it (``me``: the caller's)."""
+        return user_dict(_user(staff_principal(), username))
+
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ContactUpdate}}})
+    @blp.response(200, UserSchema)
+    @blp.errors(400, 401, 403, 404, 415, 422)
+    def put(self, username: str) -> dict:
+        """Change the e-mail address, WhatsApp number and notice preferences (the user, or a supervisor)."""
+        user = _user(staff_principal(), username)
+        changes = load_json(ContactUpdate)
+        people.set_contact(user, changes)
+        db.session.commit()
+        return user_dict(user)
