@@ -169,7 +169,11 @@ class Notification(Base):
     the applicant did not receive). Title and body are in Bahasa Indonesia and name no personal data."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)
+    # the bell: the newest of one user (user_id, id), and the number still unread (user_id, read_at)
+    __table_args__ = (
+        Index("ix_notifications_user", "user_id", "id"),
+        Index("ix_notifications_unread", "user_id", "read_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -10,6 +10,7 @@ thousands of escalations at once, and their notices go in with one insert per ta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,7 +94,7 @@ def recipients(users: Iterable[User], audiences: Iterable[str], lane: str, kecam
     wanted = set(audiences)
     chosen = []
     for user in users:
-        roles = user.role_set
+        roles = set(user.roles.split(","))
         in_lane = "lane" in wanted and lane in roles and (lane != "uptd" or user.kecamatan == kecamatan)
         in_role = bool(roles & (wanted - {"lane"}))
         if user.active and (in_lane or in_role):
@@ -110,44 +111,53 @@ def send(session: Session, notices: Sequence[tuple[Notice, Sequence[User]]], now
     user asked for (e-mail, WhatsApp) and has an address for. Two inserts whatever the number."""
     rows: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
+    reach: dict[int, tuple[int, list[tuple[str, str]]]] = {}  # per user once: (id, [(channel, address)])
     for notice, users in notices:
+        wanting = []
+        for user in users:
+            if id(user) not in reach:
+                channels = [("email", user.email), ("whatsapp", user.phone)]
+                chosen = [
+                    (c, a)
+                    for (c, a), on in zip(channels, (user.notify_email, user.notify_whatsapp), strict=True)
+                    if on and a
+                ]
+                reach[id(user)] = (user.id, chosen)
+            user_id, chosen = reach[id(user)]
+            wanting += chosen
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "kind": notice.kind,
+                    "application_code": notice.application_code,
+                    "task_id": notice.task_id,
+                    "level": notice.level,
+                    "title": notice.title,
+                    "body": notice.body,
+                    "created_at": now,
+                }
+            )
+        if not wanting:
+            continue
         path = path_of(notice.task_id, notice.application_code)
         link = _public_url + path if path else _public_url
-        for user in users:
-            rows.append(
-                dict(
-                    user_id=user.id,
-                    kind=notice.kind,
-                    application_code=notice.application_code,
-                    task_id=notice.task_id,
-                    level=notice.level,
-                    title=notice.title,
-                    body=notice.body,
-                    created_at=now,
-                )
-            )
-            text = f"{notice.title}\n{notice.body}" + (f"\n{link}" if link else "")
-            payload = {
-                "subject": notice.title,
-                "text": text,
-                "parameters": [notice.title, display_code(notice.application_code or "") or "-", link or "-"],
+        payload = {
+            "subject": notice.title,
+            "text": f"{notice.title}\n{notice.body}" + (f"\n{link}" if link else ""),
+            "parameters": [notice.title, display_code(notice.application_code or "") or "-", link or "-"],
+        }
+        messages.extend(
+            {
+                "instance_id": None,
+                "channel": channel,
+                "kind": STAFF_NOTICE,
+                "recipient": address,
+                "payload": payload,
+                "next_attempt_at": now,
+                "created_at": now,
             }
-            for channel, wanted, address in (
-                ("email", user.notify_email, user.email),
-                ("whatsapp", user.notify_whatsapp, user.phone),
-            ):
-                if wanted and address:
-                    messages.append(
-                        dict(
-                            instance_id=None,
-                            channel=channel,
-                            kind=STAFF_NOTICE,
-                            recipient=address,
-                            payload=payload,
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
-                    )
+            for channel, address in wanting
+        )
     insert_rows(session, Notification.__table__, rows)
     insert_rows(session, Outbox.__table__, messages)
     return len(rows)
@@ -173,6 +183,7 @@ def duration_text(delta: timedelta) -> str:
     return " ".join(parts) or "kurang dari 1 menit"
 
 
+@functools.cache
 def standard_text(standard: str | None) -> str:
     if not standard:
         return "–"
@@ -186,12 +197,12 @@ def standard_text(standard: str | None) -> str:
 def escalation_notice(
     code: str, title: str, lane: str, standard: str | None, level: int, late: str, task_id: str
 ) -> Notice:
-    lane_name = LANE_NAMES.get(lane, lane)
+    lane_name, shown = LANE_NAMES.get(lane, lane), display_code(code)
     return Notice(
         kind="escalation",
-        title=f"Eskalasi tingkat {level}: {title} ({display_code(code)})",
+        title=f"Eskalasi tingkat {level}: {title} ({shown})",
         body=(
-            f"Permohonan {display_code(code)}: langkah '{title}' di lane {lane_name} melewati standar waktu "
+            f"Permohonan {shown}: langkah '{title}' di lane {lane_name} melewati standar waktu "
             f"{standard_text(standard)}; terlambat {late}. Eskalasi tingkat {level}."
         ),
         application_code=code,
@@ -201,7 +212,8 @@ def escalation_notice(
 
 
 def notify_escalations(session: Session, escalated: Sequence[Any], now: datetime) -> int:
-    """Notices for escalated staff steps (``engine.escalation.Escalated``), to whom their level names."""
+    """Notices for escalated staff steps (``engine.escalation.Escalated``), to whom their level names.
+    A burst shares a few (level, lane, kecamatan) audiences and deadlines: each is resolved once."""
     if not escalated:
         return 0
     codes = dict(
@@ -210,6 +222,8 @@ def notify_escalations(session: Session, escalated: Sequence[Any], now: datetime
         ).all()
     )
     staff = active_staff(session)
+    audience = functools.cache(lambda level, lane, kecamatan: recipients(staff, audiences_for(level), lane, kecamatan))
+    late = functools.cache(lambda due_at, basis: late_by(due_at, now, basis))
     notices = [
         (
             escalation_notice(
@@ -218,10 +232,10 @@ def notify_escalations(session: Session, escalated: Sequence[Any], now: datetime
                 e.lane,
                 e.time_standard,
                 e.level,
-                late_by(e.due_at, now, e.time_basis),
+                late(e.due_at, e.time_basis),
                 e.task_id,
             ),
-            recipients(staff, audiences_for(e.level), e.lane, e.kecamatan),
+            audience(e.level, e.lane, e.kecamatan if e.lane == "uptd" else None),
         )
         for e in escalated
     ]

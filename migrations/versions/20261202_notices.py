@@ -33,7 +33,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_notifications_user", "notifications", ["user_id", "read_at", "id"])
+    op.create_index("ix_notifications_user", "notifications", ["user_id", "id"])
+    op.create_index("ix_notifications_unread", "notifications", ["user_id", "read_at"])
     # plain ALTER TABLE ... ADD COLUMN on both databases (no table copy: other tables refer to these)
     op.add_column("applications", sa.Column("whatsapp_consent_at", _UTC, nullable=True))
     op.add_column("applications", sa.Column("whatsapp_unreachable_at", _UTC, nullable=True))
@@ -64,5 +65,6 @@ def downgrade() -> None:
     with op.batch_alter_table("applications") as batch_op:
         batch_op.drop_column("whatsapp_unreachable_at")
         batch_op.drop_column("whatsapp_consent_at")
+    op.drop_index("ix_notifications_unread", table_name="notifications")
     op.drop_index("ix_notifications_user", table_name="notifications")
     op.drop_table("notifications")
