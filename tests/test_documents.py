@@ -302,7 +302,9 @@ def test_bulk_complete_is_all_or_nothing_and_names_the_failing_task(client: Flas
 
 def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
     at("2027-09-06 09:00")
-    code = new_application(client)
+    response = submit(client, {**application_data(), "whatsapp_consent": True})  # notices by WhatsApp
+    assert response.status_code == 201, response.get_json()
+    code = response.get_json()["code"]
     for user in ("admin1", "operator1", "dafdud1"):
         finish(client, user, code, STEP_DATA[user])
     at("2027-09-06 14:30")

@@ -81,8 +81,10 @@ def test_overrun_escalates_once_per_level_up_to_the_cap(client: FlaskClient, app
         ("verify_application", 2, utc("2027-09-02 12:00")),
         ("verify_application", 3, utc("2027-09-02 13:00")),
     ]
-    # level 1 to the admin lane's staff, level 2 and above to the supervisors too
-    assert notices_about(app, code) == [
+    # level 1 to the admin lane's staff, level 2 and above to the supervisors too (other tests may add
+    # officers: only the provisioned ones are compared)
+    provisioned = {"admin1", "admin2", "supervisor1", "operator1", "dafdud1", "uptd_binawidya", "owner1"}
+    assert [told for told in notices_about(app, code) if told[0] in provisioned] == [
         *[("admin1", 1), ("admin2", 1)],
         *[("admin1", 2), ("admin2", 2), ("supervisor1", 2)],
         *[("admin1", 3), ("admin2", 3), ("supervisor1", 3)],
