@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from api.extensions import db
-from engine.models import Event, Outbox, TaskRow, Timer
+from engine.models import Application, Event, Outbox, TaskRow, Timer
 from engine.workflow import instances
 from engine.workflow.clock import clock
 
@@ -30,13 +30,23 @@ LEVELS = 2  # the first level runs the diagram, the second is a repeat: both kin
 def _start_instances(app: Flask, count: int) -> None:
     with app.app_context():
         for i in range(count):
-            instances.start(
+            instance = instances.start(
                 db.session,
                 "kia_whatsapp",
                 business_key=f"SCHED{i:06d}",
                 kecamatan="14.71.08",
                 data={"kia_kind": "under_5"},
                 actor="test",
+            )
+            db.session.add(  # the applicant to remind (by e-mail: no consent to WhatsApp notices)
+                Application(
+                    instance_id=instance.id,
+                    code=f"SCHED{i:06d}",
+                    pin_hash="-",
+                    kia_kind="under_5",
+                    applicant={"phone": "6281234567890", "email": "siti@example.com"},
+                    child={"name": "Aisyah"},
+                )
             )
             if i % 100 == 99:
                 db.session.commit()
