@@ -14,9 +14,9 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.kia.access import LANE_NAMES, ROLES
@@ -158,8 +158,8 @@ def send(session: Session, notices: Sequence[tuple[Notice, Sequence[User]]], now
             }
             for channel, address in wanting
         )
-    insert_rows(session, Notification.__table__, rows)
-    insert_rows(session, Outbox.__table__, messages)
+    insert_rows(session, cast(Table, Notification.__table__), rows)
+    insert_rows(session, cast(Table, Outbox.__table__), messages)
     return len(rows)
 
 
@@ -254,11 +254,11 @@ def of_user(session: Session, user_id: int, limit: int = 50, unread_only: bool =
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    )
+    ).scalar_one()
 
 
 def mark_read(session: Session, user_id: int, notification_id: int, now: datetime) -> Notification:
@@ -272,8 +272,13 @@ def mark_read(session: Session, user_id: int, notification_id: int, now: datetim
 
 
 def mark_all_read(session: Session, user_id: int, now: datetime) -> int:
-    result = session.execute(
-        update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=now)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=now)
+        ),
     )
     return result.rowcount or 0
 
@@ -303,7 +308,7 @@ def flag_undelivered_notes(session: Session, now: datetime, after: timedelta) ->
     )
     if not tasks:
         return 0
-    notes: dict[int, list[Outbox]] = {}
+    notes: dict[int | None, list[Outbox]] = {}
     for note in session.scalars(
         select(Outbox)
         .where(Outbox.instance_id.in_({t.instance_id for t in tasks}), Outbox.kind == "correction_note")
