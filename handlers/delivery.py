@@ -154,8 +154,8 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
             payload = {**row.payload, "sent_as": form}
             payload.pop("force_template", None)
             row.payload = payload
-            # a PIN, a chat reply, an officer's note: only a placeholder is kept (the template's too)
-            if retention.blank(row) or payload.get("secret"):
+            retention.blank(row)  # a PIN, a chat reply, an officer's note: only a placeholder is kept
+            if payload.get("secret"):  # the PIN is a template parameter too
                 row.payload = {**row.payload, "text": SENT_SECRET_TEXT, "parameters": []}
             return "sent"
         row.last_error = failure.reason[:300]
