@@ -2,7 +2,7 @@
 the applicant's consent and unreachable flag, delivery states, the undelivered-note mark on tasks.
 
 Revision ID: notices
-Revises: 07be7008c6c4
+Revises: child_nik
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "notices"
-down_revision = "07be7008c6c4"
+down_revision = "child_nik"
 branch_labels = None
 depends_on = None
 
