@@ -2,7 +2,7 @@
 the applicant's consent and unreachable flag, delivery states, the undelivered-note mark on tasks.
 
 Revision ID: notices
-Revises: child_nik
+Revises: 2e91dd2663db
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "notices"
-down_revision = "child_nik"
+down_revision = "2e91dd2663db"
 branch_labels = None
 depends_on = None
 
