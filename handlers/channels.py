@@ -23,7 +23,7 @@ SUBJECTS = {
     "receipt": "Resi permohonan KIA",
     "reminder": "Pengingat permohonan KIA",
     "card_ready": "KIA siap diambil",
-    "new_pin": "PIN baru permohonan KIA",
+    "pin_reissued": "PIN baru permohonan KIA",
     "application_code": "Kode permohonan KIA Anda",
 }
 SIGNATURE = "\n\nDisdukcapil Kota Pekanbaru"

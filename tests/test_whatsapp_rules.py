@@ -314,3 +314,24 @@ def test_the_fake_graph_api_refuses_what_meta_refuses(wa: FakeGraph) -> None:
         gateway.close()
     assert [code for _, code in wa.refused] == [131047, 132001, 132001, 132000, 131047, 131056]
     assert json.dumps(wa.sent)  # what was accepted is kept, as sent
+
+
+def test_a_new_pin_outside_the_window_goes_as_its_template_and_is_blanked_once_sent(
+    client: FlaskClient, app: Flask, wa: FakeGraph
+) -> None:
+    code = apply(client)["code"]
+    with app.app_context():  # applied in the chat: the new PIN goes by WhatsApp (and by e-mail)
+        from engine.models import Application
+
+        db.session.scalar(select(Application).where(Application.code == code)).channel = "whatsapp"
+        db.session.commit()
+    assert client.post("/api/v1/auth/new-pin", json={"code": code}).status_code == 202
+    outbox.deliver(app)
+    (sent,) = [m for m in wa.messages_to(PHONE) if m["type"] == "template"]
+    assert sent["template"]["name"] == "kia_pin_baru"
+    shown_code, pin = body_parameters(sent)
+    assert shown_code == shown(code) and pin.isdigit()
+    with app.app_context():
+        row = db.session.scalar(select(Outbox).where(Outbox.kind == "pin_reissued", Outbox.channel == "whatsapp"))
+        assert row.status == "sent" and row.payload["parameters"] == [] and pin not in row.payload["text"]
+        db.session.rollback()

@@ -218,7 +218,8 @@ def reissue_pin(session: Session, app: Application) -> list[str]:
     if contact.get("phone") and (app.channel == "whatsapp" or not channels):
         channels.append(("whatsapp", contact["phone"]))
     for channel, recipient in channels:
-        payload = {"text": text, "secret": True, "code": app.code}
+        # the template's parameters (outside the 24-hour window): blanked with the text once sent
+        payload = {"text": text, "secret": True, "code": app.code, "parameters": [display_code(app.code), pin]}
         if channel == "email":
             payload["subject"] = "PIN baru permohonan KIA"
         session.add(

@@ -31,7 +31,7 @@ KIND_LABELS = {
     "card_ready": "Pemberitahuan KIA siap diambil",
     "reminder": "Pengingat kepada pemohon",
     "handover": "KIA diserahkan kepada pemohon",
-    "new_pin": "PIN baru",
+    "pin_reissued": "PIN baru",
     "chat_reply": "Balasan chat WhatsApp",
 }
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail", "uptd": "Langsung di UPTD"}

@@ -65,7 +65,7 @@ CATALOGUE: tuple[Template, ...] = (
         ("kode permohonan", "UPTD dan alamatnya"),
     ),
     Template(
-        "new_pin",
+        "pin_reissued",
         "kia_pin_baru",
         "id",
         "PIN baru untuk permohonan KIA {{1}}: {{2}}. Jangan berikan PIN ini kepada siapa pun.",
