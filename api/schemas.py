@@ -160,6 +160,14 @@ class TaskListQuery(Schema):
     state = fields.String(load_default=TaskRowState.OPEN.value, validate=validate.OneOf(list(TaskRowState)))
     overdue = fields.Boolean()
     kecamatan = Text(max_length=16)
+    q = Text(
+        max_length=100,
+        metadata={"description": "staff only: an application code, the child's NIK, or a fragment of a name"},
+    )
+    sort = fields.String(load_default="due", validate=validate.OneOf(["due", "ready", "kecamatan"]))
+    since = fields.AwareDateTime(
+        default_timezone=dt.UTC, metadata={"description": "only tasks that arrived after this moment"}
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask.views import MethodView
@@ -46,9 +47,14 @@ def inbox_filter(
     state: str = TaskRowState.OPEN,
     overdue: bool | None = None,
     kecamatan: str | None = None,
+    *,
+    q: str | None = None,
+    since: datetime | None = None,
 ) -> list[Any]:
     """The conditions on ``tasks`` that make up the caller's inbox. Only columns of the inbox index
-    (``ix_tasks_inbox``), so that counting and ordering read the index alone."""
+    (``ix_tasks_inbox_cover``), so that counting and ordering read the index alone; a search ``q`` (staff
+    only: 403 for an applicant) adds a semi-join on ``applications``, and only then. ``since``: tasks that
+    arrived after it (the page's "new files" count)."""
     conditions: list[Any] = [TaskRow.state == state]
     if principal.user is None:
         conditions += [TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant"]
@@ -64,10 +70,29 @@ def inbox_filter(
         conditions.append(TaskRow.overdue.is_(overdue))
     if kecamatan:
         conditions.append(TaskRow.kecamatan == kecamatan)
+    if since is not None:
+        conditions.append(TaskRow.ready_at > since)
+    if q:
+        if not principal.is_staff:
+            raise Forbidden("Pencarian hanya untuk petugas.")
+        conditions.append(TaskRow.instance_id.in_(select(Application.instance_id).where(applications.matching(q))))
     return conditions
 
 
-INBOX_ORDER = (TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at, TaskRow.id)  # deadline pressure
+# Deterministic orders (the task id last), so that pages never repeat or skip a task.
+INBOX_SORTS: dict[str, tuple[Any, ...]] = {
+    "due": (TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at, TaskRow.id),  # deadline pressure
+    "ready": (TaskRow.ready_at, TaskRow.id),  # arrival, oldest first
+    "kecamatan": (
+        TaskRow.kecamatan.is_(None),
+        TaskRow.kecamatan,
+        TaskRow.due_at.is_(None),
+        TaskRow.due_at,
+        TaskRow.ready_at,
+        TaskRow.id,
+    ),
+}
+INBOX_ORDER = INBOX_SORTS["due"]
 
 
 def inbox_page(
@@ -77,21 +102,26 @@ def inbox_page(
     overdue: bool | None = None,
     kecamatan: str | None = None,
     *,
+    q: str | None = None,
+    since: datetime | None = None,
+    sort: str = "due",
     limit: int = 50,
     offset: int = 0,
     with_total: bool = True,
 ) -> tuple[list[Any], int | None]:
-    """One page of the caller's inbox, most pressing deadline first: ``(rows of (TaskRow, code, child),
-    total)``. Reads only projection tables. The count and the page's ids come from the inbox index alone
-    (no join, no task rows read); only the page's rows are then read with their application."""
-    conditions = inbox_filter(principal, lane, state, overdue, kecamatan)
+    """One page of the caller's inbox in the order ``sort`` (``INBOX_SORTS``; most pressing deadline
+    first by default): ``(rows of (TaskRow, code, child), total)``. The API and the staff page both call
+    it. Without ``q`` the count and the page's ids come from the inbox index alone (no join, no task rows
+    read); only the page's rows are then read with their application."""
+    conditions = inbox_filter(principal, lane, state, overdue, kecamatan, q=q, since=since)
+    order = INBOX_SORTS[sort]
     total = db.session.scalar(select(func.count()).select_from(TaskRow).where(*conditions)) if with_total else None
-    page_ids = select(TaskRow.id).where(*conditions).order_by(*INBOX_ORDER).limit(limit).offset(offset)
+    page_ids = select(TaskRow.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
     rows = db.session.execute(
         select(TaskRow, Application.code, Application.child)
         .join(Application, Application.instance_id == TaskRow.instance_id)
         .where(TaskRow.id.in_(page_ids.scalar_subquery()))
-        .order_by(*INBOX_ORDER)
+        .order_by(*order)
         .options(lazyload(TaskRow.instance))
     ).all()  # the page needs no instance (nor its state) per row
     return rows, total
@@ -101,15 +131,21 @@ def inbox_page(
 class TaskCollection(MethodView):
     @blp.arguments(TaskListQuery, location="query")
     @blp.response(200, TaskList)
-    @blp.errors(401)
+    @blp.errors(401, 403)
     def get(self, args: dict) -> dict:
-        """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only)."""
+        """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only), one page
+        of ``limit`` from ``offset`` with the ``total``. ``q`` (staff only) finds an application by its code
+        (with or without dashes), the child's NIK (16 digits, exact) or a fragment of the child's or the
+        applicant's name; ``since`` counts the tasks that arrived after a moment (``total``)."""
         rows, total = inbox_page(
             current_principal(),
             args.get("lane"),
             args["state"],
             args.get("overdue"),
             args.get("kecamatan"),
+            q=args.get("q"),
+            since=args.get("since"),
+            sort=args["sort"],
             limit=args["limit"],
             offset=args["offset"],
         )

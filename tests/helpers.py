@@ -8,7 +8,7 @@ import itertools
 import json
 import os
 import socket
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +125,43 @@ def inbox(client: FlaskClient, headers: dict[str, str], **params: str) -> list[d
 def today() -> date:
     """Today in Jakarta on the engine clock (the suite's calendar, see SUITE_START in conftest)."""
     return jakarta_today()
+
+
+SYLLABLES = ("ba", "di", "ka", "mu", "ra", "se", "ti", "wa", "yu", "za")
+
+
+def seeded_name(i: int) -> str:
+    """A distinct plausible child's name per ``i`` < 1000 (letters only, as the form wants)."""
+    return "Putri " + "".join(SYLLABLES[int(d)] for d in f"{i:03d}").capitalize()
+
+
+def seed_applications(app: Any, children: list[dict[str, Any]], applicants: list[dict[str, Any]] | None = None):  # noqa: ANN201
+    """Submit applications through the engine's use case (the same validation, workflow and rows as
+    ``POST /api/v1/applications``, without the HTTP round trip and the upload parsing), one per entry of
+    ``children`` (overrides of ``application_data``'s child). Returns their codes in submission order. The
+    caller may freeze and advance ``clock`` to spread their arrival. Their PINs are not returned: every one
+    gets the same (real) hash, computed once, since argon2 would otherwise be a third of the time."""
+    from unittest import mock
+
+    import forms
+    from api.extensions import db
+    from engine.kia import applications, reference
+    from engine.kia.security import hash_secret
+    from engine.workflow.clock import clock
+
+    codes = []
+    one_hash = hash_secret("000000")
+    with app.app_context(), mock.patch.object(applications, "hash_secret", lambda _: one_hash):
+        known = reference.known_region_codes(db.session)
+        for n, child in enumerate(children):
+            raw = application_data(**child)
+            if applicants:
+                raw["applicant"].update(applicants[n])
+            data = forms.validate_application(raw, known_regions=known)
+            uploads = [applications.Upload("kk", PDF_BYTES), applications.Upload("akta", PNG_BYTES)]
+            created, _ = applications.submit(db.session, data, uploads, document_dir=app.config["DOCUMENT_DIR"])
+            db.session.commit()
+            codes.append(created.code)
+            if clock._frozen is not None:  # noqa: SLF001 - spread the arrivals of a frozen clock
+                clock.advance(timedelta(minutes=1))
+    return codes

@@ -13,6 +13,7 @@ from engine.kia import applications, distribution
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
 from engine.models import Kecamatan, TaskRow, TaskRowState
 from engine.reports.control_card import control_card
+from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData
 
 from ..applications import application_detail
@@ -20,11 +21,14 @@ from ..auth import sign_in_staff
 from ..errors import ApiError
 from ..extensions import db
 from ..schemas import TaskDetail
-from ..tasks import claim_task, complete_task, inbox_page, release_task, task_detail
+from ..tasks import INBOX_SORTS, claim_task, complete_task, inbox_page, release_task, task_detail
 from . import formdata, session
 from .blueprint import blp, principal, safe_next, staff_page
+from .filters import LANES
 
-INBOX_LIMIT = 200
+PAGE_SIZE = 50  # tasks per inbox page
+GROUP_LIMIT = 200  # tasks one bulk grouping may complete
+SORT_LABELS = {"due": "Batas waktu terdekat", "ready": "Waktu masuk (terlama dulu)", "kecamatan": "Kecamatan"}
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
 TASK_KEYS = set(TaskDetail().fields)  # what the task page shows in place; other keys are extras
 
@@ -71,10 +75,35 @@ def sign_out() -> Any:
 @staff_page()
 def inbox() -> Any:
     who = principal()
-    lane = request.args.get("lane") or None
-    kecamatan = request.args.get("kecamatan") or None
-    overdue = True if request.args.get("overdue") else None
-    rows, _ = inbox_page(who, lane, TaskRowState.OPEN, overdue, kecamatan, limit=INBOX_LIMIT, with_total=False)
+    loaded_at = clock.now()  # before the queries: a task arriving meanwhile counts as new, never as missed
+    filters = {
+        "lane": request.args.get("lane") or None,
+        "kecamatan": request.args.get("kecamatan") or None,
+        "overdue": "1" if request.args.get("overdue") else None,
+        "q": " ".join((request.args.get("q") or "").split())[:100] or None,
+        "sort": request.args.get("sort") if request.args.get("sort") in INBOX_SORTS else None,
+    }
+    page = _page_number(request.args.get("page"))
+
+    def fetch(number: int) -> tuple[list[Any], int]:
+        rows, total = inbox_page(
+            who,
+            filters["lane"],
+            TaskRowState.OPEN,
+            True if filters["overdue"] else None,
+            filters["kecamatan"],
+            q=filters["q"],
+            sort=filters["sort"] or "due",
+            limit=PAGE_SIZE,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+        return rows, total or 0
+
+    rows, total = fetch(page)
+    last = max(1, -(-total // PAGE_SIZE))
+    if page > last:  # past the end (the inbox shrank, or a hand-typed number): the last page
+        page = last
+        rows, total = fetch(page)
     lanes = (
         sorted(lanes_of(who) - {"applicant"})
         if "supervisor" not in who.roles
@@ -86,16 +115,49 @@ def inbox() -> Any:
         for row, code, child in rows
     ]
     groupable = [t for t in tasks if t["row"].form_key == "grouping" and t["actionable"]]
+    kept = {k: v for k, v in filters.items() if v}
+
+    def page_url(number: int) -> str:
+        return url_for("web.inbox", **kept, **({"page": number} if number > 1 else {}))
+
+    poll = {k: v for k, v in kept.items() if k in {"lane", "kecamatan", "overdue", "q"}}
     return render_template(
         "web/inbox.html",
         tasks=tasks,
         lanes=lanes,
-        lane=lane,
-        kecamatan=kecamatan,
-        overdue=overdue,
+        lane=filters["lane"],
+        kecamatan=filters["kecamatan"],
+        overdue=filters["overdue"],
+        q=filters["q"] or "",
+        sort=filters["sort"] or "due",
+        sorts=SORT_LABELS,
         kecamatan_names=kecamatan_names,
         groupable=groupable,
         who=who,
+        total=total,
+        page=page,
+        last=last,
+        first_shown=(page - 1) * PAGE_SIZE + 1 if tasks else 0,
+        last_shown=(page - 1) * PAGE_SIZE + len(tasks),
+        page_url=page_url,
+        new_tasks_url=url_for("tasks.TaskCollection", **poll, since=loaded_at.isoformat(), limit=1),
+        reload_url=url_for("web.inbox", **{k: v for k, v in kept.items() if k != "page"}),
+    )
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return min(max(1, int(raw or 1)), 1_000_000)
+    except ValueError:
+        return 1
+
+
+def next_task_for(who: Any, lane: str) -> TaskRow | None:
+    """The next open task of ``lane`` the officer may take up (free or already theirs), in inbox order."""
+    rows, _ = inbox_page(who, lane, limit=PAGE_SIZE, with_total=False)
+    return next(
+        (row for row, _, _ in rows if can_act_on_task(who, row) and row.claimed_by in (None, who.name)),
+        None,
     )
 
 
@@ -164,6 +226,12 @@ def complete(task_id: str) -> Any:
         db.session.rollback()
         return _render_task(task_id, dict(request.form), formdata.flat_errors(exc.fields), 422)
     flash(f"Tugas \u201c{row.title}\u201d untuk {row.instance.business_key} selesai.", "ok")
+    if request.form.get("next"):
+        following = next_task_for(principal(), row.lane)
+        if following is not None:
+            return redirect(url_for("web.task", task_id=following.id))
+        flash(f"Tidak ada tugas terbuka lagi di lane {LANES.get(row.lane, row.lane)}.", "ok")
+        return redirect(url_for("web.inbox", lane=row.lane))
     return redirect(url_for("web.inbox"))
 
 
@@ -171,7 +239,7 @@ def complete(task_id: str) -> Any:
 @staff_page("dafdud")
 def group_cards() -> Any:
     """Dafdud: complete several grouping tasks at once with one batch name."""
-    ids = request.form.getlist("task_id")[:INBOX_LIMIT]
+    ids = request.form.getlist("task_id")[:GROUP_LIMIT]
     if not ids:
         flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
         return redirect(url_for("web.inbox", lane="dafdud"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.kia import documents, lockout, routing
@@ -22,6 +22,7 @@ from engine.workflow.models import Event, Instance, Outbox
 
 PROCESS_KEY = "kia_whatsapp"
 REQUIRED_DOCUMENTS = ("kk", "akta")
+NIK_LENGTH = 16
 
 STATUS_LABELS: dict[str, str] = {
     ApplicationStatus.BARU: "Baru",
@@ -254,6 +255,28 @@ def by_code(session: Session, raw_code: str) -> Application:
     if app is None:
         raise NotFound("Kode permohonan tidak ditemukan.")
     return app
+
+
+def matching(raw: str) -> ColumnElement[bool]:
+    """The applications a staff search ``raw`` finds: 16 digits are the child's NIK (exact); otherwise a
+    case-insensitive fragment of the child's or the applicant's name, or the code when ``raw`` can be one
+    (dashes, spaces and case do not matter). A condition on ``applications`` (JSON fields through SQLAlchemy's
+    JSON accessors: ``->>`` on PostgreSQL, ``json_extract`` on SQLite)."""
+    text = " ".join(raw.split())
+    if not text:
+        return false()
+    digits = text.replace(" ", "")
+    if digits.isdigit() and len(digits) == NIK_LENGTH:
+        return Application.child["nik"].as_string() == digits
+    fragment = text.lower()
+    found = [
+        func.lower(Application.child["name"].as_string()).contains(fragment, autoescape=True),
+        func.lower(Application.applicant["name"].as_string()).contains(fragment, autoescape=True),
+    ]
+    code = normalize_code(text)
+    if code is not None:
+        found.append(Application.code == code)
+    return or_(*found)
 
 
 def mask_name(name: str) -> str:
