@@ -96,6 +96,7 @@ def test_search_by_code_nik_and_name_for_staff_only(client: FlaskClient, app: Fl
     assert found(codes[3]) == [codes[3]]
     assert found(display_code(codes[3]).lower()) == [codes[3]]  # with dashes, any case
     assert found(f" {display_code(codes[1])} ") == [codes[1]]
+    assert found(display_code(codes[1]).replace("-", " ")) == [codes[1]]  # typed with spaces
     assert found("1471085005230003") == [codes[2]]  # the child's NIK, exact
     assert found("1471085005230009") == [] and found("147108500523") == []  # no prefix match on a NIK
     assert found("hidayah") == [codes[1]] and found("NURUL hid") == [codes[1]]  # the child's name

@@ -258,13 +258,17 @@ def by_code(session: Session, raw_code: str) -> Application:
 
 
 def matching(raw: str) -> ColumnElement[bool]:
-    """The applications a staff search ``raw`` finds: 16 digits are the child's NIK (exact); otherwise a
-    case-insensitive fragment of the child's or the applicant's name, or the code when ``raw`` can be one
-    (dashes, spaces and case do not matter). A condition on ``applications`` (JSON fields through SQLAlchemy's
-    JSON accessors: ``->>`` on PostgreSQL, ``json_extract`` on SQLite)."""
+    """The applications a staff search ``raw`` finds. A code (one word once its dashes are dropped, case
+    ignored) is looked up by the unique index on ``code`` alone; 16 digits are the child's NIK (exact);
+    anything else is a case-insensitive fragment of the child's or the applicant's name (or a code typed with
+    spaces). The JSON fields through SQLAlchemy's JSON accessors: ``->>`` on PostgreSQL, ``json_extract`` on
+    SQLite."""
     text = " ".join(raw.split())
     if not text:
         return false()
+    code = normalize_code(text)
+    if code is not None and " " not in text:  # no name fragment is 12 letters of the code alphabet, unspaced
+        return Application.code == code
     digits = text.replace(" ", "")
     if digits.isdigit() and len(digits) == NIK_LENGTH:
         return Application.child["nik"].as_string() == digits
@@ -273,7 +277,6 @@ def matching(raw: str) -> ColumnElement[bool]:
         func.lower(Application.child["name"].as_string()).contains(fragment, autoescape=True),
         func.lower(Application.applicant["name"].as_string()).contains(fragment, autoescape=True),
     ]
-    code = normalize_code(text)
     if code is not None:
         found.append(Application.code == code)
     return or_(*found)
