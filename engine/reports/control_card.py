@@ -176,7 +176,7 @@ def process_versions(session: Session, instance: Instance) -> dict[str, Any]:
     if started is None:
         started = moves[0].detail.get("from_version") if moves else instance.process_version.version
     numbers = {started, instance.process_version.version} | {e.detail.get("to_version") for e in moves}
-    notes = dict(
+    notes: dict[Any, str | None] = dict(
         session.execute(
             select(ProcessVersion.version, ProcessVersion.note).where(
                 ProcessVersion.process_key == key, ProcessVersion.version.in_(numbers)
