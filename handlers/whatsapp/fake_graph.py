@@ -175,12 +175,14 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            # Recorded before the answer is written: a client that has read the answer must find its call
+            # in ``calls`` (recording after the write raced with the test reading it).
+            fake.calls.append((self.command, self.path, status))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            fake.calls.append((self.command, self.path, status))
 
         def _error(self, status: int, message: str, code: int = 100) -> None:
             self._answer(status, {"error": {"message": message, "type": "OAuthException", "code": code}})
