@@ -154,7 +154,8 @@ def _attempt(sessions: sessionmaker[Session], senders: Senders, outbox_id: int) 
             payload = {**row.payload, "sent_as": form}
             payload.pop("force_template", None)
             row.payload = payload
-            retention.blank(row)  # a PIN, a chat reply, an officer's note: only a placeholder is kept
+            if not may_go_again(row):  # a PIN, a chat reply, an officer's note: only a placeholder is kept
+                retention.blank(row)
             if payload.get("secret"):  # the PIN is a template parameter too
                 row.payload = {**row.payload, "text": SENT_SECRET_TEXT, "parameters": []}
             return "sent"
@@ -248,13 +249,24 @@ def _send_template(
     return gateway.send_template(row.recipient, template.name, template.language, parameters, document)
 
 
+def may_go_again(row: Outbox) -> bool:
+    """A WhatsApp notice that a later ``failed`` status may send again as a template or by e-mail keeps
+    its text until it is delivered, given up, or the clean-up's ``retention.STATUS_WAIT`` has passed."""
+    return row.channel == "whatsapp" and row.kind in FALLBACK_KINDS and row.instance_id is not None
+
+
 def give_up(session: Session, row: Outbox, code: int | None, now: datetime) -> None:
     """The row cannot be delivered (a permanent error, the attempts used up, a ``failed`` webhook). A
     notice to the applicant then goes by e-mail when they gave an address; an unreachable number
     (131026 and the like) flags the application, so that later notices go by e-mail at once."""
     row.status = "failed"
-    if row.channel != "whatsapp" or row.kind not in FALLBACK_KINDS or row.instance_id is None:
-        return
+    if may_go_again(row):
+        fall_back(session, row, code, now)
+    retention.blank(row)  # an e-mail copy has the text now
+
+
+def fall_back(session: Session, row: Outbox, code: int | None, now: datetime) -> None:
+    """The e-mail copy of a WhatsApp notice that could not be delivered."""
     app = session.scalar(select(Application).where(Application.instance_id == row.instance_id))
     if app is None:
         return
@@ -274,8 +286,10 @@ def on_status(session: Session, row: Outbox, status: str, code: int | None, now:
     if status in PROGRESS:
         if row.status in PROGRESS and PROGRESS[status] > PROGRESS[row.status]:
             row.status = status
-            if row.kind == "correction_note" and row.instance_id is not None and status in ("delivered", "read"):
-                notifications.note_received(session, row.instance_id)
+            if status in ("delivered", "read"):
+                retention.blank(row)  # nothing can send it again now
+                if row.kind == "correction_note" and row.instance_id is not None:
+                    notifications.note_received(session, row.instance_id)
         return
     if status != "failed" or row.status == "failed":
         return

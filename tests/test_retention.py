@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from api import outbox
 from api.extensions import db
@@ -29,7 +30,7 @@ from . import test_log_privacy
 from .helpers import PDF_BYTES, PNG_BYTES, application_data, submit, token
 from .scripted import STEP_DATA, finish
 from .test_log_privacy import HttpClient
-from .whatsapp_helpers import ANSWERS, PHONE, Phone, configure, media_part
+from .whatsapp_helpers import ANSWERS, PHONE, Phone, configure, media_part, post, status_payload
 
 server = test_log_privacy.server  # the app served by werkzeug in a thread
 
@@ -136,14 +137,13 @@ def test_the_clean_up_deletes_old_documents_keeping_the_control_card_and_orphan_
         assert db.session.query(Event).filter(Event.kind == "documents_deleted").count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18's WhatsApp rules send this never-wrote applicant's note as a template, not the free text the "
-    "test reads; to be rewritten next session (the applicant must message first, or read the template)",
-)
-def test_sent_messages_with_personal_data_are_blanked_after_delivery(
+def test_sent_messages_with_personal_data_are_blanked_once_nothing_can_send_them_again(
     app: Flask, server: str, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The officer's note goes as a template (the applicant never wrote: outside the 24-hour window). It
+    keeps its text while a ``failed`` status could still send it again (as a template or by e-mail);
+    the ``delivered`` status blanks its text and template parameters. A chat reply is blanked once sent,
+    and the clean-up blanks what was sent before this was done at delivery."""
     configure(app, fake, monkeypatch)
     http = HttpClient(server)
     data = {**application_data(), "whatsapp_consent": True}  # WhatsApp notices need consent (issue 18)
@@ -166,15 +166,49 @@ def test_sent_messages_with_personal_data_are_blanked_after_delivery(
         db.session.commit()
     report = outbox.deliver(app)
     assert report.sent and not report.failed
-    assert any(note in m["text"]["body"] for m in fake.messages_to(PHONE) if m.get("type") == "text")
-    with app.app_context():
-        rows = {row.kind: row for row in db.session.scalars(select(Outbox).where(Outbox.status == "sent"))}
-        assert rows["correction_note"].payload["text"] == retention.BLANKED_TEXT
-        assert rows["correction_note"].payload["code"] == code  # what is not personal stays
+    (template,) = [m for m in fake.messages_to(PHONE) if m.get("type") == "template"]
+    body = [c for c in template["template"]["components"] if c["type"] == "body"][0]
+    assert note in [p["text"] for p in body["parameters"]]
+
+    def correction_note() -> dict:
+        with app.app_context():
+            row = db.session.scalars(select(Outbox).where(Outbox.kind == "correction_note")).one()
+            return {"status": row.status, **row.payload}
+
+    assert correction_note()["text"] != retention.BLANKED_TEXT  # a failed status may still need it
+    assert post(http, status_payload(template["id"], "delivered")).status_code == 200  # type: ignore[arg-type]
+    sent = correction_note()
+    assert sent["status"] == "delivered" and sent["text"] == retention.BLANKED_TEXT
+    assert note not in str(sent) and sent["code"] == code  # what is not personal stays
     assert app.test_cli_runner().invoke(args=["cleanup"]).exit_code == 0
     with app.app_context():
         replies = db.session.scalars(select(Outbox).where(Outbox.kind == "chat_reply"))
         assert [row.payload.get("text") for row in replies] == [retention.BLANKED_TEXT]
+
+
+def test_a_whatsapp_notice_without_any_status_is_blanked_by_the_clean_up_after_the_wait(
+    app: Flask, server: str, fake: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(app, fake, monkeypatch)
+    http = HttpClient(server)
+    code = submit(http, {**application_data(), "whatsapp_consent": True}, {"kk": PDF_BYTES, "akta": PNG_BYTES})
+    note = "Akta kelahiran atas nama Budi tidak terbaca."
+    finish(http, "admin1", code.get_json()["code"], {"decision": "incomplete", "note": note})  # type: ignore[arg-type]
+    assert outbox.deliver(app).sent
+
+    def note_payload() -> dict:
+        with app.app_context():
+            return db.session.scalars(select(Outbox).where(Outbox.kind == "correction_note")).one().payload
+
+    def clean_up(now: datetime) -> int:
+        with app.app_context():
+            sessions = sessionmaker(bind=db.engine, expire_on_commit=False)
+            return retention.run(sessions, app.config["DOCUMENT_DIR"], now=now).blanked_messages
+
+    assert clean_up(clock.now()) == 0
+    assert note in note_payload()["parameters"]  # within the wait: a failed status may still need it
+    assert clean_up(clock.now() + retention.STATUS_WAIT + timedelta(minutes=1)) == 1
+    assert note not in str(note_payload())
 
 
 def test_the_scheduler_runs_the_clean_up_daily(app: Flask) -> None:

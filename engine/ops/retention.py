@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.kia.documents import path_of
@@ -39,6 +39,10 @@ DEFAULT_RETENTION_DAYS = 365
 ORPHAN_GRACE = timedelta(hours=6)
 DRAFT_MAX_AGE = timedelta(days=30)
 BLANKED_TEXT = "[dihapus setelah terkirim]"
+# A WhatsApp notice may still fail after it was sent (a ``failed`` status webhook) and then go again as a
+# template or by e-mail, which needs its text; the clean-up blanks what is older than this.
+STATUS_WAIT = timedelta(days=2)
+DONE_STATES = ("sent", "delivered", "read", "failed")
 PERSONAL_KINDS = ("chat_reply", "correction_note")  # messages whose text may hold personal data
 DRAFT_STATES = ("intake", "confirm", "correction")
 DRAFT_KEYS = ("draft", "documents", "step", "correction")
@@ -60,11 +64,13 @@ def holds_personal_data(row: Outbox) -> bool:
 
 
 def blank(row: Outbox) -> bool:
-    """Replace a sent message's text with the placeholder when it held personal data."""
+    """Replace a sent message's text (and its template parameters) with the placeholder when it held
+    personal data."""
     payload = row.payload or {}
-    if not holds_personal_data(row) or payload.get("text") == BLANKED_TEXT:
+    blanked = {**payload, "text": BLANKED_TEXT, "parameters": [BLANKED_TEXT for _ in payload.get("parameters") or []]}
+    if not holds_personal_data(row) or payload == blanked:
         return False
-    row.payload = {**payload, "text": BLANKED_TEXT}
+    row.payload = blanked
     return True
 
 
@@ -201,15 +207,21 @@ def clear_stale_drafts(session: Session, directory: str | os.PathLike, now: date
     return len(stale)
 
 
-def blank_sent_messages(session: Session) -> int:
-    """Sent messages that held personal data and still have their text (sent before this was done at
-    delivery): blanked, in chunks."""
+def blank_sent_messages(session: Session, now: datetime | None = None) -> int:
+    """Messages that held personal data and still have their text: e-mails and chat replies once sent,
+    WhatsApp notices once no failure status can still need the text (``STATUS_WAIT``); in chunks."""
+    cutoff = (now or clock.now()) - STATUS_WAIT
     blanked, after = 0, 0
     while True:
         rows = list(
             session.scalars(
                 select(Outbox)
-                .where(Outbox.status == "sent", Outbox.kind.in_(PERSONAL_KINDS), Outbox.id > after)
+                .where(
+                    Outbox.status.in_(DONE_STATES),
+                    Outbox.kind.in_(PERSONAL_KINDS),
+                    or_(Outbox.channel != "whatsapp", Outbox.kind == "chat_reply", Outbox.created_at < cutoff),
+                    Outbox.id > after,
+                )
                 .order_by(Outbox.id)
                 .limit(CHUNK)
             )
@@ -234,7 +246,7 @@ def run(
             session, directory, retention_days, now
         )
         report.cleared_drafts = clear_stale_drafts(session, directory, now)
-        report.blanked_messages = blank_sent_messages(session)
+        report.blanked_messages = blank_sent_messages(session, now)
         report.orphan_files = remove_orphan_files(session, directory, now)
         session.commit()
     log.info(
