@@ -50,6 +50,14 @@ class Answer:
     def get_data(self, as_text: bool = False) -> bytes | str:
         return self.response.text if as_text else self.data
 
+    @property
+    def text(self) -> str:
+        return self.response.text
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
 
 class HttpClient:
     """The Flask test client's ``get``/``post`` over real HTTP, so that the test helpers and the
@@ -61,8 +69,21 @@ class HttpClient:
     def get(self, url: str, headers: dict | None = None, query_string: dict | None = None) -> Answer:
         return Answer(self.http.get(url, headers=headers, params=query_string))
 
-    def post(
+    def post(self, url: str, **kwargs: Any) -> Answer:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Answer:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Answer:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Answer:
+        return self.request("DELETE", url, **kwargs)
+
+    def request(
         self,
+        method: str,
         url: str,
         data: Any = None,
         json: Any = None,
@@ -70,19 +91,18 @@ class HttpClient:
         content_type: str | None = None,
         query_string: dict | None = None,
     ) -> Answer:
+        options: dict[str, Any] = {"headers": headers, "params": query_string}
         if json is not None:
-            return Answer(self.http.post(url, json=json, headers=headers, params=query_string))
+            return Answer(self.http.request(method, url, json=json, **options))
         if content_type == "multipart/form-data":
             fields = {k: v for k, v in data.items() if not isinstance(v, tuple)}
             files = {k: (v[1], v[0].read()) for k, v in data.items() if isinstance(v, tuple)}
-            return Answer(self.http.post(url, data=fields, files=files, headers=headers, params=query_string))
+            return Answer(self.http.request(method, url, data=fields, files=files, **options))
         if isinstance(data, dict):
-            return Answer(self.http.post(url, data=data, headers=headers, params=query_string))
-        return Answer(
-            self.http.post(
-                url, content=data, headers={**(headers or {}), "Content-Type": content_type}, params=query_string
-            )
-        )
+            return Answer(self.http.request(method, url, data=data, **options))
+        if content_type is not None:
+            options["headers"] = {**(headers or {}), "Content-Type": content_type}
+        return Answer(self.http.request(method, url, content=data, **options))
 
 
 class Capture(logging.Handler):

@@ -17,9 +17,19 @@ from engine.kia import notifications
 from engine.models import Outbox, User
 from handlers.delivery import CHANNELS
 
+from . import test_log_privacy
 from .helpers import Mailbox, token
 from .scripted import at, new_application, sweep
+from .test_log_privacy import HttpClient
 from .test_web_pages import csrf_of, sign_in
+
+server = test_log_privacy.server  # the app served by werkzeug in a thread, as ``kia serve`` does
+
+
+@pytest.fixture
+def client(server: str) -> HttpClient:
+    """Every request of this module goes to the real HTTP server (the test client's calls, over a socket)."""
+    return HttpClient(server)
 
 
 def notices_of(client: FlaskClient, username: str) -> dict:

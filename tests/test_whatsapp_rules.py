@@ -20,8 +20,10 @@ from engine.workflow.clock import clock
 from handlers.whatsapp.fake_graph import FakeGraph
 from handlers.whatsapp.gateway import GatewayError, GraphGateway
 
+from . import test_log_privacy
 from .helpers import Mailbox, applicant_headers, application_data, inbox, submit, token
 from .scripted import at
+from .test_log_privacy import HttpClient
 from .whatsapp_helpers import PHONE, USER_ID, Phone, configure, message_payload, post, status_payload, text_part
 
 NOTE = "Foto KK buram, mohon unggah ulang."
@@ -66,6 +68,15 @@ def body_parameters(message: dict) -> list[str]:
     return [
         p["text"] for c in message["template"].get("components", []) if c["type"] == "body" for p in c["parameters"]
     ]
+
+
+server = test_log_privacy.server  # the app served by werkzeug in a thread, as ``kia serve`` does
+
+
+@pytest.fixture
+def client(server: str) -> HttpClient:
+    """Every request of this module goes to the real HTTP server (the test client's calls, over a socket)."""
+    return HttpClient(server)
 
 
 @pytest.fixture
