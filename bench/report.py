@@ -77,12 +77,18 @@ def table(results: dict[str, Any]) -> str:
         row(f"{kind_label} p50/p95/p99 ms under load", [_lat(results, k, "service", "latency", key) for k in kinds])
     counts = sorted({int(c) for k in kinds for c in (_get(results, k, "scale") or {})})
     for count in counts:
-        for what in ("inbox", "status"):
-            values = [_get(results, k, "scale", str(count), what, "p95_ms") for k in kinds]
+        for what, field, limit in (
+            ("inbox", "p95_ms", 25),
+            ("inbox worst variant", "worst_variant_p95_ms", 50),  # a deep page included (issue 19)
+            ("search worst variant", "worst_variant_p95_ms", 50),  # by code, NIK, name fragment
+            ("status", "p95_ms", 25),
+        ):
+            section = what.split()[0]
+            values = [_get(results, k, "scale", str(count), section, field) for k in kinds]
             target, met = "", ""
             if count >= 1_000_000 and "postgresql" in kinds:
                 pg = values[kinds.index("postgresql")]
-                target, met = "< 25 ms (PostgreSQL, 1M)", _met([None if pg is None else pg < 25])
+                target, met = f"< {limit} ms (PostgreSQL, 1M)", _met([None if pg is None else pg < limit])
             row(f"{what} p95 ms at {count:,} applications", [_fmt(v) for v in values], target, met)
     for label, key in (
         ("timers: seconds until all escalated", "all_escalated_s"),
@@ -152,6 +158,7 @@ HEADLINES = [  # (label, path from a database section)
     ("status p95 ms at 100,000", ("scale", "100000", "status", "p95_ms")),
     ("inbox p95 ms at 1,000,000", ("scale", "1000000", "inbox", "p95_ms")),
     ("status p95 ms at 1,000,000", ("scale", "1000000", "status", "p95_ms")),
+    ("search worst p95 ms at 1,000,000", ("scale", "1000000", "search", "worst_variant_p95_ms")),
     ("timers: all escalated s", ("timers", "all_escalated_s")),
     ("timers: delay p99 s", ("timers", "delay", "p99_s")),
     ("timers: workflows caught up s", ("timers", "workflows_caught_up_s")),

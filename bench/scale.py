@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,18 @@ from .common import PASSWORD, Database, application, latency_summary, percentile
 from .engine_bound import _register_handlers, run_case_states
 from .server import gunicorn, json_request, request
 
-OPEN_EVERY = 100  # one application in a hundred is still open
+OPEN_EVERY = 50  # one application in fifty is still open (20,000 open tasks at 1,000,000)
+# The children's and applicants' names: 20 first names by 20 family names, so that a family name is a
+# common search fragment (one application in 20) and a full name a rarer one (one in 400).
+FIRST_NAMES = [
+    "Aisyah", "Budi", "Citra", "Dimas", "Eka", "Fajar", "Gita", "Hadi", "Indah", "Joko",
+    "Kartika", "Lukman", "Maya", "Nanda", "Oki", "Putri", "Rizky", "Sari", "Taufik", "Wulan",
+]  # fmt: skip
+FAMILY_NAMES = [
+    "Ramadhani", "Saputra", "Lestari", "Hidayat", "Pratama", "Wahyuni", "Nasution", "Siregar", "Harahap",
+    "Lubis", "Simanjuntak", "Rahmawati", "Kurniawan", "Syahputra", "Fitriani", "Hasibuan", "Damanik",
+    "Ginting", "Tanjung", "Batubara",
+]  # fmt: skip
 HAPPY_PATH = ["submit_application", "verify_application", "print_card", "group_cards", "hand_over_card"]
 STATUS_AFTER = ["diajukan", "diverifikasi", "dicetak", "siap_diambil", "selesai"]  # after step n
 STANDARD_SECONDS = [300, 3600, 3600, 3600, 86400]
@@ -44,6 +56,7 @@ def _dialect(kind: str) -> dict[str, str]:
         return {
             "series": "SELECT g.i FROM generate_series(1, :n) AS g(i)",
             "pad11": "lpad(CAST({x} AS text), 11, '0')",
+            "pad12": "lpad(CAST({x} AS text), 12, '0')",
             "uuid": "'00000000-0000-4000-8000-' || lpad(to_hex({x}), 12, '0')",
             "ts": "(CAST(:t0 AS timestamptz) + ({x}) * interval '1 second')",
             "json": "CAST({x} AS json)",
@@ -53,6 +66,7 @@ def _dialect(kind: str) -> dict[str, str]:
     return {
         "series": "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s",
         "pad11": "printf('%011d', {x})",
+        "pad12": "printf('%012d', {x})",
         "uuid": "printf('00000000-0000-4000-8000-%012x', {x})",
         "ts": "strftime('%Y-%m-%d %H:%M:%f', :t0, '+' || ({x}) || ' seconds')",
         "json": "{x}",
@@ -64,6 +78,29 @@ def _dialect(kind: str) -> dict[str, str]:
 def code_of(i: int) -> str:
     """The application code of seeded application ``i`` (the same formula as the SQL)."""
     return "Z" + f"{i:011d}".replace("0", "C").replace("1", "D")
+
+
+def nik_of(i: int) -> str:
+    """The child's NIK of seeded application ``i`` (the same formula as the SQL)."""
+    return f"1471{i:012d}"
+
+
+def family_name_of(i: int) -> str:
+    """The family name of seeded application ``i``: one application in 20 has it."""
+    return FAMILY_NAMES[(i // 20) % 20]
+
+
+def _person_json(d: dict[str, str], person: dict[str, Any], **exprs: str) -> str:
+    """A JSON object as SQL text: ``person``'s fields, those named in ``exprs`` computed per row."""
+    marked = {**person, **{key: f"@@{key}@@" for key in exprs}}
+    sql = "'" + json.dumps(marked).replace("'", "''") + "'"
+    for key, expr in exprs.items():
+        sql = sql.replace(f"@@{key}@@", "' || " + expr + " || '")
+    return d["json"].format(x=sql)
+
+
+def _pick(names: list[str], index: str) -> str:
+    return "CASE " + index + " " + " ".join(f"WHEN {n} THEN '{name}'" for n, name in enumerate(names)) + " END"
 
 
 def seed(db: Database, count: int) -> dict[str, Any]:
@@ -90,8 +127,6 @@ def seed(db: Database, count: int) -> dict[str, Any]:
         "pv": version.id,
         "spacing": spacing,
         "every": OPEN_EVERY,
-        "applicant": json.dumps(app["applicant"]),
-        "child": json.dumps(app["child"]),
         "pin_hash": "$argon2id$v=19$m=19456,t=2,p=1$" + "A" * 22 + "$" + "B" * 43,
         "finished_state": b"",
         **{f"state{k}": states[k] for k in range(4)},
@@ -122,6 +157,12 @@ def seed(db: Database, count: int) -> dict[str, Any]:
     finished = d["ts"].format(x="b.i * :spacing + 5 * 3600")
     code = "'Z' || replace(replace(" + d["pad11"].format(x="b.i") + ", '0', 'C'), '1', 'D')"
     is_open = "(b.open_step IS NOT NULL AND st.n = b.open_step)"
+    nik = "'1471' || " + d["pad12"].format(x="b.i")
+    first = _pick(FIRST_NAMES, "b.i % 20")
+    family = _pick(FAMILY_NAMES, f"{d['div'].format(a='b.i', b='20')} % 20")
+    mother = _pick(FIRST_NAMES, "(b.i + 7) % 20")
+    child_json = _person_json(d, app["child"], name=f"{first} || ' ' || {family}", nik=nik)
+    applicant_json = _person_json(d, app["applicant"], name=f"{mother} || ' ' || {family}")
     milestone_json = d["json"].format(x="""'{"milestone": "' || st.ms_key || '", "name": "' || st.ms_key || '"}'""")
     statements = {
         "instances": f"""INSERT INTO instances (id, process_version_id, business_key, kecamatan, status, state,
@@ -130,10 +171,9 @@ def seed(db: Database, count: int) -> dict[str, Any]:
                 CASE WHEN b.open_step IS NULL THEN {finished} END
             FROM ({base}) AS b""",
         "applications": f"""INSERT INTO applications (id, instance_id, code, pin_hash, channel, kia_kind,
-                applicant, child, warnings, created_at)
+                applicant, child, child_nik, warnings, created_at)
             SELECT b.i, b.i, {code}, :pin_hash, CASE WHEN b.i % 3 = 0 THEN 'web' ELSE 'whatsapp' END,
-                'under_5', {d["json"].format(x=":applicant")}, {d["json"].format(x=":child")},
-                {d["json"].format(x="'{}'")}, {created}
+                'under_5', {applicant_json}, {child_json}, {nik}, {d["json"].format(x="'{}'")}, {created}
             FROM ({base}) AS b""",
         "tasks": f"""INSERT INTO tasks (id, instance_id, step, title, lane, form_key, kecamatan, state,
                 time_standard, time_basis, ready_at, due_at, claimed_by, claimed_at, completed_by, completed_at,
@@ -231,10 +271,17 @@ def given_in_order(head: str) -> list[str]:
 
 
 def measure(db: Database, count: int, requests: int = 200) -> dict[str, Any]:
-    """Seed ``count`` applications, then time inbox listings and status lookups through HTTP."""
+    """Seed ``count`` applications, then time inbox listings, searches and status lookups through HTTP."""
     seeded = seed(db, count)
     rng = random.Random(7)
-    open_codes = [code_of(i) for i in range(OPEN_EVERY, count + 1, OPEN_EVERY)]
+    open_cases = list(range(OPEN_EVERY, count + 1, OPEN_EVERY))
+    open_codes = [code_of(i) for i in open_cases]
+    at_admin = [i for i in open_cases if (i // OPEN_EVERY) % 4 == 0]  # open at the verification step
+
+    def shown_code(i: int) -> str:
+        code = code_of(i)
+        return f"{code[:4]}-{code[4:8]}-{code[8:]}"  # as printed on the receipt
+
     with gunicorn(db) as server:
         tokens = {}
         for user in ("admin1", "operator1", "supervisor1", "uptd08"):
@@ -242,38 +289,51 @@ def measure(db: Database, count: int, requests: int = 200) -> dict[str, Any]:
                 server.port, "POST", "/api/v1/auth/token", {"username": user, "password": PASSWORD}
             )
             tokens[user] = {"Authorization": f"Bearer {body['access_token']}"}
-        inbox_variants = {
-            "admin": ("admin1", "/api/v1/tasks?limit=20"),
-            "admin_overdue": ("admin1", "/api/v1/tasks?overdue=true&limit=20"),
-            "operator_page5": ("operator1", "/api/v1/tasks?limit=20&offset=80"),
-            "uptd_kecamatan": ("uptd08", "/api/v1/tasks?limit=20"),
-            "supervisor_all": ("supervisor1", "/api/v1/tasks?limit=20"),
+        status, body = request(server.port, "GET", "/api/v1/tasks?limit=1", headers=tokens["supervisor1"])
+        deep = max(0, body["total"] - 20)  # the supervisor's last page
+        inbox_variants: dict[str, tuple[str, Callable[[], str]]] = {
+            "admin": ("admin1", lambda: "/api/v1/tasks?limit=20"),
+            "admin_overdue": ("admin1", lambda: "/api/v1/tasks?overdue=true&limit=20"),
+            "operator_page5": ("operator1", lambda: "/api/v1/tasks?limit=20&offset=80"),
+            "uptd_kecamatan": ("uptd08", lambda: "/api/v1/tasks?limit=20"),
+            "supervisor_all": ("supervisor1", lambda: "/api/v1/tasks?limit=20"),
+            "supervisor_deep": ("supervisor1", lambda: f"/api/v1/tasks?limit=20&offset={deep}"),
+            "search_code": ("admin1", lambda: f"/api/v1/tasks?q={shown_code(rng.choice(at_admin))}"),
+            "search_nik": ("admin1", lambda: f"/api/v1/tasks?q={nik_of(rng.choice(at_admin))}"),
+            "search_name": ("admin1", lambda: f"/api/v1/tasks?q={family_name_of(rng.choice(at_admin))}&limit=20"),
         }
         samples: dict[str, list[float]] = {name: [] for name in inbox_variants}
         samples.update(status_finished=[], status_open=[])
         totals = {}
         for name, (user, path) in inbox_variants.items():  # warm-up, and the sizes of the inboxes
-            status, body = request(server.port, "GET", path, headers=tokens[user])
+            status, body = request(server.port, "GET", path(), headers=tokens[user])
             if status != 200:
                 raise RuntimeError(f"inbox {name}: {status} {body}")
+            if name.startswith("search") and not body["items"]:
+                raise RuntimeError(f"inbox {name}: the search found nothing")
             totals[name] = body["total"]
         for r in range(requests):
             for name, (user, path) in inbox_variants.items():
                 if r % len(inbox_variants) == list(inbox_variants).index(name) or r < requests // 2:
-                    samples[name].append(_timed(server.port, path, tokens[user]))
+                    samples[name].append(_timed(server.port, path(), tokens[user]))
             samples["status_finished"].append(_timed(server.port, f"/api/v1/status/{code_of(rng.randint(1, count))}"))
             samples["status_open"].append(_timed(server.port, f"/api/v1/status/{rng.choice(open_codes)}"))
-    inbox_all = [v for k, vs in samples.items() if not k.startswith("status") for v in vs]
+    listing = [k for k in inbox_variants if not k.startswith("search")]
+    inbox_all = [v for k in listing for v in samples[k]]
+    search_all = [v for k in inbox_variants if k.startswith("search") for v in samples[k]]
     status_all = samples["status_finished"] + samples["status_open"]
+
+    def worst_p95(names: list[str]) -> float:
+        return round(max(percentile([v * 1000 for v in samples[k]], 95) for k in names), 1)
+
     return {
         "applications": count,
         "seed": seeded,
         "inbox_sizes": totals,
-        "inbox": {
-            **latency_summary(inbox_all),
-            "worst_variant_p95_ms": round(
-                max(percentile([v * 1000 for v in samples[k]], 95) for k in inbox_variants), 1
-            ),
+        "inbox": {**latency_summary(inbox_all), "worst_variant_p95_ms": worst_p95(listing)},
+        "search": {
+            **latency_summary(search_all),
+            "worst_variant_p95_ms": worst_p95([k for k in inbox_variants if k.startswith("search")]),
         },
         "status": latency_summary(status_all),
         "variants": {k: latency_summary(v) for k, v in samples.items()},

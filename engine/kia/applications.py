@@ -271,7 +271,7 @@ def matching(raw: str) -> ColumnElement[bool]:
         return Application.code == code
     digits = text.replace(" ", "")
     if digits.isdigit() and len(digits) == NIK_LENGTH:
-        return Application.child["nik"].as_string() == digits
+        return Application.child_nik == digits  # the indexed copy of child["nik"]
     fragment = text.lower()
     found = [
         func.lower(Application.child["name"].as_string()).contains(fragment, autoescape=True),
