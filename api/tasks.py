@@ -80,14 +80,14 @@ def inbox_filter(
 
 
 # Deterministic orders (the task id last), so that pages never repeat or skip a task.
+# Steps without a deadline last (NULLS LAST, which is PostgreSQL's own order of an ascending index, so
+# that ``ix_tasks_due_order`` gives a deep page of the whole list without sorting it).
 INBOX_SORTS: dict[str, tuple[Any, ...]] = {
-    "due": (TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.ready_at, TaskRow.id),  # deadline pressure
+    "due": (TaskRow.due_at.asc().nulls_last(), TaskRow.ready_at, TaskRow.id),  # deadline pressure
     "ready": (TaskRow.ready_at, TaskRow.id),  # arrival, oldest first
     "kecamatan": (
-        TaskRow.kecamatan.is_(None),
-        TaskRow.kecamatan,
-        TaskRow.due_at.is_(None),
-        TaskRow.due_at,
+        TaskRow.kecamatan.asc().nulls_last(),
+        TaskRow.due_at.asc().nulls_last(),
         TaskRow.ready_at,
         TaskRow.id,
     ),

@@ -163,6 +163,7 @@ def seed(db: Database, count: int) -> dict[str, Any]:
     mother = _pick(FIRST_NAMES, "(b.i + 7) % 20")
     child_json = _person_json(d, app["child"], name=f"{first} || ' ' || {family}", nik=nik)
     applicant_json = _person_json(d, app["applicant"], name=f"{mother} || ' ' || {family}")
+    search_names = f"lower({first} || ' ' || {family} || '|' || {mother} || ' ' || {family})"
     milestone_json = d["json"].format(x="""'{"milestone": "' || st.ms_key || '", "name": "' || st.ms_key || '"}'""")
     statements = {
         "instances": f"""INSERT INTO instances (id, process_version_id, business_key, kecamatan, status, state,
@@ -171,9 +172,10 @@ def seed(db: Database, count: int) -> dict[str, Any]:
                 CASE WHEN b.open_step IS NULL THEN {finished} END
             FROM ({base}) AS b""",
         "applications": f"""INSERT INTO applications (id, instance_id, code, pin_hash, channel, kia_kind,
-                applicant, child, child_nik, warnings, created_at)
+                applicant, child, child_nik, search_names, warnings, created_at)
             SELECT b.i, b.i, {code}, :pin_hash, CASE WHEN b.i % 3 = 0 THEN 'web' ELSE 'whatsapp' END,
-                'under_5', {applicant_json}, {child_json}, {nik}, {d["json"].format(x="'{}'")}, {created}
+                'under_5', {applicant_json}, {child_json}, {nik}, {search_names}, {d["json"].format(x="'{}'")},
+                {created}
             FROM ({base}) AS b""",
         "tasks": f"""INSERT INTO tasks (id, instance_id, step, title, lane, form_key, kecamatan, state,
                 time_standard, time_basis, ready_at, due_at, claimed_by, claimed_at, completed_by, completed_at,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.kia import documents, lockout, routing
@@ -86,7 +86,6 @@ def submit(
         kia_kind=data["kia_kind"],
         applicant=data["applicant"],
         child=data["child"],
-        child_nik=data["child"].get("nik"),
         warnings={"nik": data.get("warnings", [])},
         created_at=clock.now(),
         # starting the chat is consent to WhatsApp notices; through the API or web it is stated
@@ -261,8 +260,9 @@ def matching(raw: str) -> ColumnElement[bool]:
     """The applications a staff search ``raw`` finds. A code (one word once its dashes are dropped, case
     ignored) is looked up by the unique index on ``code`` alone; 16 digits are the child's NIK (exact);
     anything else is a case-insensitive fragment of the child's or the applicant's name (or a code typed with
-    spaces). The JSON fields through SQLAlchemy's JSON accessors: ``->>`` on PostgreSQL, ``json_extract`` on
-    SQLite."""
+    spaces), compared with ``search_names``, the lowercased copy of both names (``models.search_names_of``).
+    The caller drives the search from its open tasks, so that each is one lookup in
+    ``ix_applications_instance_names``."""
     text = " ".join(raw.split())
     if not text:
         return false()
@@ -272,11 +272,7 @@ def matching(raw: str) -> ColumnElement[bool]:
     digits = text.replace(" ", "")
     if digits.isdigit() and len(digits) == NIK_LENGTH:
         return Application.child_nik == digits  # the indexed copy of child["nik"]
-    fragment = text.lower()
-    found = [
-        func.lower(Application.child["name"].as_string()).contains(fragment, autoescape=True),
-        func.lower(Application.applicant["name"].as_string()).contains(fragment, autoescape=True),
-    ]
+    found = [Application.search_names.contains(text.lower(), autoescape=True)]  # both names, lowercased
     if code is not None:
         found.append(Application.code == code)
     return or_(*found)

@@ -108,7 +108,6 @@ def _apply_step_rules(
         checked = check_application(corrected)
         _apply_correction(session, row, checked)
         workflow_data["kia_kind"] = checked["kia_kind"]
-        row.instance.application.child_nik = row.instance.application.child.get("nik")
     return workflow_data
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
@@ -34,7 +35,10 @@ class Application(Base):
     kia_kind: Mapped[str] = mapped_column(String(16))
     applicant: Mapped[dict[str, Any]]
     child: Mapped[dict[str, Any]]
-    child_nik: Mapped[str | None] = mapped_column(String(16), index=True)  # child["nik"], for the duplicate check
+    # Copies of the JSON kept by ``_copy_search_keys`` on every write: child["nik"] (the duplicate check,
+    # the NIK search) and both names, lowercased, for the staff search by a name fragment.
+    child_nik: Mapped[str | None] = mapped_column(String(16), index=True)
+    search_names: Mapped[str | None] = mapped_column(String(250))
     warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     # The applicant's consent to notices over WhatsApp (stated with the application, or by starting a
@@ -44,9 +48,31 @@ class Application(Base):
     # by e-mail, and staff see the flag on the application.
     whatsapp_unreachable_at: Mapped[datetime | None]
 
+    __table_args__ = (
+        # The inbox search by name reads the open tasks' applications through this index alone.
+        Index("ix_applications_instance_names", "instance_id", "search_names"),
+    )
+
     # ``Instance.application`` (one per instance) is defined here, so that the runtime's model knows no domain
     instance: Mapped[Instance] = relationship(lazy="joined", backref=backref("application", uselist=False))
     documents: Mapped[list[Document]] = relationship(back_populates="application", order_by="Document.id")
+
+
+NAMES_SEPARATOR = "|"  # between the child's and the applicant's name: a fragment never spans both
+
+
+def search_names_of(child: dict[str, Any] | None, applicant: dict[str, Any] | None) -> str:
+    """What the staff search by name compares a fragment with (``engine.kia.applications.matching``)."""
+    names = [str((person or {}).get("name") or "") for person in (child, applicant)]
+    return NAMES_SEPARATOR.join(" ".join(name.split()).lower() for name in names)[:250]
+
+
+@event.listens_for(Application, "before_insert")
+@event.listens_for(Application, "before_update")
+def _copy_search_keys(_mapper: Any, _connection: Any, app: Application) -> None:
+    nik = (app.child or {}).get("nik")
+    app.child_nik = str(nik)[:16] if nik else None
+    app.search_names = search_names_of(app.child, app.applicant)
 
 
 class Document(Base):

@@ -168,6 +168,8 @@ class TaskRow(Base):
         # (an index-only scan over the open tasks), never the task rows (api.tasks.inbox_page).
         Index("ix_tasks_inbox_cover", "state", "lane", "kecamatan", "overdue", "due_at", "ready_at", "id"),
         Index("ix_tasks_instance", "instance_id", "state"),
+        # The whole inbox in deadline order (a supervisor's deep page reads it in order, without sorting).
+        Index("ix_tasks_due_order", "state", "due_at", "ready_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
