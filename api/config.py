@@ -69,6 +69,7 @@ def whatsapp_and_mail(env: Any) -> dict[str, Any]:
         "WHATSAPP_GRAPH_URL": env.get("WHATSAPP_GRAPH_URL") or "https://graph.facebook.com/v21.0",
         "WHATSAPP_TOKEN": env.get("WHATSAPP_TOKEN", ""),
         "WHATSAPP_PHONE_NUMBER_ID": env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        "WHATSAPP_PUBLIC_NUMBER": env.get("KIA_WHATSAPP_NUMBER", ""),  # shown on the public page, e.g. 0811...
         "WHATSAPP_APP_SECRET": env.get("WHATSAPP_APP_SECRET", ""),
         "WHATSAPP_VERIFY_TOKEN": env.get("WHATSAPP_VERIFY_TOKEN", ""),
         "WHATSAPP_TEMPLATE_LANGUAGE": env.get("WHATSAPP_TEMPLATE_LANGUAGE") or "id",

@@ -28,3 +28,4 @@ def init_app(app: Flask) -> None:
     filters.register(app)
     notices.register(app)
     app.register_blueprint(pages.blp)
+    app.register_error_handler(404, pages.unknown_address)

@@ -9,13 +9,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound as UnknownAddress
 
 from engine.kia.access import Principal
 from engine.workflow.errors import EngineError
 from forms import FormValidationError
 
 from ..auth import current_principal
-from ..errors import HTTP_MESSAGES, STATUS_OF, ApiError, message_of
+from ..errors import HTTP_MESSAGES, STATUS_OF, ApiError, error_response, message_of
 from ..extensions import db
 from . import csrf
 
@@ -49,6 +50,16 @@ def _page_headers(response: Response) -> Response:
 
 def error_page(status: int, message: str) -> tuple[str, int]:
     return render_template("web/error.html", status=status, message=message), status
+
+
+def unknown_address(exc: UnknownAddress) -> Any:
+    """An address no route answers: a page (its link goes to the front door) for a browser outside the API,
+    the API's JSON error otherwise."""
+    wants_page = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    if wants_page and not request.path.startswith("/api/"):
+        principal()  # the page's menu and link are the officer's when one is signed in
+        return error_page(404, "Halaman yang Anda cari tidak ada. Periksa alamatnya, atau mulai dari halaman depan.")
+    return error_response(404, "not_found", HTTP_MESSAGES[404])
 
 
 @blp.errorhandler(EngineError)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from flask import Flask
 from engine.kia.access import LANE_NAMES
 from engine.kia.applications import STATUS_LABELS
 from engine.kia.regions import PEKANBARU_KECAMATAN
+from engine.kia.security import display_code
 from engine.workflow.clock import clock
 
 from . import csrf
@@ -67,6 +68,26 @@ def span(delta: timedelta) -> str:
     return " ".join(parts) or "kurang dari 1 menit"
 
 
+TIME_BASES = {"working": "jam kerja", "calendar": "waktu kalender"}
+
+
+def day_label(value: date | None, with_year: bool = True) -> str:
+    """``1 Des 2026`` (a calendar day, no time)."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        value = value.astimezone(JAKARTA).date()
+    text = f"{value.day} {MONTHS[value.month - 1]}"
+    return f"{text} {value.year}" if with_year else text
+
+
+def period_label(first: date, last: date) -> str:
+    """A day (``1 Des``) or a span of days (``30 Nov–6 Des``)."""
+    if first == last:
+        return day_label(first, with_year=False)
+    return f"{day_label(first, with_year=False)}–{day_label(last, with_year=False)}"
+
+
 def due_text(due: datetime | None) -> str:
     if due is None:
         return "tanpa batas waktu"
@@ -117,7 +138,11 @@ def register(app: Flask) -> None:
         iso=iso,
         standard=duration_label,
         seconds=lambda s: span(timedelta(seconds=s or 0)),
+        display_code=display_code,
+        day=day_label,
+        basis=lambda b: TIME_BASES.get(b or "", b or "–"),
     )
+    app.jinja_env.globals.update(period_label=period_label)
     app.jinja_env.globals.update(
         csrf_token=csrf.token,
         nav_links=nav_links,

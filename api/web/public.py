@@ -1,8 +1,11 @@
-"""The applicant's status page (the receipt's QR target): mobile-first, public with the code, rate
-limited; with the PIN the applicant sees the officers' notes and completes the correction there."""
+"""The applicant's pages: the front door (``/`` for anyone without a staff session: what KIA is, that it is
+free, how to apply by WhatsApp, a box for the application code), the code box at ``/status``, and the status
+page (the receipt's QR target): mobile-first, public with the code, rate limited; with the PIN the applicant
+sees the officers' notes, completes the correction there and opens the receipt."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -10,7 +13,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 import forms
 from engine.kia import applications, documents
 from engine.kia.applications import Upload
+from engine.kia.security import normalize_code
 from engine.reports import estimates
+from engine.workflow.errors import NotFound
 
 from .. import ratelimit
 from ..auth import PIN_SENT, reissue_pin, sign_in_applicant
@@ -22,11 +27,48 @@ from .blueprint import blp, principal
 from .filters import DOCUMENT_KINDS
 
 
+CODE_FORMAT = "Kode permohonan terdiri dari 12 huruf dan angka, mis. ABCD-EFGH-JKMN (tanda hubung boleh diketik atau tidak)."
+CODE_UNKNOWN = "Kode permohonan tidak ditemukan. Periksa kembali kode pada resi atau pesan WhatsApp Anda."
+
+
+def whatsapp_link(number: str) -> str | None:
+    """``0811 7600 1234`` -> ``https://wa.me/6281176001234`` (the chat link); None without a number."""
+    digits = re.sub(r"\D", "", number)
+    if not digits:
+        return None
+    return f"https://wa.me/62{digits[1:]}" if digits.startswith("0") else f"https://wa.me/{digits}"
+
+
+def front_door() -> Any:
+    """The public page at ``/``: nothing personal on it, only the service and the code box."""
+    number = current_app.config["WHATSAPP_PUBLIC_NUMBER"]
+    return render_template("web/home.html", whatsapp=number, whatsapp_url=whatsapp_link(number), code="", error=None)
+
+
+def _lookup_page(code: str, error: str | None, status: int) -> Any:
+    return render_template("web/lookup.html", code=code, error=error), status
+
+
+@blp.route("/status", strict_slashes=False)
+def status_lookup() -> Any:
+    """The code box; a code typed in it (any case, with or without dashes or spaces) opens its status page."""
+    raw = request.args.get("kode")
+    if raw is None:
+        return _lookup_page("", None, 200)
+    code = normalize_code(raw.strip())
+    if code is None:
+        return _lookup_page(raw.strip()[:40], CODE_FORMAT, 422)
+    return redirect(url_for("web.status", code=code))
+
+
 def _render(
     code: str, values: dict | None = None, errors: dict | None = None, pin_error: str | None = None, status: int = 200
 ) -> Any:
     ratelimit.limit("status", current_app.config["STATUS_RATE_LIMIT"])
-    app = applications.by_code(db.session, code)
+    try:
+        app = applications.by_code(db.session, code)
+    except NotFound:
+        return _lookup_page(code[:40], CODE_UNKNOWN if normalize_code(code) else CODE_FORMAT, 404)
     who = principal()
     full = who is not None and who.application_id == app.id
     view = applications.status_view(db.session, app, full=full)

@@ -22,7 +22,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..schemas import TaskDetail
 from ..tasks import INBOX_SORTS, claim_task, complete_task, inbox_page, release_task, task_detail
-from . import formdata, session
+from . import formdata, public, session
 from .blueprint import blp, principal, safe_next, staff_page
 from .filters import LANES
 
@@ -44,9 +44,10 @@ def home_of(who: Any) -> str:
 
 @blp.route("/")
 def index() -> Any:
+    """The officer's own start page; anyone else (an applicant, a visitor) gets the public front door."""
     who = principal()
     if who is None or not who.is_staff:
-        return redirect(url_for("web.sign_in"))
+        return public.front_door()
     return redirect(home_of(who))
 
 
