@@ -26,8 +26,9 @@ from . import formdata, session
 from .blueprint import blp, principal
 from .filters import DOCUMENT_KINDS
 
-
-CODE_FORMAT = "Kode permohonan terdiri dari 12 huruf dan angka, mis. ABCD-EFGH-JKMN (tanda hubung boleh diketik atau tidak)."
+CODE_FORMAT = (
+    "Kode permohonan terdiri dari 12 huruf dan angka, mis. ABCD-EFGH-JKMN (tanda hubung boleh diketik atau tidak)."
+)
 CODE_UNKNOWN = "Kode permohonan tidak ditemukan. Periksa kembali kode pada resi atau pesan WhatsApp Anda."
 
 
