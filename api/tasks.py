@@ -115,16 +115,26 @@ def inbox_page(
     read); only the page's rows are then read with their application."""
     conditions = inbox_filter(principal, lane, state, overdue, kecamatan, q=q, since=since)
     order = INBOX_SORTS[sort]
-    total = db.session.scalar(select(func.count()).select_from(TaskRow).where(*conditions)) if with_total else None
     page_ids = select(TaskRow.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    if q and with_total:  # a search walks the open tasks once: the page's ids and the count in one query
+        found = db.session.execute(page_ids.add_columns(func.count().over())).all()
+        total = found[0][1] if found else _count(conditions)  # past the last page: the count alone
+        page = TaskRow.id.in_([task_id for task_id, _ in found])
+    else:
+        total = _count(conditions) if with_total else None
+        page = TaskRow.id.in_(page_ids.scalar_subquery())
     rows = db.session.execute(
         select(TaskRow, Application.code, Application.child)
         .join(Application, Application.instance_id == TaskRow.instance_id)
-        .where(TaskRow.id.in_(page_ids.scalar_subquery()))
+        .where(page)
         .order_by(*order)
         .options(lazyload(TaskRow.instance))
     ).all()  # the page needs no instance (nor its state) per row
     return rows, total
+
+
+def _count(conditions: list[Any]) -> int:
+    return db.session.scalar(select(func.count()).select_from(TaskRow).where(*conditions)) or 0
 
 
 @blp.route("")

@@ -32,8 +32,8 @@ from .engine_bound import _register_handlers, run_case_states
 from .server import gunicorn, json_request, request
 
 OPEN_EVERY = 50  # one application in fifty is still open (20,000 open tasks at 1,000,000)
-# The children's and applicants' names: 20 first names by 20 family names, so that a family name is a
-# common search fragment (one application in 20) and a full name a rarer one (one in 400).
+# The children's and applicants' names: 20 first names by 20 family names (spread evenly over the open
+# cases too), so that a family name is a common search fragment (one application in 20).
 FIRST_NAMES = [
     "Aisyah", "Budi", "Citra", "Dimas", "Eka", "Fajar", "Gita", "Hadi", "Indah", "Joko",
     "Kartika", "Lukman", "Maya", "Nanda", "Oki", "Putri", "Rizky", "Sari", "Taufik", "Wulan",
@@ -87,7 +87,7 @@ def nik_of(i: int) -> str:
 
 def family_name_of(i: int) -> str:
     """The family name of seeded application ``i``: one application in 20 has it."""
-    return FAMILY_NAMES[(i // 20) % 20]
+    return FAMILY_NAMES[(i // 3) % 20]
 
 
 def _person_json(d: dict[str, str], person: dict[str, Any], **exprs: str) -> str:
@@ -158,8 +158,8 @@ def seed(db: Database, count: int) -> dict[str, Any]:
     code = "'Z' || replace(replace(" + d["pad11"].format(x="b.i") + ", '0', 'C'), '1', 'D')"
     is_open = "(b.open_step IS NOT NULL AND st.n = b.open_step)"
     nik = "'1471' || " + d["pad12"].format(x="b.i")
-    first = _pick(FIRST_NAMES, "b.i % 20")
-    family = _pick(FAMILY_NAMES, f"{d['div'].format(a='b.i', b='20')} % 20")
+    first = _pick(FIRST_NAMES, f"{d['div'].format(a='b.i', b='7')} % 20")
+    family = _pick(FAMILY_NAMES, f"{d['div'].format(a='b.i', b='3')} % 20")
     mother = _pick(FIRST_NAMES, "(b.i + 7) % 20")
     child_json = _person_json(d, app["child"], name=f"{first} || ' ' || {family}", nik=nik)
     applicant_json = _person_json(d, app["applicant"], name=f"{mother} || ' ' || {family}")
