@@ -9,6 +9,7 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import lazyload
+from sqlalchemy.sql.util import ClauseAdapter
 
 import forms
 from engine.kia import applications, completion, reference
@@ -83,16 +84,17 @@ def inbox_filter(
 # Steps without a deadline last (NULLS LAST, which is PostgreSQL's own order of an ascending index, so
 # that ``ix_tasks_due_order`` gives a deep page of the whole list without sorting it).
 INBOX_SORTS: dict[str, tuple[Any, ...]] = {
-    "due": (TaskRow.due_at.asc().nulls_last(), TaskRow.ready_at, TaskRow.id),  # deadline pressure
-    "ready": (TaskRow.ready_at, TaskRow.id),  # arrival, oldest first
+    "due": (TaskRow.due_at.asc().nulls_last(), TaskRow.ready_at.asc(), TaskRow.id.asc()),  # deadline pressure
+    "ready": (TaskRow.ready_at.asc(), TaskRow.id.asc()),  # arrival, oldest first
     "kecamatan": (
         TaskRow.kecamatan.asc().nulls_last(),
         TaskRow.due_at.asc().nulls_last(),
-        TaskRow.ready_at,
-        TaskRow.id,
+        TaskRow.ready_at.asc(),
+        TaskRow.id.asc(),
     ),
 }
 INBOX_ORDER = INBOX_SORTS["due"]
+SORT_COLUMNS = (TaskRow.due_at, TaskRow.ready_at, TaskRow.kecamatan)  # what the orders above read
 
 
 def inbox_page(
@@ -116,10 +118,18 @@ def inbox_page(
     conditions = inbox_filter(principal, lane, state, overdue, kecamatan, q=q, since=since)
     order = INBOX_SORTS[sort]
     page_ids = select(TaskRow.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
-    if q and with_total:  # a search walks the open tasks once: the page's ids and the count in one query
-        found = db.session.execute(page_ids.add_columns(func.count().over())).all()
-        total = found[0][1] if found else _count(conditions)  # past the last page: the count alone
-        page = TaskRow.id.in_([task_id for task_id, _ in found])
+    if q and with_total:  # a search: the matching open tasks found once, then counted and paged
+        found = select(TaskRow.id, *SORT_COLUMNS).where(*conditions).cte("found").prefix_with("MATERIALIZED")
+        in_found = ClauseAdapter(found)
+        page_of_found = (
+            select(found.c.id, func.count().over())
+            .order_by(*(in_found.traverse(column) for column in order))
+            .limit(limit)
+            .offset(offset)
+        )
+        rows_found = db.session.execute(page_of_found).all()
+        total = rows_found[0][1] if rows_found else _count(conditions)  # past the last page: the count alone
+        page = TaskRow.id.in_([task_id for task_id, _ in rows_found])
     else:
         total = _count(conditions) if with_total else None
         page = TaskRow.id.in_(page_ids.scalar_subquery())

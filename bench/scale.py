@@ -87,7 +87,7 @@ def nik_of(i: int) -> str:
 
 def family_name_of(i: int) -> str:
     """The family name of seeded application ``i``: one application in 20 has it."""
-    return FAMILY_NAMES[(i // 3) % 20]
+    return FAMILY_NAMES[(i + i // 200) % 20]
 
 
 def _person_json(d: dict[str, str], person: dict[str, Any], **exprs: str) -> str:
@@ -158,8 +158,8 @@ def seed(db: Database, count: int) -> dict[str, Any]:
     code = "'Z' || replace(replace(" + d["pad11"].format(x="b.i") + ", '0', 'C'), '1', 'D')"
     is_open = "(b.open_step IS NOT NULL AND st.n = b.open_step)"
     nik = "'1471' || " + d["pad12"].format(x="b.i")
-    first = _pick(FIRST_NAMES, f"{d['div'].format(a='b.i', b='7')} % 20")
-    family = _pick(FAMILY_NAMES, f"{d['div'].format(a='b.i', b='3')} % 20")
+    first = _pick(FIRST_NAMES, f"(b.i + {d['div'].format(a='b.i', b='7')}) % 20")
+    family = _pick(FAMILY_NAMES, f"(b.i + {d['div'].format(a='b.i', b='200')}) % 20")
     mother = _pick(FIRST_NAMES, "(b.i + 7) % 20")
     child_json = _person_json(d, app["child"], name=f"{first} || ' ' || {family}", nik=nik)
     applicant_json = _person_json(d, app["applicant"], name=f"{mother} || ' ' || {family}")
