@@ -607,6 +607,14 @@ class DateRangeQuery(Schema):
             raise ValidationError("'from' tidak boleh setelah 'to'.", field_name="from")
 
 
+class SlaVersionStandard(Schema):
+    version = fields.Integer(required=True, metadata={"description": "the process version the step ran on"})
+    time_standard = fields.String(allow_none=True)
+    time_basis = fields.String(allow_none=True)
+    count = fields.Integer(required=True)
+    within_standard = fields.Integer(required=True)
+
+
 class SlaStepSchema(Schema):
     step = fields.String(required=True)
     title = fields.String()
@@ -618,6 +626,9 @@ class SlaStepSchema(Schema):
     p90_seconds = fields.Float(required=True, metadata={"description": "nearest-rank 90th percentile"})
     within_standard = fields.Integer(required=True)
     within_standard_share = fields.Float(required=True)
+    standards = fields.List(
+        fields.Nested(SlaVersionStandard), metadata={"description": "the time standard of each version it ran on"}
+    )
 
 
 class SlaReport(Schema):

@@ -47,7 +47,7 @@ def test_sla_report_matches_the_scripted_history(client: FlaskClient, app: Flask
     assert (body["from"], body["to"]) == ("2027-09-02", "2027-09-03")
     rows = {r["step"]: r for r in body["items"]}
     assert [r["step"] for r in body["items"]] == ["submit_application", "verify_application", "print_card"]
-    assert rows["submit_application"] | {"title": None} == {
+    assert rows["submit_application"] | {"title": None, "standards": None} == {
         "step": "submit_application",
         "title": None,
         "lane": "applicant",
@@ -58,7 +58,11 @@ def test_sla_report_matches_the_scripted_history(client: FlaskClient, app: Flask
         "p90_seconds": 0.0,
         "within_standard": 4,
         "within_standard_share": 1.0,
+        "standards": None,
     }
+    assert rows["submit_application"]["standards"] == [
+        {"version": 1, "time_standard": "PT5M", "time_basis": "calendar", "count": 4, "within_standard": 4}
+    ]
     verify = rows["verify_application"]
     assert (verify["count"], verify["median_seconds"], verify["p90_seconds"]) == (4, 47.5 * 60, 90 * 60)
     assert (verify["within_standard"], verify["within_standard_share"]) == (3, 0.75)

@@ -302,17 +302,20 @@ def test_dashboard_counts_durations_and_escalations(client: FlaskClient, app: Fl
     assert re.search(r"cetak KIA</td><td>2</td><td>1</td>", by_step)
     assert "Binawidya</td><td>2</td><td>1</td>" in page
     escalations = re.search(r'id="escalations">(.*?)</table>', page, re.S).group(1)
-    assert re.search(rf"{slow}</a></td><td>verify_application</td>", escalations)
-    assert re.search(rf"{fast}</a></td><td>print_card</td>", escalations)
-    assert not re.search(rf"{fast}</a></td><td>verify_application</td>", escalations)
+    verify, printing = "Verifikasi dan validasi data dengan SIAK", "Input data ke SIAK dan cetak KIA"
+    assert re.search(rf'data-code="{slow}">[^<]+</a></td><td data-step="verify_application">{verify}</td>', escalations)
+    assert re.search(rf'data-code="{fast}">[^<]+</a></td><td data-step="print_card">{printing}</td>', escalations)
+    assert not re.search(rf'data-code="{fast}">[^<]+</a></td><td data-step="verify_application">', escalations)
     # verification: two done today, the slow one past its standard
-    assert re.search(
-        r"Verifikasi dan validasi data dengan SIAK</strong> · standar 1 jam · 2 selesai, 1 terlambat", page
+    assert re.search(  # counts, not averages
+        r"Verifikasi dan validasi data dengan SIAK</strong> · standar 1 jam · 1 tepat waktu, 1 lewat standar", page
     )
     assert 'class="bar late"' in page  # a day with a late completion is drawn red
     report = re.search(r'id="sla">(.*?)</table>', page, re.S).group(1)
     assert re.search(
-        r"Verifikasi dan validasi data dengan SIAK</td><td>1 jam</td><td>2</td>.*?<td>1 \(50%\)</td>", report
+        r"Verifikasi dan validasi data dengan SIAK</td><td><span class=\"version-standard\">versi 1: 1 jam "
+        r"\(jam kerja\)</span></td><td>2</td>.*?<td>1 \(50%\)</td>",
+        report,
     )
     assert client.get("/dasbor").status_code == 200
     admin = app.test_client()

@@ -6,7 +6,9 @@ control card's: working time for a "working" step, elapsed time for a "calendar"
 
 * ``median_seconds``: the median (the mean of the two middle values for an even count);
 * ``p90_seconds``: the 90th percentile by the nearest-rank method (the ``ceil(0.9 n)``-th smallest);
-* ``within_standard``: completed by the deadline; ``within_standard_share`` = that count / ``count``.
+* ``within_standard``: completed by the deadline; ``within_standard_share`` = that count / ``count``;
+* ``standards``: per process version the step ran on, its time standard and basis, with that version's
+  ``count`` and ``within_standard`` (a version's owner may have changed the standard).
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
         seconds = sorted(cast(timedelta, step_duration(r)).total_seconds() for r in group)  # completed rows
         within = sum(1 for r in group if within_standard(r))
         last = group[-1]
+        versions: dict[int, dict[str, Any]] = {}
+        for r in group:
+            entry = versions.setdefault(
+                r.instance.process_version.version,
+                {
+                    "version": r.instance.process_version.version,
+                    "time_standard": r.time_standard,
+                    "time_basis": r.time_basis,
+                    "count": 0,
+                    "within_standard": 0,
+                },
+            )
+            entry["count"] += 1
+            entry["within_standard"] += 1 if within_standard(r) else 0
         report.append(
             {
                 "step": step,
@@ -66,6 +82,7 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
                 "p90_seconds": nearest_rank(seconds, 90),
                 "within_standard": within,
                 "within_standard_share": round(within / len(group), 4),
+                "standards": [versions[v] for v in sorted(versions)],
             }
         )
     return report
