@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from engine.kia.access import require_role
 from engine.models import CalendarOverride
-from engine.workflow import worktime
+from engine.workflow import deadlines, worktime
 
 from .auth import staff_principal
 from .errors import ApiError
@@ -50,11 +50,12 @@ class OverrideCollection(MethodView):
     @blp.response(201, CalendarOverrideSchema)
     @blp.errors(400, 401, 403, 415, 422)
     def post(self) -> dict:
-        """Open or close one day (replaces an earlier override of that day); applies to every deadline
-        computed from now on, in every process (supervisor)."""
+        """Open or close one day, today or later (replaces an earlier override of that day); applies to
+        every deadline computed from now on, in every process, and the deadlines of open steps not yet
+        due are recomputed (supervisor). A past day is refused (422)."""
         actor = _supervisor()
         data = load_json(CalendarOverrideSchema)
-        row = worktime.set_override(db.session, data["date"], data["open"], data["reason"], actor)
+        row, _ = deadlines.change_day(db.session, data["date"], data["open"], data["reason"], actor)
         db.session.commit()
         return override_dict(row)
 
@@ -62,11 +63,12 @@ class OverrideCollection(MethodView):
 @blp.route("/overrides/<day>")
 class OverrideItem(MethodView):
     @blp.response(204)
-    @blp.errors(400, 401, 403, 404)
+    @blp.errors(400, 401, 403, 404, 422)
     def delete(self, day: str) -> None:
-        """Return a day to the regular calendar (supervisor)."""
+        """Return a day, today or later, to the regular calendar; open steps' deadlines are recomputed
+        (supervisor)."""
         actor = _supervisor()
-        worktime.remove_override(db.session, parse_day(day), actor)
+        deadlines.reset_day(db.session, parse_day(day), actor)
         db.session.commit()
 
 

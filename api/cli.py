@@ -17,7 +17,7 @@ from sqlalchemy import select
 from engine.kia import people
 from engine.kia.applications import PROCESS_KEY
 from engine.models import PopulationRecord
-from engine.workflow import worktime
+from engine.workflow import deadlines, worktime
 from engine.workflow.errors import DiagramRejected, EngineError, InvalidData, NotFound
 
 from . import diagrams
@@ -287,7 +287,7 @@ def calendar_list() -> None:
 
 def _set_day(day: datetime, open_: bool, reason: str) -> None:
     try:
-        worktime.set_override(db.session, day.date(), open_, reason, "cli")
+        deadlines.change_day(db.session, day.date(), open_, reason, "cli")
     except InvalidData as exc:
         raise click.ClickException(f"{exc.message} {exc.fields}") from None
     db.session.commit()
@@ -318,9 +318,11 @@ def calendar_open(day: datetime, reason: str) -> None:
 def calendar_remove(day: datetime) -> None:
     """Return DAY to the regular calendar."""
     try:
-        worktime.remove_override(db.session, day.date(), "cli")
+        deadlines.reset_day(db.session, day.date(), "cli")
     except NotFound as exc:
         raise click.ClickException(exc.message) from None
+    except InvalidData as exc:
+        raise click.ClickException(f"{exc.message} {exc.fields}") from None
     db.session.commit()
     click.echo(f"{day.date().isoformat()}: kembali ke kalender biasa.")
 

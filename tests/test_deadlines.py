@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from uuid import UUID
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.extensions import db
+from engine.models import Event, Instance
 from engine.workflow import worktime
 
 from .helpers import token
-from .scripted import at, new_application, utc
+from .scripted import at, new_application, sweep, utc
 from .test_escalation import task_row
 
 
@@ -127,3 +129,82 @@ def test_calendar_cli(app: Flask, working_time: None) -> None:
     assert missing.exit_code != 0 and "Tidak ada pengecualian" in missing.output
     assert runner.invoke(args=["calendar", "close", "3 Sept"]).exit_code != 0
     assert runner.invoke(args=["calendar", "list"]).output.splitlines() == ["2027-09-04  buka   "]
+
+
+def _armed(app: Flask, code: str, step: str) -> tuple[str, str, str]:
+    """A step's deadline as the inbox, the timer sweep and the workflow itself have it."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    from engine.models import Timer
+    from engine.workflow import instances
+
+    row = task_row(app, code, step)
+    with app.app_context():
+        timer = db.session.scalar(select(Timer).where(Timer.task_id == row.id, Timer.state == "waiting"))
+        loaded = instances.load(db.session, db.session.get(Instance, row.instance_id))
+        value = loaded.workflow.get_task_from_id(UUID(timer.id))._get_internal_data("event_value")
+        return (
+            row.due_at.isoformat(),
+            timer.due_at.isoformat(),
+            TimerEventDefinition.get_datetime(value).isoformat(),
+        )
+
+
+def _expected(app: Flask, code: str) -> str:
+    from engine.kia import applications
+    from engine.reports import estimates
+
+    with app.app_context():
+        instance = applications.by_code(db.session, code).instance
+        return estimates.expected_completion(db.session, instance).isoformat()
+
+
+def test_closing_a_day_moves_open_deadlines_and_rearms_their_timers(
+    client: FlaskClient, app: Flask, working_time: None
+) -> None:
+    at("2027-09-01 10:00")
+    overdue = new_application(client)  # due 11:00 that Wednesday
+    at("2027-09-02 15:50")  # Thursday
+    code = new_application(client)
+    before_overdue = task_row(app, overdue, "verify_application").due_at
+    assert _armed(app, code, "verify_application") == (utc("2027-09-03 08:20"),) * 3
+    expected = _expected(app, code)
+    boss = token(client, "supervisor1")
+    url = "/api/v1/calendar/overrides"
+    closed = client.post(url, json={"date": "2027-09-03", "open": False, "reason": "Banjir"}, headers=boss)
+    assert closed.status_code == 201, closed.get_json()
+    assert _armed(app, code, "verify_application") == (utc("2027-09-06 08:20"),) * 3  # Friday closed: Monday
+    assert _expected(app, code) > expected  # the applicant's expected completion moves with it
+    with app.app_context():
+        moved = db.session.scalars(select(Event).where(Event.kind == "deadline_moved")).all()
+        assert {(e.detail["before"], e.detail["after"]) for e in moved} >= {
+            (utc("2027-09-03 08:20"), utc("2027-09-06 08:20"))
+        }
+    at("2027-09-03 10:00")  # the old deadline has passed: no escalation, in the sweep nor in the workflow
+    sweep(app)  # (the other application's escalations)
+    assert not task_row(app, code, "verify_application").overdue
+    assert task_row(app, code, "verify_application").escalations == 0
+    assert task_row(app, overdue, "verify_application").due_at == before_overdue  # overdue: kept
+    # reopening the day brings the deadline back
+    at("2027-09-03 08:10")
+    assert client.delete(f"{url}/2027-09-03", headers=token(client, "supervisor1")).status_code == 204
+    assert _armed(app, code, "verify_application") == (utc("2027-09-03 08:20"),) * 3
+    at("2027-09-03 08:21")
+    assert sweep(app) >= 1
+    assert task_row(app, code, "verify_application").overdue
+    assert task_row(app, code, "verify_application").escalations == 1
+
+
+def test_past_days_are_refused(client: FlaskClient, app: Flask) -> None:
+    at("2027-09-02 15:50")
+    boss = token(client, "supervisor1")
+    url = "/api/v1/calendar/overrides"
+    refused = client.post(url, json={"date": "2027-09-01", "open": False, "reason": "Terlambat"}, headers=boss)
+    assert refused.status_code == 422
+    assert "sudah lewat" in refused.get_json()["error"]["fields"]["date"][0]
+    assert client.post(url, json={"date": "2027-09-02", "open": False}, headers=boss).status_code == 201  # today
+    at("2027-09-03 09:00")
+    refused = client.delete(f"{url}/2027-09-02", headers=token(client, "supervisor1"))
+    assert refused.status_code == 422 and "sudah lewat" in refused.get_json()["error"]["fields"]["date"][0]
+    result = app.test_cli_runner().invoke(args=["calendar", "close", "2027-09-01"])
+    assert result.exit_code != 0 and "sudah lewat" in result.output
