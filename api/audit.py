@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log of staff actions")
 
 SIGN_IN_ENDPOINT = "auth.Token"
-TARGET_ARGS = ("code", "task_id", "key", "document_id")
+TARGET_ARGS = ("code", "task_id", "key", "document_id", "username", "day")
 
 
 @blp.route("")
@@ -64,7 +64,7 @@ def record_request(response: Response) -> Response:
         who = _actor()
         if who is None:
             return response
-        target = next(
+        target = g.get("audit_target") or next(  # a page may name what its form acted on
             (str(request.view_args[k]) for k in TARGET_ARGS if request.view_args and k in request.view_args), None
         )
         audit.append(

@@ -7,13 +7,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 import forms
-from engine.kia import reference, sessions
-from engine.kia.access import ROLES
-from engine.kia.security import hash_secret
+from engine.kia import people, reference
 from engine.models import ProcessVersion, User
 from engine.ops import schema
 from engine.workflow import definitions
-from engine.workflow.errors import InvalidData, NotFound
 
 from .extensions import db
 
@@ -35,34 +32,22 @@ def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
 
 
 def add_user(username: str, password: str, roles: list[str], full_name: str = "", kecamatan: str | None = None) -> User:
-    unknown = set(roles) - ROLES
-    if unknown or not roles:
-        raise InvalidData("Peran tidak dikenal.", {"role": [f"Peran tidak dikenal: {', '.join(sorted(unknown))}"]})
-    if "uptd" in roles and not kecamatan:
-        raise InvalidData("Kecamatan wajib.", {"kecamatan": ["Pengguna UPTD wajib memiliki kecamatan."]})
-    if len(password) < 8:
-        raise InvalidData("Kata sandi terlalu pendek.", {"password": ["Minimal 8 karakter."]})
+    """Add an officer, or (an existing name) reset their password, roles and kecamatan and activate them:
+    the CLI's ``users add``. The same checks as the supervisor's page (``engine.kia.people``)."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        user = User(username=username)
-        db.session.add(user)
+        user = people.create(db.session, username, full_name or username, roles, kecamatan, password)
     else:
-        sessions.end_all(db.session, user.id)  # a password reset ends every session of the user
-    user.full_name = full_name or username
-    user.password_hash = hash_secret(password)
-    user.roles = ",".join(sorted(set(roles)))
-    user.kecamatan = kecamatan
-    user.active = True
+        people.check_password(password)
+        people.change_access(db.session, user, full_name or user.full_name, roles, kecamatan)
+        people.set_password(db.session, user, password)  # a password reset ends every session of the user
+        people.activate(user)
     db.session.commit()
     return user
 
 
 def deactivate_user(username: str) -> User:
     """The user can no longer sign in, and every session of theirs (pages and bearer tokens) ends."""
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound("Pengguna tidak ditemukan.")
-    user.active = False
-    sessions.end_all(db.session, user.id)
+    user = people.deactivate(db.session, people.by_username(db.session, username))
     db.session.commit()
     return user

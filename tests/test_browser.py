@@ -90,8 +90,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield from _serve(home, url)
 
 
-def _serve(home: Path, database_url: str) -> Iterator[str]:
-    """``kia demo`` then ``kia serve`` on a free loopback port, as ``make run`` does; always stopped."""
+def _serve(home: Path, database_url: str, working_time: bool = False) -> Iterator[str]:
+    """``kia demo`` then ``kia serve`` on a free loopback port, as ``make run`` does; always stopped.
+    ``working_time``: the office calendar (hours, holidays, closed days) instead of a 24-hour office."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -100,7 +101,7 @@ def _serve(home: Path, database_url: str) -> Iterator[str]:
         "KIA_INSTANCE_PATH": str(home),
         "DATABASE_URL": database_url,
         "SECRET_KEY": "browser-test-secret",
-        "KIA_WORKING_TIME": "off",
+        "KIA_WORKING_TIME": "on" if working_time else "off",
         "KIA_SCHEDULER": "off",
         "KIA_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "KIA_STATUS_RATE_LIMIT": "1000",

@@ -94,6 +94,8 @@ def staff_page(*roles: str) -> Callable:
             who = principal()
             if who is None or not who.is_staff:
                 return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
+            if who.user is not None and who.user.must_change_password and request.endpoint != "web.own_password":
+                return redirect(url_for("web.own_password"))  # a temporary password: a new one first
             if roles and not who.roles & set(roles):
                 return error_page(403, "Halaman ini bukan untuk peran Anda.")
             return view(*args, **kwargs)

@@ -122,6 +122,9 @@ NAV = (
     ("web.dashboard_page", "Dasbor", {"supervisor", "owner"}),
     ("web.modeler", "Modeler", {"owner"}),
     ("web.versions", "Versi proses", {"owner", "supervisor"}),
+    ("web.staff_accounts", "Akun petugas", {"supervisor"}),
+    ("web.calendar_page", "Kalender kerja", {"supervisor"}),
+    ("web.audit_page", "Log audit", {"supervisor"}),
 )
 
 

@@ -62,6 +62,8 @@ def sign_in() -> Any:
             return render_template("web/sign_in.html", error=exc.message, username=username), exc.status, exc.headers
         session.sign_in_staff(user)
         db.session.commit()
+        if user.must_change_password:
+            return redirect(url_for("web.own_password"))
         return redirect(safe_next(request.args.get("next"), url_for("web.index")))
     return render_template("web/sign_in.html", error=None, username=username)
 

@@ -179,6 +179,8 @@ class User(Base):
     notify_email: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # a temporary password set by a supervisor: the officer chooses a new one before anything else
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
     @property
@@ -223,7 +225,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
-    kind: Mapped[str] = mapped_column(String(8), default="bearer")  # bearer | web
+    kind: Mapped[str] = mapped_column(String(8), default="bearer")  # bearer | web | reset (a reset link)
     password_stamp: Mapped[str | None] = mapped_column(String(16))  # staff: of the password it was opened with
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_seen_at: Mapped[datetime | None]

@@ -1,15 +1,30 @@
-"""Staff: as printed documents name them, and their contact details for notices."""
+"""Staff accounts: as printed documents name them, their contact details for notices, and the
+supervisor's account work (add, roles and kecamatan, deactivate, password resets) and every officer's own
+password change. The CLI (``api.provisioning``), the API and the supervisor's pages call these; the caller
+commits. A password reset or a deactivation ends every session of the user (``engine.kia.sessions``)."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia.models import User
+from engine.kia import sessions
+from engine.kia.access import ROLES
+from engine.kia.models import Kecamatan, User
+from engine.kia.security import hash_secret, verify_secret
 from engine.workflow.errors import InvalidData, NotFound
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+MIN_PASSWORD = 8
+TEMPORARY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: read out or typed from a note
+TEMPORARY_LENGTH = 12
+RESET_LINK_TTL = timedelta(hours=24)
 
 
 def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
@@ -44,3 +59,171 @@ def set_contact(user: User, changes: dict[str, Any]) -> User:
     if errors:
         raise InvalidData("Data tidak sah.", errors)
     return user
+
+
+# --- accounts (supervisors, and the CLI) ---------------------------------------------------------------
+
+
+def check_access(session: Session, roles: Iterable[str], kecamatan: str | None) -> tuple[list[str], str | None]:
+    """Validated roles (sorted, at least one, all known) and kecamatan (a known code; required for Ka.
+    UPTD); ``InvalidData`` with a message per field otherwise."""
+    chosen = sorted({r for r in roles if r})
+    kecamatan = (kecamatan or "").strip() or None
+    errors: dict[str, list[str]] = {}
+    unknown = set(chosen) - ROLES
+    if unknown:
+        errors["roles"] = [f"Peran tidak dikenal: {', '.join(sorted(unknown))}."]
+    elif not chosen:
+        errors["roles"] = ["Pilih sedikitnya satu peran."]
+    if "uptd" in chosen and not kecamatan:
+        errors["kecamatan"] = ["Petugas Ka. UPTD wajib memiliki kecamatan."]
+    elif kecamatan and session.get(Kecamatan, kecamatan) is None:
+        errors["kecamatan"] = ["Kecamatan tidak dikenal."]
+    if errors:
+        raise InvalidData("Data akun tidak sah.", errors)
+    return chosen, kecamatan
+
+
+def check_password(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidData("Kata sandi terlalu pendek.", {field: [f"Kata sandi minimal {MIN_PASSWORD} karakter."]})
+    if len(password) > 200:
+        raise InvalidData("Kata sandi terlalu panjang.", {field: ["Kata sandi maksimal 200 karakter."]})
+
+
+def create(
+    session: Session,
+    username: str,
+    full_name: str,
+    roles: Iterable[str],
+    kecamatan: str | None,
+    password: str,
+    *,
+    must_change_password: bool = False,
+) -> User:
+    """A new officer's account."""
+    username = username.strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not USERNAME.match(username):
+        errors["username"] = ["3-64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung."]
+    elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        errors["username"] = ["Nama pengguna sudah dipakai."]
+    if not full_name.strip():
+        errors["full_name"] = ["Nama lengkap wajib diisi."]
+    try:
+        chosen, kecamatan = check_access(session, roles, kecamatan)
+    except InvalidData as exc:
+        errors.update(exc.fields)
+    try:
+        check_password(password)
+    except InvalidData as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise InvalidData("Data akun tidak sah.", errors)
+    user = User(
+        username=username,
+        full_name=full_name.strip()[:200],
+        password_hash=hash_secret(password),
+        roles=",".join(chosen),
+        kecamatan=kecamatan,
+        active=True,
+        must_change_password=must_change_password,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def change_access(session: Session, user: User, full_name: str, roles: Iterable[str], kecamatan: str | None) -> User:
+    """New name, roles and kecamatan; they apply to the officer's next request (sessions read them)."""
+    if not full_name.strip():
+        raise InvalidData("Data akun tidak sah.", {"full_name": ["Nama lengkap wajib diisi."]})
+    chosen, kecamatan = check_access(session, roles, kecamatan)
+    user.full_name, user.roles, user.kecamatan = full_name.strip()[:200], ",".join(chosen), kecamatan
+    return user
+
+
+def deactivate(session: Session, user: User) -> User:
+    """The officer can no longer sign in, and every session of theirs ends."""
+    user.active = False
+    sessions.end_all(session, user.id)
+    return user
+
+
+def activate(user: User) -> User:
+    user.active = True
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, must_change: bool = False) -> None:
+    """A new password; every session of the user ends (the caller opens a new one for the officer who
+    just chose it)."""
+    check_password(password)
+    user.password_hash = hash_secret(password)
+    user.must_change_password = must_change
+    sessions.end_all(session, user.id)
+
+
+def new_temporary_password() -> str:
+    return "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_LENGTH))
+
+
+def temporary_password(session: Session, user: User) -> str:
+    """A random password for the supervisor to hand over, shown once (never stored in clear): the
+    officer must choose a new one at the next sign-in."""
+    password = new_temporary_password()
+    set_password(session, user, password, must_change=True)
+    return password
+
+
+def reset_link_token(session: Session, user: User, ttl: timedelta = RESET_LINK_TTL) -> str:
+    """A one-time token for a page where the officer sets a new password. The old password stops working
+    now (every session ends); the token ends once used (the password it was made with changes), after
+    ``ttl``, or when another reset is made."""
+    set_password(session, user, secrets.token_urlsafe(32))
+    return sessions.open_session(session, ttl, user=user, kind=sessions.Kind.RESET)
+
+
+def user_of_reset_token(session: Session, token: str | None) -> User | None:
+    """The officer a live reset link belongs to, or None (used, expired, replaced or unknown)."""
+    row = sessions.valid_session(session, token, RESET_LINK_TTL)
+    if row is None or row.kind != sessions.Kind.RESET or row.user is None:
+        return None
+    return row.user
+
+
+def change_own_password(session: Session, user: User, current: str, new: str, repeated: str) -> None:
+    """The officer's own change: the current password, then the new one twice (different from it)."""
+    errors: dict[str, list[str]] = {}
+    if not verify_secret(user.password_hash, current):
+        errors["current"] = ["Kata sandi saat ini salah."]
+    try:
+        check_password(new, "new")
+    except InvalidData as exc:
+        errors.update(exc.fields)
+    if new != repeated:
+        errors["repeated"] = ["Ulangi kata sandi baru yang sama."]
+    elif "current" not in errors and new == current:
+        errors["new"] = ["Kata sandi baru harus berbeda dari yang lama."]
+    if errors:
+        raise InvalidData("Kata sandi tidak diubah.", errors)
+    set_password(session, user, new)
+
+
+def choose_password(session: Session, user: User, new: str, repeated: str) -> None:
+    """The officer's new password from a reset link (no current one to give)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        check_password(new, "new")
+    except InvalidData as exc:
+        errors.update(exc.fields)
+    if new != repeated:
+        errors["repeated"] = ["Ulangi kata sandi baru yang sama."]
+    if errors:
+        raise InvalidData("Kata sandi tidak diubah.", errors)
+    set_password(session, user, new)
+
+
+def staff_list(session: Session) -> list[User]:
+    """Every account, active first, then by name."""
+    return list(session.scalars(select(User).order_by(User.active.desc(), User.full_name, User.username)))

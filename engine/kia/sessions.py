@@ -28,6 +28,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 class Kind(StrEnum):
     BEARER = "bearer"
     WEB = "web"
+    RESET = "reset"  # a one-time password reset link: it only opens the page that sets a new password
 
 
 def password_stamp(user: User) -> str:
@@ -78,6 +79,8 @@ def valid_session(session: Session, token: str | None, idle: timedelta) -> ApiTo
     if user is None or not user.active or row.password_stamp != password_stamp(user):
         return None
     seen = row.last_seen_at or row.created_at
+    if row.kind == Kind.RESET:
+        return row  # lives until used (the password changes), its expiry, or the user's sessions end
     if now - seen > idle:
         session.execute(update(ApiToken).where(ApiToken.token_hash == row.token_hash).values(revoked_at=now))
         session.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,10 +46,14 @@ def entries(
     since: datetime | None = None,
     until: datetime | None = None,
     actor: str | None = None,
+    action: str | None = None,
+    targets: Collection[str] | None = None,
     limit: int = 100,
     offset: int = 0,
+    newest_first: bool = False,
 ) -> tuple[list[AuditEntry], int]:
-    """Entries in ``[since, until)``, optionally of one actor, oldest first; and their total count."""
+    """Entries in ``[since, until)``, optionally of one actor, one action and about some targets (an
+    application's code and its task ids), oldest first (or newest first); and their total count."""
     query = select(AuditEntry)
     if since is not None:
         query = query.where(AuditEntry.at >= since)
@@ -56,6 +61,11 @@ def entries(
         query = query.where(AuditEntry.at < until)
     if actor:
         query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if targets is not None:
+        query = query.where(AuditEntry.target.in_(list(targets)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(AuditEntry.at, AuditEntry.id).limit(limit).offset(offset))
+    order = (AuditEntry.at.desc(), AuditEntry.id.desc()) if newest_first else (AuditEntry.at, AuditEntry.id)
+    rows = session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return list(rows), total
