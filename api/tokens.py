@@ -30,11 +30,19 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-i
 class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(200, TokenResponse)
-    @blp.errors(401, 429)
+    @blp.errors(401, 403, 429)
     def post(self, body: dict) -> dict:
-        """Exchange a user name and password, or an application code and PIN, for a bearer token."""
+        """Exchange a user name and password, or an application code and PIN, for a bearer token. A
+        temporary password (set by a supervisor) gets 403 until the officer has replaced it."""
         if body.get("username") and body.get("password") is not None:
             user = sign_in_staff(body["username"], body["password"])
+            if user.must_change_password:  # a temporary password opens only the page that replaces it
+                db.session.commit()
+                raise ApiError(
+                    403,
+                    "password_change_required",
+                    "Kata sandi ini sementara: ganti dulu di halaman Ganti kata sandi (/akun/kata-sandi).",
+                )
             token, ttl = issue_token(user=user)
             db.session.commit()
             return {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "roles": sorted(user.role_set)}

@@ -85,6 +85,8 @@ def test_accounts_page_adds_changes_and_deactivates(client: FlaskClient, app: Fl
     assert refused.status_code == 422 and "sedikitnya satu peran" in refused.text and "tidak dikenal" in refused.text
 
     # the officer signs in with the temporary password and must choose a new one before anything else
+    api = app.test_client().post("/api/v1/auth/token", json={"username": name, "password": temporary})
+    assert api.status_code == 403 and api.get_json()["error"]["code"] == "password_change_required"
     officer = app.test_client()
     assert sign_in_as(officer, name, temporary).headers["Location"] == "/akun/kata-sandi"
     assert officer.get("/petugas/tugas").headers["Location"] == "/akun/kata-sandi"

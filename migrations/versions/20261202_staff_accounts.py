@@ -16,9 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "users", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
-    )
+    op.add_column("users", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
