@@ -270,7 +270,8 @@ def test_audit_page_filters_and_reads_like_a_person(client: FlaskClient, app: Fl
     csrf = sign_in(client, "supervisor1")
     name = fresh_name()
     add_officer(client, csrf, name)
-    page = client.get("/supervisor/audit", query_string={"pengguna": "admin1"})
+    # (the audit log is append-only: it holds every earlier test's entries too)
+    page = client.get("/supervisor/audit", query_string={"pengguna": "admin1", "kode": code})
     assert page.status_code == 200
     assert "Mengambil tugas (API)" in rows_of(page.text) and "Admin1" in rows_of(page.text)
     assert "tasks.Claim" not in rows_of(page.text).replace('value="tasks.Claim"', "")
@@ -279,7 +280,7 @@ def test_audit_page_filters_and_reads_like_a_person(client: FlaskClient, app: Fl
         by_code.text
     )  # the task's step by name
     assert "Menambah akun petugas" not in rows_of(by_code.text)
-    added = client.get("/supervisor/audit", query_string={"aksi": "web.staff_accounts"})
+    added = client.get("/supervisor/audit", query_string={"aksi": "web.staff_accounts", "pengguna": "supervisor1"})
     assert "Menambah akun petugas" in rows_of(added.text) and "Rina Marlina" in rows_of(added.text)
     unknown = client.get("/supervisor/audit", query_string={"kode": "ZZZZ-ZZZZ-ZZZZ"})
     assert unknown.status_code == 422 and "tidak dikenal" in unknown.text

@@ -391,6 +391,8 @@ def _readable(rows: list[Any]) -> list[dict[str, Any]]:
         target = r.target or ""
         if target in tasks:
             shown = f"{tasks[target][0]} · {display_code(tasks[target][1])}"
+        elif len(target) == 36 and target.count("-") == 4:
+            shown = "Tugas (sudah tidak ada)"  # a task id the projection no longer holds
         elif normalize_code(target) and len(target) == 12:
             shown = display_code(target)
         elif target in names:

@@ -101,13 +101,17 @@ def recompute(session: Session, changed: date, actor: str) -> list[Moved]:
 def set_deadlines(
     session: Session, instance: Instance, changes: list[tuple[TaskRow, datetime]], actor: str, because: str
 ) -> list[Moved]:
-    """Give open steps of one instance new deadlines: the task rows, their waiting diagram timers and the
-    workflow's own timers (saved in its state), each step's move in the history (``deadline_moved``).
+    """Give open steps of one instance new deadlines: the task rows, their waiting deadline timers (a
+    diagram timer due at the step's deadline) and the workflow's own timers (saved in its state), each
+    step's move in the history (``deadline_moved``). Hold/resume or any other caller that moves a step's
+    deadline goes through here.
     A lost race with a completion of the same instance is a ``Conflict`` (nothing half-written)."""
     now = clock.now()
     new_due = {row.id: due for row, due in changes}
-    timers = list(
-        session.scalars(
+    old_due = {row.id: row.due_at for row, _ in changes}
+    timers = [  # the step's deadline timers (another boundary timer of the step keeps its own time)
+        t
+        for t in session.scalars(
             select(Timer).where(
                 Timer.instance_id == instance.id,
                 Timer.task_id.in_(new_due),
@@ -115,7 +119,8 @@ def set_deadlines(
                 Timer.state == TimerState.WAITING,
             )
         )
-    )
+        if t.due_at == old_due[t.task_id or ""]
+    ]
     if timers:
         loaded = instances.load(session, instance, actor)
         for timer in timers:
