@@ -2,7 +2,7 @@
 (issue 19 point 5). Existing officers chose their own passwords.
 
 Revision ID: staff_accounts
-Revises: notices
+Revises: inbox_search
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "staff_accounts"
-down_revision = "notices"
+down_revision = "inbox_search"
 branch_labels = None
 depends_on = None
 
