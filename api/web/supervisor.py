@@ -19,6 +19,7 @@ from engine.reports import dashboard, sla
 from engine.workflow import deadlines, worktime
 from engine.workflow.clock import clock
 from engine.workflow.errors import InvalidData, NotFound
+from handlers.pdf.render import tanggal
 
 from ..errors import message_of
 from ..extensions import db
@@ -176,25 +177,11 @@ def staff_account_reset(username: str) -> Any:
 # --- working-time calendar ----------------------------------------------------------------------------
 
 DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTH_NAMES = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 def long_date(day: date) -> str:
     """``Jumat, 3 September 2027``."""
-    return f"{DAY_NAMES[day.weekday()]}, {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+    return f"{DAY_NAMES[day.weekday()]}, {tanggal(day)}"
 
 
 def _moved_text(moved: list[deadlines.Moved]) -> str:

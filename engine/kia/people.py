@@ -194,8 +194,14 @@ def user_of_reset_token(session: Session, token: str | None) -> User | None:
 
 def change_own_password(session: Session, user: User, current: str, new: str, repeated: str) -> None:
     """The officer's own change: the current password, then the new one twice (different from it)."""
+    choose_password(session, user, new, repeated, current=current)
+
+
+def choose_password(session: Session, user: User, new: str, repeated: str, current: str | None = None) -> None:
+    """A new password typed twice; with ``current`` (the officer's own change) that one must be right
+    and the new one different; without (a reset link) there is none to give."""
     errors: dict[str, list[str]] = {}
-    if not verify_secret(user.password_hash, current):
+    if current is not None and not verify_secret(user.password_hash, current):
         errors["current"] = ["Kata sandi saat ini salah."]
     try:
         check_password(new, "new")
@@ -203,22 +209,8 @@ def change_own_password(session: Session, user: User, current: str, new: str, re
         errors.update(exc.fields)
     if new != repeated:
         errors["repeated"] = ["Ulangi kata sandi baru yang sama."]
-    elif "current" not in errors and new == current:
+    elif current is not None and "current" not in errors and new == current:
         errors["new"] = ["Kata sandi baru harus berbeda dari yang lama."]
-    if errors:
-        raise InvalidData("Kata sandi tidak diubah.", errors)
-    set_password(session, user, new)
-
-
-def choose_password(session: Session, user: User, new: str, repeated: str) -> None:
-    """The officer's new password from a reset link (no current one to give)."""
-    errors: dict[str, list[str]] = {}
-    try:
-        check_password(new, "new")
-    except InvalidData as exc:
-        errors.update(exc.fields)
-    if new != repeated:
-        errors["repeated"] = ["Ulangi kata sandi baru yang sama."]
     if errors:
         raise InvalidData("Kata sandi tidak diubah.", errors)
     set_password(session, user, new)
