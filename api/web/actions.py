@@ -54,6 +54,7 @@ ACTION_LABELS: dict[str, Label] = {
     "documents.distribution": "Mengunduh rekap distribusi (PDF)",
     "documents.deliveries": "Mengunduh laporan pengiriman pesan (PDF)",
     "web.status": "Membuka halaman status permohonan",
+    "web.status_lookup": "Mencari status permohonan dengan kode",
     "status.Status": "Melihat status permohonan (API)",
     "incidents.IncidentsView": "Melihat insiden",
     "incidents.retry": "Mengulang langkah yang gagal",
