@@ -16,7 +16,7 @@ from engine.models import Event, Instance
 from engine.workflow import worktime
 
 from .helpers import token
-from .scripted import at, new_application, sweep, utc
+from .scripted import at, new_application, sweep, utc, wib
 from .test_escalation import task_row
 
 
@@ -208,3 +208,30 @@ def test_past_days_are_refused(client: FlaskClient, app: Flask) -> None:
     assert refused.status_code == 422 and "sudah lewat" in refused.get_json()["error"]["fields"]["date"][0]
     result = app.test_cli_runner().invoke(args=["calendar", "close", "2027-09-01"])
     assert result.exit_code != 0 and "sudah lewat" in result.output
+
+
+def test_a_deadline_moved_on_keeps_its_extra_time_when_a_day_closes(
+    client: FlaskClient, app: Flask, working_time: None
+) -> None:
+    """A step whose deadline was moved on (as a hold does, through deadlines.set_deadlines) keeps that
+    extra working time when the calendar changes."""
+    from engine.workflow import deadlines
+
+    at("2027-09-02 15:50")  # Thursday
+    code = new_application(client)
+    row = task_row(app, code, "verify_application")
+    with app.app_context():
+        instance = db.session.get(Instance, row.instance_id)
+        live = db.session.get(type(row), row.id)
+        deadlines.set_deadlines(db.session, instance, [(live, wib("2027-09-03 09:20"))], "test", "held")
+        db.session.commit()
+    assert _armed(app, code, "verify_application") == (utc("2027-09-03 09:20"),) * 3  # one working hour later
+    boss = token(client, "supervisor1")
+    url = "/api/v1/calendar/overrides"
+    assert (
+        client.post(url, json={"date": "2027-09-03", "open": False, "reason": "Banjir"}, headers=boss).status_code
+        == 201
+    )
+    assert _armed(app, code, "verify_application") == (utc("2027-09-06 09:20"),) * 3  # Monday, the hour kept
+    assert client.delete(f"{url}/2027-09-03", headers=boss).status_code == 204
+    assert _armed(app, code, "verify_application") == (utc("2027-09-03 09:20"),) * 3

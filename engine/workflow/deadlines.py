@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.workflow import instances, serialization, worktime
+from engine.workflow.calendar import WorkingCalendar
 from engine.workflow.clock import clock
 from engine.workflow.errors import InvalidData
 from engine.workflow.events import record
@@ -58,22 +59,26 @@ def change_day(
 ) -> tuple[CalendarOverride, list[Moved]]:
     """Open or close ``day`` (today or later) and recompute the open steps' deadlines; the caller commits."""
     refuse_past(day)
+    before = worktime.refresh(session)
     row = worktime.set_override(session, day, open_, reason, actor)
-    return row, recompute(session, day, actor)
+    return row, recompute(session, day, actor, before)
 
 
 def reset_day(session: Session, day: date, actor: str) -> list[Moved]:
     """Return ``day`` (today or later) to the regular calendar and recompute; the caller commits."""
     refuse_past(day)
+    before = worktime.refresh(session)
     worktime.remove_override(session, day, actor)
-    return recompute(session, day, actor)
+    return recompute(session, day, actor, before)
 
 
-def recompute(session: Session, changed: date, actor: str) -> list[Moved]:
+def recompute(session: Session, changed: date, actor: str, before: WorkingCalendar | None = None) -> list[Moved]:
     """Recompute, on the calendar as it now stands in this transaction, the deadline of every open step
     that is not due yet and whose deadline lies on or after ``changed`` (an earlier one cannot depend
-    on that day). Returns the steps whose deadline moved."""
-    worktime.refresh(session)  # the override just flushed: this transaction's calendar
+    on that day). A deadline that was later than its time standard under the calendar ``before`` the
+    change (moved on by a hold, say) keeps that extra time, counted in the step's basis. Returns the
+    steps whose deadline moved."""
+    after = worktime.refresh(session)  # the override just flushed: this transaction's calendar
     now = clock.now()
     start_of_day = datetime.combine(changed, time.min, JAKARTA)
     rows = session.scalars(
@@ -90,12 +95,25 @@ def recompute(session: Session, changed: date, actor: str) -> list[Moved]:
     moved: list[Moved] = []
     by_instance: dict[int, list[tuple[TaskRow, datetime]]] = defaultdict(list)
     for row in rows:
-        due = worktime.deadline_for(row.ready_at, row.time_standard or "", row.time_basis or "working")
+        standard, basis = row.time_standard or "", row.time_basis or "working"
+        due = after.deadline(row.ready_at, standard, basis)
+        if before is not None and row.due_at is not None:
+            usual = before.deadline(row.ready_at, standard, basis)
+            if row.due_at > usual:
+                due = _later(after, due, _between(before, usual, row.due_at, basis), basis)
         if row.due_at is not None and due != row.due_at:
             by_instance[row.instance_id].append((row, due))
     for instance_id, changes in by_instance.items():
         moved += set_deadlines(session, session.get_one(Instance, instance_id), changes, actor, "calendar_changed")
     return moved
+
+
+def _between(calendar: WorkingCalendar, start: datetime, end: datetime, basis: str) -> timedelta:
+    return end - start if basis == "calendar" else calendar.working_time_between(start, end)
+
+
+def _later(calendar: WorkingCalendar, due: datetime, extra: timedelta, basis: str) -> datetime:
+    return due + extra if basis == "calendar" else calendar.add_working_time(due, extra)
 
 
 def set_deadlines(
