@@ -19,7 +19,7 @@ from engine.workflow import escalation, worktime
 from engine.workflow.clock import clock
 from engine.workflow.database import configure_sqlite, engine_options
 
-from . import audit, config, errors, headers, health, http, logs, metrics, web
+from . import audit, config, errors, headers, health, http, logs, metrics, papers, web
 from .extensions import db, migrate
 from .schemas import ErrorResponse
 
@@ -118,6 +118,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
     uploads.configure(max_pixels=app.config["MAX_IMAGE_PIXELS"])
     staff_notices.configure(app.config["KIA_ESCALATION_RECIPIENTS"], app.config["PUBLIC_BASE_URL"])
+    papers.configure_papers(app.config)
 
     import handlers as service_handlers  # noqa: F401  registers the diagram's service-task handlers
 

@@ -60,6 +60,20 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "CONTENT_SECURITY_POLICY": env.get("KIA_CSP") or PAGE_CSP,
         **whatsapp_and_mail(env),
         **operations(env),
+        **papers(env),
+    }
+
+
+def papers(env: Any) -> dict[str, Any]:
+    """The letterhead (kop surat) and the letter numbers of the printed papers."""
+    return {
+        "LETTERHEAD_GOVERNMENT": env.get("KIA_LETTERHEAD_GOVERNMENT") or "Pemerintah Kota Pekanbaru",
+        "LETTERHEAD_OFFICE": env.get("KIA_LETTERHEAD_OFFICE") or "Dinas Kependudukan dan Pencatatan Sipil",
+        "LETTERHEAD_ADDRESS": env.get("KIA_LETTERHEAD_ADDRESS") or "Jl. Jenderal Sudirman, Kota Pekanbaru, Riau",
+        "LETTERHEAD_PHONE": env.get("KIA_LETTERHEAD_PHONE", ""),
+        "LETTERHEAD_WEBSITE": env.get("KIA_LETTERHEAD_WEBSITE", ""),
+        "LETTERHEAD_LOGO": env.get("KIA_LETTERHEAD_LOGO") or "",  # empty: the bundled neutral mark
+        "LETTER_NUMBER_FORMAT": env.get("KIA_LETTER_NUMBER_FORMAT") or "470/{seq:03d}/Disdukcapil/{roman_month}/{year}",
     }
 
 

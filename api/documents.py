@@ -7,7 +7,8 @@ from datetime import timedelta
 from flask import Response
 
 import handlers.pdf as pdf
-from engine.kia import applications, distribution
+from engine.kia import applications, distribution, letters
+from engine.kia.people import Signatory
 from engine.kia.access import Principal, may_see_population_records, require_application, require_role
 from engine.workflow.clock import clock
 from engine.workflow.errors import Forbidden, InvalidData, NotFound
@@ -89,16 +90,21 @@ def distribution_recap(args: dict) -> Response:
     if "batch" in args:
         batch = distribution.get_batch(db.session, args["batch"])
         groups = distribution.recap_of_batch(db.session, batch.id, kecamatan)
+        paper = f"batch:{batch.id}"
         label = f" ({batch.label})" if batch.label else ""
         heading = f"Batch distribusi nomor {batch.id}{label}, {tanggal(batch.created_at)}"
         name = f"rekap-distribusi-batch-{batch.id}.pdf"
     else:
         groups = distribution.recap_of_day(db.session, args["date"], kecamatan)
+        paper = f"day:{args['date'].isoformat()}"
         heading = f"KIA yang dikelompokkan pada {tanggal(args['date'])}"
         name = f"rekap-distribusi-{args['date'].isoformat()}.pdf"
     if not groups:
         raise NotFound("Tidak ada KIA dalam rekap ini.")
-    return pdf_response(pdf.distribution(groups, heading), name)
+    distribution.number_recap(db.session, groups, paper, principal.name)
+    content = pdf.distribution(groups, heading)
+    db.session.commit()  # the letter numbers, once the paper is made
+    return pdf_response(content, name)
 
 
 @blp.route("/reports/deliveries.pdf", endpoint="deliveries")
@@ -115,7 +121,8 @@ def deliveries(args: dict) -> Response:
         raise InvalidData("Periode tidak sah.", {"to": ["Tanggal akhir sebelum tanggal awal."]})
     if last - first > timedelta(days=MAX_REPORT_DAYS):
         raise InvalidData("Periode terlalu panjang.", {"to": [f"Maksimal {MAX_REPORT_DAYS} hari."]})
-    return pdf_response(
-        pdf.deliveries(db.session, first, last, principal.user.full_name),
-        f"laporan-pengiriman-{first.isoformat()}-{last.isoformat()}.pdf",
-    )
+    letter = letters.letter_number(db.session, f"deliveries:{first.isoformat()}:{last.isoformat()}", principal.name)
+    officer = Signatory(principal.user.full_name, principal.user.nip or "")
+    content = pdf.deliveries(db.session, first, last, officer, letter.number)
+    db.session.commit()  # the letter number, once the paper is made
+    return pdf_response(content, f"laporan-pengiriman-{first.isoformat()}-{last.isoformat()}.pdf")

@@ -51,6 +51,7 @@ def kecamatan_dict(row: Kecamatan) -> dict[str, str]:
         "uptd_name": row.uptd_name,
         "uptd_address": row.uptd_address,
         "uptd_head": row.uptd_head,
+        "uptd_head_nip": row.uptd_head_nip,
     }
 
 
@@ -110,7 +111,7 @@ class KecamatanItem(MethodView):
     @blp.response(200, KecamatanSchema)
     @blp.errors(*WRITE_ERRORS)
     def put(self, code: str) -> dict:
-        """Add a kecamatan or edit its name and UPTD (name, address, head) (supervisor). Receipts,
+        """Add a kecamatan or edit its name and UPTD (name, address, head and their NIP) (supervisor). Receipts,
         status pages and recaps show the new values from now on."""
         data = _body(KecamatanUpdate)
         row, _ = reference.set_kecamatan(db.session, code, reference.KecamatanChange(**data))

@@ -328,10 +328,12 @@ class ControlCardEntry(Schema):
     received_by = fields.String(allow_none=True, metadata={"description": "who claimed the step"})
     received_by_name = fields.String(allow_none=True)
     received_by_initials = fields.String(allow_none=True)
+    received_by_nip = fields.String(allow_none=True)
     received_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     completed_by_name = fields.String(allow_none=True)
     completed_by_initials = fields.String(allow_none=True)
+    completed_by_nip = fields.String(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     time_standard = fields.String(allow_none=True)
     time_basis = fields.String(allow_none=True)
@@ -662,6 +664,7 @@ class KecamatanSchema(Schema):
     uptd_name = fields.String(required=True)
     uptd_address = fields.String(required=True)
     uptd_head = fields.String(required=True)
+    uptd_head_nip = fields.String(required=True)
 
 
 class KecamatanList(Schema):
@@ -675,3 +678,4 @@ class KecamatanUpdate(Schema):
     uptd_name = Text(max_length=200, validate=validate.Length(min=1))
     uptd_address = Text(max_length=300)
     uptd_head = Text(max_length=200)
+    uptd_head_nip = Text(max_length=40, metadata={"description": "the Ka. UPTD's NIP (18 digits); empty clears it"})

@@ -1,4 +1,4 @@
-"""Staff accounts' contact details and notice preferences: ``/api/v1/users/me`` for the caller, and
+"""Staff accounts' profile (full name, NIP), contact details and notice preferences: ``/api/v1/users/me`` for the caller, and
 ``/api/v1/users/{username}`` for supervisors (or the user themself)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from engine.kia import people
 from engine.kia.access import Principal
 from engine.models import User
 from engine.workflow.errors import Forbidden
-from forms.fields import Boolean, Email
+from forms.fields import Boolean, Email, String
 from forms.schemas import Phone
 
 from .auth import staff_principal
@@ -25,6 +25,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staf
 class UserSchema(Schema):
     username = fields.String()
     full_name = fields.String()
+    nip = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     kecamatan = fields.String(allow_none=True)
     active = fields.Boolean()
@@ -35,7 +36,10 @@ class UserSchema(Schema):
 
 
 class ContactUpdate(Schema):
-    """Any of the fields; ``null`` or "" clears an address. In-app notices are always on."""
+    """Any of the fields; ``null`` or "" clears an address or the NIP. In-app notices are always on."""
+
+    full_name = String(max_length=200, metadata={"title": "Nama lengkap (dengan gelar)"})
+    nip = String(allow_none=True, max_length=40, metadata={"title": "NIP"})
 
     email = Email(allow_none=True, metadata={"title": "Alamat e-mail"})
     phone = Phone(allow_none=True, metadata={"title": "Nomor WhatsApp"})
@@ -47,6 +51,7 @@ def user_dict(user: User) -> dict[str, Any]:
     return {
         "username": user.username,
         "full_name": user.full_name,
+        "nip": user.nip,
         "roles": sorted(user.role_set),
         "kecamatan": user.kecamatan,
         "active": user.active,
@@ -78,9 +83,11 @@ class UserItem(MethodView):
     @blp.response(200, UserSchema)
     @blp.errors(400, 401, 403, 404, 415, 422)
     def put(self, username: str) -> dict:
-        """Change the e-mail address, WhatsApp number and notice preferences (the user, or a supervisor)."""
+        """Change the full name and NIP (as signature blocks show them), the e-mail address, WhatsApp
+        number and notice preferences (the user, or a supervisor)."""
         user = _user(staff_principal(), username)
         changes = load_json(ContactUpdate)
+        people.set_profile(user, changes)
         people.set_contact(user, changes)
         db.session.commit()
         return user_dict(user)

@@ -53,6 +53,12 @@ STAFF = [
     ("supervisor1", ["supervisor"], None),
 ]
 
+
+
+def staff_name(username: str) -> str:
+    return username.replace("_", " ").title()
+
+
 # Tables that survive between tests: the staff accounts and the bundled version (provisioned once per
 # session; other versions are deleted per test) and the audit log (append-only: triggers refuse deletes).
 SURVIVING_TABLES = frozenset({"users", "process_versions", "process_activations", "audit_log"})
@@ -124,6 +130,9 @@ def app_factory(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
             "LOGIN_RATE_LIMIT": 1000,
             "SUBMIT_RATE_LIMIT": 1000,
             "PUBLIC_BASE_URL": "http://kia.test",
+            "LETTERHEAD_ADDRESS": "Jl. Uji Coba No. 1, Kota Pekanbaru, Riau 28000",
+            "LETTERHEAD_PHONE": "(0761) 555-0100",
+            "LETTERHEAD_WEBSITE": "disdukcapil.pekanbaru.test",
         }
         config.update(overrides)
         return create_app(config)
@@ -137,7 +146,7 @@ def _provisioned_app(database_url: str, app_factory) -> Flask:  # noqa: ANN001
     with app.app_context():
         init_database(app.config["KIA_BUNDLED_DIAGRAM"])
         for username, roles, kecamatan in STAFF:
-            add_user(username, PASSWORD, roles, username.replace("_", " ").title(), kecamatan)
+            add_user(username, PASSWORD, roles, staff_name(username), kecamatan)
     return app
 
 
@@ -155,8 +164,12 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
         db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
         reference.seed(db.session)
         db.session.execute(
-            update(models.User).values(email=None, phone=None, notify_email=False, notify_whatsapp=False)
+            update(models.User).values(email=None, phone=None, notify_email=False, notify_whatsapp=False, nip=None)
         )
+        for username, _, _ in STAFF:  # a test may have given an officer their full name
+            db.session.execute(
+                update(models.User).where(models.User.username == username).values(full_name=staff_name(username))
+            )
         db.session.commit()
     yield _provisioned_app
     clock.reset()

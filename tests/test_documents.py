@@ -1,5 +1,6 @@
-"""The SOP's papers as PDF, through the API: fields, masking, grouping, QR code, access, and a look at
-each first page (kept under test-artifacts/)."""
+"""The SOP's papers as PDF, through the API: the letterhead, fields, masking, grouping, QR code, access,
+signature blocks with names and NIPs, letter numbers, card numbers, and each first page rendered to PNG
+(kept under test-artifacts/)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from api.extensions import db
-from engine.models import DistributionBatch, DistributionItem, Outbox, TaskRow
+from engine.models import Application, DistributionBatch, DistributionItem, Outbox, TaskRow
 
 from .helpers import applicant_headers, application_data, submit, token
 from .pdfcheck import assert_a4_with_embedded_fonts, first_page_png, pages_text
@@ -39,6 +40,47 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+LETTERHEAD = (
+    "PEMERINTAH KOTA PEKANBARU",
+    "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL",
+    "Jl. Uji Coba No. 1, Kota Pekanbaru, Riau 28000",  # tests/conftest.py's settings
+    "Telepon (0761) 555-0100 · Laman disdukcapil.pekanbaru.test",
+)
+# officers' profiles as they set them through the users API, and two Ka. UPTD in the reference data
+OFFICERS = {
+    "admin1": ("Rina Marlina, S.Kom.", "198703152010012003"),
+    "operator1": ("Budi Santoso", "199001012015031001"),
+    "dafdud1": ("Dewi Anggraini, S.E.", "198512202009022004"),
+    "uptd_binawidya": ("Hendra Gunawan", "197806112005011002"),
+    "supervisor1": ("Yusnita, S.H., M.H.", "197402031998032005"),
+}
+HEADS = {"14.71.08": ("Drs. Ahmad Fauzi", "196905121994031006"), "14.71.01": ("Nurhayati, S.Sos.", "197111081996022001")}
+
+
+def assert_letterhead(text: str) -> None:
+    for line in LETTERHEAD:
+        assert line in text, line
+
+
+def sign_up_officers(client: FlaskClient) -> None:
+    """Every officer's full name and NIP (a supervisor edits others', the officer their own), and the
+    Ka. UPTD of Binawidya and Sukajadi in the reference data."""
+    supervisor = token(client, "supervisor1")
+    for username, (name, nip) in OFFICERS.items():
+        url, headers = (
+            ("/api/v1/users/me", token(client, username)) if username == "admin1" else (f"/api/v1/users/{username}", supervisor)
+        )
+        response = client.put(url, json={"full_name": name, "nip": nip}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        assert (response.get_json()["full_name"], response.get_json()["nip"]) == (name, nip)
+    for code, (name, nip) in HEADS.items():
+        response = client.put(
+            f"/api/v1/reference/kecamatan/{code}", json={"uptd_head": name, "uptd_head_nip": nip}, headers=supervisor
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["uptd_head_nip"] == nip
+
+
 # --- receipt ------------------------------------------------------------------------------------------
 
 
@@ -55,9 +97,8 @@ def test_receipt_fields_masking_and_qr_code(client: FlaskClient, app: Flask, wor
     [text] = pages_text(content)
     text = flat(text)
     display = "-".join(code[i : i + 4] for i in range(0, 12, 4))
+    assert_letterhead(text)
     for expected in (
-        "PEMERINTAH KOTA PEKANBARU",
-        "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL",
         "RESI PERMOHONAN KARTU IDENTITAS ANAK",
         display,
         "Aisyah Putri Ramadhani",
@@ -111,10 +152,12 @@ def test_receipt_while_waiting_for_the_applicant(client: FlaskClient, app: Flask
 
 def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app: Flask, working_time: None) -> None:
     code = scripted_history(client, app)
+    sign_up_officers(client)  # after the history: the card names the officers as they are recorded now
     content = pdf_of(client, f"/api/v1/applications/{code}/control-card.pdf", token(client, "supervisor1"))
     pages = pages_text(content)
     assert len(pages) == 1
     text = flat(pages[0])
+    assert_letterhead(text)
     for expected in (
         "KARTU KENDALI PERMOHONAN KIA",
         "Aisyah Putri Ramadhani",
@@ -122,11 +165,11 @@ def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app:
         "Binawidya (14.71.08)",
         "Status : Selesai, selesai 6 September 2027 pukul 09.00 WIB",
         "Verifikasi",
-        "Admin1 Paraf: A 02/09/2027 15.50",
-        "Admin1 Paraf: A 03/09/2027 08.30",
-        "Operator1 Paraf: O 03/09/2027 09.00",
-        "Dafdud1 Paraf: D 03/09/2027 09.05",
-        "Uptd Binawidya Paraf: UB 06/09/2027 09.00",
+        "Rina Marlina, S.Kom. NIP 198703152010012003 02/09/2027 15.50",
+        "Rina Marlina, S.Kom. NIP 198703152010012003 03/09/2027 08.30",
+        "Budi Santoso NIP 199001012015031001 03/09/2027 09.00",
+        "Dewi Anggraini, S.E. NIP 198512202009022004 03/09/2027 09.05",
+        "Hendra Gunawan NIP 197806112005011002 06/09/2027 09.00",
         "1 jam kerja batas 03/09/2027 08.10",
         "1 hari kerja batas 06/09/2027 09.45",
         "5 menit batas 02/09/2027 15.45",
@@ -136,7 +179,7 @@ def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app:
     ):
         assert expected in text, expected
     assert text.count("Tepat waktu") == 4 and text.count("Terlambat") == 1
-    assert NIK not in text
+    assert NIK not in text and "Paraf:" not in text and "Admin1" not in text  # no initials from account names
     assert_a4_with_embedded_fonts(content)
     first_page_png(content, "control-card")
     assert (
@@ -148,8 +191,12 @@ def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app:
 # --- step 4 in batches and the distribution recap ------------------------------------------------------
 
 
+def card_number_of(code: str) -> str:
+    return f"KIA-2027-{code[:6]}"  # what the print operator enters in the test: one per card
+
+
 def _printed_cards(client: FlaskClient, spread: dict[str, int]) -> dict[str, str]:
-    """Submit, verify and print cards for ``spread``; returns {code: kecamatan}."""
+    """Submit, verify and print cards for ``spread`` (each with its card number); returns {code: kecamatan}."""
     made: dict[str, str] = {}
     serial = 0
     for kecamatan, count in spread.items():
@@ -166,6 +213,8 @@ def _printed_cards(client: FlaskClient, spread: dict[str, int]) -> dict[str, str
         for task in tasks:
             assert task["form_key"] == form_key
             data = STEP_DATA[user]
+            if form_key == "printing":
+                data = {**data, "card_number": card_number_of(task["application_code"])}
             assert client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers).status_code == 200
     return made
 
@@ -178,6 +227,7 @@ def _grouping_tasks(client: FlaskClient, headers: dict) -> list[dict]:
 
 def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClient, app: Flask) -> None:
     at("2027-09-06 10:00")
+    sign_up_officers(client)
     made = _printed_cards(client, SPREAD)
     dafdud = token(client, "dafdud1")
     tasks = _grouping_tasks(client, dafdud)
@@ -210,27 +260,45 @@ def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClien
     for page in pages:
         [name] = [n for n in NAMES.values() if f"Kecamatan : {n}" in page]
         by_kecamatan[name] = page
+        assert_letterhead(page)
         assert "REKAP DISTRIBUSI KIA PER KECAMATAN" in page
         assert f"Batch distribusi nomor {batch['id']} (Senin pagi), 6 September 2027" in page
-        assert "Staf Bidang Dafdud" in page and f"Ka. UPTD Kecamatan {name}" in page and "Dafdud1" in page
-        assert not re.search(r"1471085005230\d{3}", page)  # no full NIK anywhere
+        assert "Staf Bidang Dafdud" in page and f"Ka. UPTD Kecamatan {name}" in page
+        assert "Dewi Anggraini, S.E. NIP 198512202009022004" in page and "Dafdud1" not in page
+    # one letter number per kecamatan's page, counted in the order of the kecamatan codes
+    for seq, code in enumerate(sorted(SPREAD), 1):
+        assert f"Nomor: 470/{seq:03d}/Disdukcapil/IX/2027" in by_kecamatan[NAMES[code]], code
+    assert "Drs. Ahmad Fauzi NIP 196905121994031006" in by_kecamatan["Binawidya"]
+    assert "Nurhayati, S.Sos. NIP 197111081996022001" in by_kecamatan["Sukajadi"]
+    assert "(nama lengkap) NIP ......" in by_kecamatan["Sail"]  # no Ka. UPTD recorded for Sail
+    with app.app_context():
+        niks = {a.code: a.child["nik"] for a in db.session.scalars(select(Application))}
+        stored = {a.code: a.card_number for a in db.session.scalars(select(Application))}
+    assert stored == {c: card_number_of(c) for c in made}  # kept with the application's data
     for code, kecamatan in SPREAD.items():
         page = by_kecamatan[NAMES[code]]
         assert f"Jumlah: {kecamatan} KIA" in page
         listed = [c for c, k in made.items() if k == code]
-        assert all(c in page for c in listed)
+        # the recap stays in the office: the full NIK and the card number of every card in the envelope
+        for c in listed:
+            assert re.search(rf"{c} Anak Uji [A-Z]{{2}} {niks[c]} {card_number_of(c)}", page), c
         assert not [c for c, k in made.items() if k != code and c in page]
         numbers = [int(n) for n in re.findall(r"(?:^| )(\d{1,2}) [0-9A-Z]{12} Anak Uji", page)]
         assert numbers == list(range(1, kecamatan + 1)), numbers
-        assert len(re.findall(r"\*{12}\d{4}", page)) == kecamatan
+        assert "*" * 12 not in page
     assert_a4_with_embedded_fonts(content)
     first_page_png(content, "distribution-recap")
+    # a reprint keeps the numbers
+    again = [flat(p) for p in pages_text(pdf_of(client, batch["recap_url"], dafdud))]
+    assert [re.findall(r"Nomor: (\S+)", p) for p in again] == [re.findall(r"Nomor: (\S+)", p) for p in pages]
 
     # the same cards by day; a Ka. UPTD sees only their own kecamatan
     day = pages_text(pdf_of(client, "/api/v1/reports/distribution.pdf?date=2027-09-06", dafdud))
-    assert len(day) == 4
+    assert len(day) == 4  # another paper: numbers of its own
+    assert [re.findall(r"Nomor: 470/(\d{3})/", flat(p)) for p in day] == [["005"], ["006"], ["007"], ["008"]]
     own = pages_text(pdf_of(client, batch["recap_url"], token(client, "uptd_binawidya")))
     assert len(own) == 1 and "Jumlah: 8 KIA" in own[0]
+    assert "Nomor: 470/003/Disdukcapil/IX/2027" in flat(own[0])  # the batch's Binawidya page
     uptd = token(client, "uptd_binawidya")
     assert client.get(batch["recap_url"] + "&kecamatan=14.71.01", headers=uptd).status_code == 403
     assert client.get(batch["recap_url"], headers=token(client, "operator1")).status_code == 403
@@ -317,18 +385,22 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
                 message.status, message.attempts, message.last_error = "failed", 3, "550 mailbox siti@example.com"
         db.session.commit()
 
+    sign_up_officers(client)
     supervisor = token(client, "supervisor1")
     content = pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-06&to=2027-09-06", supervisor)
     text = flat(" ".join(pages_text(content)))
+    assert_letterhead(text)
     for expected in (
         "LAPORAN PENGIRIMAN DOKUMEN",
+        "Nomor: 470/001/Disdukcapil/IX/2027",
+        "Yusnita, S.H., M.H. NIP 197402031998032005",
         "Periode 6 September 2027",
         "Jumlah dokumen : 4",
         "Resi permohonan KIA",
         "Kode permohonan",
         "Pemberitahuan KIA siap diambil",
         "KIA diserahkan kepada pemohon",
-        "oleh Uptd Binawidya",
+        "oleh Hendra Gunawan",
         "UPTD Disdukcapil Kecamatan Binawidya",
         "06/09/2027 09.00",
         "06/09/2027 09.01",
@@ -339,7 +411,6 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
         "Diserahkan",
         "********7890",
         "s***@example.com",
-        "Supervisor1",
     ):
         assert expected in text, expected
     assert text.count(code) == 4
@@ -352,6 +423,9 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
         pages_text(pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-07&to=2027-09-08", supervisor))[0]
     )
     assert "Periode 7 September 2027 s.d. 8 September 2027" in empty and "Tidak ada dokumen" in empty
+    assert "Nomor: 470/002/Disdukcapil/IX/2027" in empty  # another paper, the next number
+    again = flat(pages_text(pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-06&to=2027-09-06", supervisor))[0])
+    assert "Nomor: 470/001/Disdukcapil/IX/2027" in again  # a reprint keeps its number
     for query, status in (
         ("from=2027-09-08&to=2027-09-07", 422),
         ("from=2027-01-01&to=2027-09-07", 422),

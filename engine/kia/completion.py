@@ -97,6 +97,10 @@ def _apply_step_rules(
         verification.require_override(
             session, row.instance.application, data, actor=actor, task_id=row.id, step=row.step, lane=row.lane
         )
+    elif row.form_key == "printing":
+        card_number = (data.get("card_number") or "").strip()
+        if data.get("decision") == "issued" and card_number:
+            row.instance.application.card_number = card_number  # on the office's distribution recap
     elif row.form_key == "correction":
         if check_application is None:
             raise TypeError("a correction is checked like a submission: give check_application")

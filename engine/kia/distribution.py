@@ -4,7 +4,10 @@ A Dafdud officer completes many open grouping tasks at once (``group_in_batch``)
 through the one completion use case (``completion.complete_task``) in the caller's transaction, and one
 ``DistributionBatch`` links the applications. Any failing task raises an engine error naming it, and
 the caller rolls the whole batch back. ``recap`` reads a batch, or every grouping completed on one day,
-grouped by kecamatan.
+grouped by kecamatan; ``number_recap`` gives each kecamatan's page its letter number.
+
+The recap stays inside the office (Dafdud to the UPTD, with the cards): it shows each child's full NIK and
+the card number the print operator entered, so that the cards in the envelope can be matched to the list.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import applications, completion
+from engine.kia import completion
 from engine.kia.access import Principal
 from engine.kia.completion import FormLoader
 from engine.kia.models import Application, DistributionBatch, DistributionItem, Kecamatan
-from engine.kia.people import full_names
+from engine.kia import letters
+from engine.kia.people import Signatory, signatories
 from engine.workflow import instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData, NotFound
@@ -37,7 +41,8 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 class RecapEntry:
     code: str
     child_name: str
-    nik: str
+    nik: str  # in full: the recap stays inside the office
+    card_number: str  # "" when the print operator entered none
     grouped_by: str | None
     grouped_at: datetime | None
 
@@ -48,8 +53,10 @@ class RecapGroup:
     name: str
     uptd_name: str
     uptd_head: str
+    uptd_head_nip: str = ""
     entries: list[RecapEntry] = field(default_factory=list)
-    officers: list[str] = field(default_factory=list)  # full names of the Dafdud officers who grouped
+    officers: list[Signatory] = field(default_factory=list)  # the Dafdud officers who grouped
+    letter_number: str = ""  # given by ``number_recap``
 
     @property
     def count(self) -> int:
@@ -160,7 +167,7 @@ def _groups(session: Session, query: Any, kecamatan: str | None) -> list[RecapGr
         query = query.where(TaskRow.kecamatan == kecamatan)
     rows = list(session.execute(query))
     districts = {k.code: k for k in session.scalars(select(Kecamatan))}
-    officers = full_names(session, (task.completed_by for _, _, task in rows))
+    officers = signatories(session, (task.completed_by for _, _, task in rows))
     groups: dict[str, RecapGroup] = {}
     for app, code, task in rows:
         code = code or ""
@@ -172,19 +179,29 @@ def _groups(session: Session, query: Any, kecamatan: str | None) -> list[RecapGr
                 name=district.name if district else code or "Tanpa kecamatan",
                 uptd_name=district.uptd_name if district else "",
                 uptd_head=district.uptd_head if district else "",
+                uptd_head_nip=district.uptd_head_nip if district else "",
             )
         group.entries.append(
             RecapEntry(
                 code=app.code,
                 child_name=app.child.get("name", ""),
-                nik=applications.mask_number(app.child.get("nik")),
+                nik=app.child.get("nik") or "",
+                card_number=app.card_number or "",
                 grouped_by=task.completed_by,
                 grouped_at=task.completed_at,
             )
         )
-        officer = officers.get(task.completed_by or "", task.completed_by or "")
+        officer = officers.get(task.completed_by or "") or (Signatory(task.completed_by) if task.completed_by else None)
         if officer and officer not in group.officers:
             group.officers.append(officer)
     for group in groups.values():
         group.entries.sort(key=lambda e: (e.child_name.casefold(), e.code))
     return [groups[code] for code in sorted(groups)]
+
+
+def number_recap(session: Session, groups: list[RecapGroup], paper: str, actor: str) -> list[RecapGroup]:
+    """Give each kecamatan's page of the recap ``paper`` (e.g. ``batch:12``, ``day:2027-09-06``) its
+    letter number: the one it got when first printed, else the next one (the caller commits)."""
+    for group in groups:
+        group.letter_number = letters.letter_number(session, f"distribution:{paper}:{group.kecamatan}", actor).number
+    return groups

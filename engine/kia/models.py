@@ -39,6 +39,8 @@ class Application(Base):
     # the NIK search) and both names, lowercased, for the staff search by a name fragment.
     child_nik: Mapped[str | None] = mapped_column(String(16), index=True)
     search_names: Mapped[str | None] = mapped_column(String(250))
+    # the number on the printed card, as the print operator entered it (SOP step 3; on the office's recap)
+    card_number: Mapped[str | None] = mapped_column(String(32))
     warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     # The applicant's consent to notices over WhatsApp (stated with the application, or by starting a
@@ -170,6 +172,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    nip: Mapped[str | None] = mapped_column(String(18))  # civil servant number (18 digits), on signature blocks
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[str] = mapped_column(String(200))  # comma-separated: admin,operator,dafdud,uptd,owner,supervisor
     kecamatan: Mapped[str | None] = mapped_column(String(16))
@@ -257,6 +260,33 @@ class Kecamatan(Base):
     uptd_name: Mapped[str] = mapped_column(String(200))
     uptd_address: Mapped[str] = mapped_column(String(300), default="")
     uptd_head: Mapped[str] = mapped_column(String(200), default="")
+    uptd_head_nip: Mapped[str] = mapped_column(String(18), default="")
+
+
+class LetterSequence(Base):
+    """The last letter number issued in one year (``engine.kia.letters``): one row per year, counted up
+    under its row lock so that two papers never share a number."""
+
+    __tablename__ = "letter_sequences"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Letter(Base):
+    """A letter number given to one paper (``subject``: what it is the paper of, e.g. a batch's recap for
+    one kecamatan); a reprint of the same paper shows the same number."""
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_letters_year_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(120), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(120))
+    issued_at: Mapped[datetime] = mapped_column(default=_now)
+    issued_by: Mapped[str] = mapped_column(String(64))
 
 
 class Region(Base):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +36,70 @@ def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, s
     return {u.username: u.full_name for u in session.scalars(select(User).where(User.username.in_(names)))}
 
 
+@dataclass(frozen=True)
+class Signatory:
+    """An officer as a signature block names them: full name and NIP (empty when not recorded)."""
+
+    name: str
+    nip: str = ""
+
+
+def signatories(session: Session, usernames: Iterable[str | None]) -> dict[str, Signatory]:
+    """``{username: Signatory}`` for the given user names (unknown ones are left out)."""
+    names = {n for n in usernames if n}
+    if not names:
+        return {}
+    return {
+        u.username: Signatory(u.full_name, u.nip or "")
+        for u in session.scalars(select(User).where(User.username.in_(names)))
+    }
+
+
 CONTACT_FIELDS = ("email", "phone", "notify_email", "notify_whatsapp")
+PROFILE_FIELDS = ("full_name", "nip")
+NIP_LENGTH = 18
+_DIGITS = re.compile(r"[0-9]+")
+NIP_MESSAGE = "NIP harus 18 digit angka."
+
+
+def _real_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def check_nip(value: str) -> str:
+    """A civil servant's NIP (Nomor Induk Pegawai), checked by its structure: 18 digits, the birth date
+    (YYYYMMDD), the month of appointment (YYYYMM, after the 18th birthday), the sex (1 or 2) and a serial
+    number (001-999). Spaces are removed. Raises InvalidData with the field's message."""
+    nip = re.sub(r"\s+", "", value)
+    if len(nip) != NIP_LENGTH or not _DIGITS.fullmatch(nip):
+        raise InvalidData("Data tidak sah.", {"nip": [NIP_MESSAGE]})
+    birth = _real_date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
+    if birth is None or birth.year < 1940:
+        raise InvalidData("Data tidak sah.", {"nip": ["Tanggal lahir pada NIP (digit 1-8) tidak sah."]})
+    appointed = _real_date(int(nip[8:12]), int(nip[12:14]), 1)
+    if appointed is None or appointed.year < birth.year + 18:
+        raise InvalidData("Data tidak sah.", {"nip": ["Bulan pengangkatan pada NIP (digit 9-14) tidak sah."]})
+    if nip[14] not in "12":
+        raise InvalidData("Data tidak sah.", {"nip": ["Kode jenis kelamin pada NIP (digit 15) harus 1 atau 2."]})
+    if nip[15:] == "000":
+        raise InvalidData("Data tidak sah.", {"nip": ["Nomor urut pada NIP (digit 16-18) tidak sah."]})
+    return nip
+
+
+def set_profile(user: User, changes: dict[str, Any]) -> User:
+    """Change the officer's full name and NIP as signature blocks show them (validated strings; an empty
+    NIP clears it, a full name cannot be empty)."""
+    if "full_name" in changes:
+        name = " ".join((changes["full_name"] or "").split())
+        if not name:
+            raise InvalidData("Data tidak sah.", {"full_name": ["Nama lengkap wajib diisi."]})
+        user.full_name = name
+    if "nip" in changes:
+        user.nip = check_nip(changes["nip"]) if (changes["nip"] or "").strip() else None
+    return user
 
 
 def by_username(session: Session, username: str) -> User:

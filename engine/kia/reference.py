@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.kia.models import Kecamatan, Region
+from engine.kia.people import check_nip
 from engine.kia.regions import PEKANBARU_KECAMATAN, PROVINCES, RIAU_REGENCIES
 from engine.workflow.errors import InvalidData, NotFound
 
@@ -31,6 +32,7 @@ class KecamatanChange:
     uptd_name: str | None = None
     uptd_address: str | None = None
     uptd_head: str | None = None
+    uptd_head_nip: str | None = None
 
 
 def level_of(code: str) -> str:
@@ -52,6 +54,7 @@ def default_kecamatan(code: str, name: str) -> Kecamatan:
         uptd_name=f"UPTD Disdukcapil Kecamatan {name}",
         uptd_address=f"Kantor Camat {name}, Kota Pekanbaru",
         uptd_head="",
+        uptd_head_nip="",
     )
 
 
@@ -154,6 +157,11 @@ def set_kecamatan(session: Session, code: str, change: KecamatanChange) -> tuple
             errors[field] = [f"Wajib diisi, paling banyak {limits[field]} karakter."]
         else:
             setattr(row, field, text)
+    if change.uptd_head_nip is not None:
+        try:
+            row.uptd_head_nip = check_nip(change.uptd_head_nip) if change.uptd_head_nip.strip() else ""
+        except InvalidData as exc:
+            errors["uptd_head_nip"] = exc.fields["nip"]
     if errors:
         raise InvalidData("Data tidak sah.", errors)
     set_region(session, code, row.name)

@@ -5,9 +5,9 @@ stable contract shared by the JSON endpoint and the PDF; every entry has all key
 not applicable yet):
 
 ``seq``, ``task_id``, ``step``, ``title``, ``lane``, ``state`` (open | completed | cancelled),
-``ready_at``, ``received_by`` / ``received_by_name`` / ``received_by_initials`` / ``received_at`` (who
-claimed it and when), ``completed_by`` / ``completed_by_name`` / ``completed_by_initials`` /
-``completed_at``, ``time_standard``, ``time_basis``, ``deadline``, ``working_time_seconds`` (the time the
+``ready_at``, ``received_by`` / ``received_by_name`` / ``received_by_initials`` / ``received_by_nip`` /
+``received_at`` (who claimed it and when), ``completed_by`` / ``completed_by_name`` /
+``completed_by_initials`` / ``completed_by_nip`` / ``completed_at`` (a NIP is ``None`` when not recorded), ``time_standard``, ``time_basis``, ``deadline``, ``working_time_seconds`` (the time the
 step took, counted in its own basis: working time for a "working" step, elapsed time for a "calendar"
 step or when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
 "1 jam 5 menit"), ``met`` (True: done by the deadline; False: overrun, also while still open past the
@@ -144,10 +144,12 @@ def _entry(
         "received_by": row.claimed_by,
         "received_by_name": receiver.full_name if receiver else None,
         "received_by_initials": receiver.initials if receiver else None,
+        "received_by_nip": receiver.nip if receiver else None,
         "received_at": row.claimed_at,
         "completed_by": row.completed_by if row.state == TaskRowState.COMPLETED else None,
         "completed_by_name": completer.full_name if completer and row.state == TaskRowState.COMPLETED else None,
         "completed_by_initials": completer.initials if completer and row.state == TaskRowState.COMPLETED else None,
+        "completed_by_nip": completer.nip if completer and row.state == TaskRowState.COMPLETED else None,
         "completed_at": row.completed_at if row.state == TaskRowState.COMPLETED else None,
         "time_standard": row.time_standard,
         "time_basis": row.time_basis,

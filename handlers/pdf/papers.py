@@ -1,7 +1,9 @@
 """The SOP's four papers as PDF: receipt, control card, distribution recap, delivery report.
 
 Each builder gathers what its paper shows from the engine (projection tables, never a workflow) and
-renders one template. Personal numbers are masked to their last four digits on every paper.
+renders one template. Personal numbers are masked to their last four digits on every paper that may be
+handed to the applicant or filed outside the office; the distribution recap, which goes with the cards
+from Dafdud to the UPTD, shows the full NIK and the card number (``engine.kia.distribution``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.kia.applications import STATUS_LABELS, mask_number
 from engine.kia.distribution import RecapGroup, jakarta_day
+from engine.kia.people import Signatory
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
 from engine.models import Application, Kecamatan
@@ -88,9 +91,9 @@ def distribution(groups: list[RecapGroup], heading: str) -> bytes:
     return render_pdf("distribution.html", groups=groups, heading=heading)
 
 
-def deliveries(session: Session, first: date, last: date, officer: str) -> bytes:
+def deliveries(session: Session, first: date, last: date, officer: Signatory, letter_number: str) -> bytes:
     """The report of documents sent ("laporan pengiriman dokumen") from ``first`` to ``last`` (inclusive,
-    Asia/Jakarta days)."""
+    Asia/Jakarta days), signed by ``officer``, numbered ``letter_number``."""
     start, _ = jakarta_day(first)
     _, end = jakarta_day(last)
     rows = delivery_log.deliveries(session, start, end)
@@ -103,4 +106,5 @@ def deliveries(session: Session, first: date, last: date, officer: str) -> bytes
         period=period,
         channels=delivery_log.CHANNEL_LABELS,
         officer=officer,
+        letter_number=letter_number,
     )

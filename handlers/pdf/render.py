@@ -7,6 +7,7 @@ family (installed by ``make install``), embedded (subset) in every PDF by WeasyP
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from engine.workflow.calendar import parse_duration
 from engine.workflow.clock import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+DEFAULT_LOGO = TEMPLATES / "logo.svg"  # a neutral mark made for the service, not an official emblem
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MONTHS = (
     "Januari",
@@ -79,6 +81,52 @@ def qr_svg(text: str) -> Markup:
     return Markup(segno.make(text, error="m").svg_inline(border=4, omitsize=True, dark="#000"))
 
 
+@dataclass(frozen=True)
+class Letterhead:
+    """The kop surat on every paper: the government, the office, its address, phone, website and logo."""
+
+    government: str = "Pemerintah Kota Pekanbaru"
+    office: str = "Dinas Kependudukan dan Pencatatan Sipil"
+    address: str = "Jl. Jenderal Sudirman, Kota Pekanbaru, Riau"
+    phone: str = ""
+    website: str = ""
+    logo: Path = DEFAULT_LOGO
+
+    @property
+    def logo_url(self) -> str:
+        return self.logo.resolve().as_uri()
+
+    @property
+    def contact(self) -> str:
+        """"Telepon (0761) 123456 · Laman disdukcapil.pekanbaru.go.id", or what of it is set."""
+        parts = [f"Telepon {self.phone}" if self.phone else "", f"Laman {self.website}" if self.website else ""]
+        return " · ".join(p for p in parts if p)
+
+
+class LetterheadError(ValueError):
+    """A letterhead setting the service cannot print (e.g. a logo file that is missing)."""
+
+
+LOGO_SUFFIXES = (".svg", ".png", ".jpg", ".jpeg")
+_letterhead = Letterhead()
+
+
+def configure(letterhead: Letterhead) -> None:
+    """Set the letterhead of every paper (at start-up, from the settings); a missing or unreadable logo
+    file refuses to start rather than printing papers without it."""
+    global _letterhead
+    logo = letterhead.logo
+    if logo.suffix.lower() not in LOGO_SUFFIXES:
+        raise LetterheadError(f"KIA_LETTERHEAD_LOGO: {logo} is not an SVG, PNG or JPEG file")
+    if not logo.is_file():
+        raise LetterheadError(f"KIA_LETTERHEAD_LOGO: {logo} does not exist")
+    _letterhead = letterhead
+
+
+def letterhead() -> Letterhead:
+    return _letterhead
+
+
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
@@ -91,6 +139,7 @@ _env.filters.update(tanggal=tanggal, wib=wib, jam=jam, standard=standard)
 
 def render_html(template: str, **context: Any) -> str:
     context.setdefault("printed_at", clock.now())
+    context.setdefault("kop", _letterhead)
     return _env.get_template(template).render(**context)
 
 
