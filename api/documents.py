@@ -8,8 +8,8 @@ from flask import Response
 
 import handlers.pdf as pdf
 from engine.kia import applications, distribution, letters
-from engine.kia.people import Signatory
 from engine.kia.access import Principal, may_see_population_records, require_application, require_role
+from engine.kia.people import Signatory
 from engine.workflow.clock import clock
 from engine.workflow.errors import Forbidden, InvalidData, NotFound
 from handlers.pdf.render import tanggal

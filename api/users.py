@@ -1,5 +1,6 @@
-"""Staff accounts' profile (full name, NIP), contact details and notice preferences: ``/api/v1/users/me`` for the caller, and
-``/api/v1/users/{username}`` for supervisors (or the user themself)."""
+"""Staff accounts' profile (full name, NIP), contact details and notice preferences:
+``/api/v1/users/me`` for the caller, and ``/api/v1/users/{username}`` for supervisors (or the user
+themself)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,6 @@ STAFF = [
 ]
 
 
-
 def staff_name(username: str) -> str:
     return username.replace("_", " ").title()
 

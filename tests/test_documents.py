@@ -54,7 +54,10 @@ OFFICERS = {
     "uptd_binawidya": ("Hendra Gunawan", "197806112005011002"),
     "supervisor1": ("Yusnita, S.H., M.H.", "197402031998032005"),
 }
-HEADS = {"14.71.08": ("Drs. Ahmad Fauzi", "196905121994031006"), "14.71.01": ("Nurhayati, S.Sos.", "197111081996022001")}
+HEADS = {
+    "14.71.08": ("Drs. Ahmad Fauzi", "196905121994031006"),
+    "14.71.01": ("Nurhayati, S.Sos.", "197111081996022001"),
+}
 
 
 def assert_letterhead(text: str) -> None:
@@ -68,7 +71,9 @@ def sign_up_officers(client: FlaskClient) -> None:
     supervisor = token(client, "supervisor1")
     for username, (name, nip) in OFFICERS.items():
         url, headers = (
-            ("/api/v1/users/me", token(client, username)) if username == "admin1" else (f"/api/v1/users/{username}", supervisor)
+            ("/api/v1/users/me", token(client, username))
+            if username == "admin1"
+            else (f"/api/v1/users/{username}", supervisor)
         )
         response = client.put(url, json={"full_name": name, "nip": nip}, headers=headers)
         assert response.status_code == 200, response.get_json()
@@ -424,7 +429,9 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
     )
     assert "Periode 7 September 2027 s.d. 8 September 2027" in empty and "Tidak ada dokumen" in empty
     assert "Nomor: 470/002/Disdukcapil/IX/2027" in empty  # another paper, the next number
-    again = flat(pages_text(pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-06&to=2027-09-06", supervisor))[0])
+    again = flat(
+        pages_text(pdf_of(client, "/api/v1/reports/deliveries.pdf?from=2027-09-06&to=2027-09-06", supervisor))[0]
+    )
     assert "Nomor: 470/001/Disdukcapil/IX/2027" in again  # a reprint keeps its number
     for query, status in (
         ("from=2027-09-08&to=2027-09-07", 422),

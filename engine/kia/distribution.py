@@ -21,11 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import completion
+from engine.kia import completion, letters
 from engine.kia.access import Principal
 from engine.kia.completion import FormLoader
 from engine.kia.models import Application, DistributionBatch, DistributionItem, Kecamatan
-from engine.kia import letters
 from engine.kia.people import Signatory, signatories
 from engine.workflow import instances
 from engine.workflow.clock import clock

@@ -92,13 +92,15 @@ def check_nip(value: str) -> str:
 def set_profile(user: User, changes: dict[str, Any]) -> User:
     """Change the officer's full name and NIP as signature blocks show them (validated strings; an empty
     NIP clears it, a full name cannot be empty)."""
+    name = " ".join((changes.get("full_name") or "").split())
+    if "full_name" in changes and not name:
+        raise InvalidData("Data tidak sah.", {"full_name": ["Nama lengkap wajib diisi."]})
+    nip = changes.get("nip") or ""
+    nip = check_nip(nip) if nip.strip() else ""  # all checked before anything changes
     if "full_name" in changes:
-        name = " ".join((changes["full_name"] or "").split())
-        if not name:
-            raise InvalidData("Data tidak sah.", {"full_name": ["Nama lengkap wajib diisi."]})
         user.full_name = name
     if "nip" in changes:
-        user.nip = check_nip(changes["nip"]) if (changes["nip"] or "").strip() else None
+        user.nip = nip or None
     return user
 
 

@@ -7,9 +7,10 @@ not applicable yet):
 ``seq``, ``task_id``, ``step``, ``title``, ``lane``, ``state`` (open | completed | cancelled),
 ``ready_at``, ``received_by`` / ``received_by_name`` / ``received_by_initials`` / ``received_by_nip`` /
 ``received_at`` (who claimed it and when), ``completed_by`` / ``completed_by_name`` /
-``completed_by_initials`` / ``completed_by_nip`` / ``completed_at`` (a NIP is ``None`` when not recorded), ``time_standard``, ``time_basis``, ``deadline``, ``working_time_seconds`` (the time the
-step took, counted in its own basis: working time for a "working" step, elapsed time for a "calendar"
-step or when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
+``completed_by_initials`` / ``completed_by_nip`` / ``completed_at`` (a NIP is ``None`` when not
+recorded), ``time_standard``, ``time_basis``, ``deadline``, ``working_time_seconds`` (the time the step
+took, counted in its own basis: working time for a "working" step, elapsed time for a "calendar" step or
+when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
 "1 jam 5 menit"), ``met`` (True: done by the deadline; False: overrun, also while still open past the
 deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met | overrun | pending |
 cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order) and ``override`` (verification

@@ -98,7 +98,7 @@ class Letterhead:
 
     @property
     def contact(self) -> str:
-        """"Telepon (0761) 123456 · Laman disdukcapil.pekanbaru.go.id", or what of it is set."""
+        """ "Telepon (0761) 123456 · Laman disdukcapil.pekanbaru.go.id", or what of it is set."""
         parts = [f"Telepon {self.phone}" if self.phone else "", f"Laman {self.website}" if self.website else ""]
         return " · ".join(p for p in parts if p)
 
