@@ -24,6 +24,7 @@ from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.provisioning import add_user, init_database  # noqa: E402
 from engine.kia import applications, distribution  # noqa: E402
+from engine.kia.people import Signatory  # noqa: E402
 from engine.workflow.clock import clock  # noqa: E402
 from handlers import pdf  # noqa: E402
 
@@ -108,11 +109,12 @@ def main() -> None:
             application = applications.by_code(session, code)
             today = clock.now().astimezone(distribution.JAKARTA).date()
             groups = distribution.recap_of_day(session, today)
+            officer = Signatory("Bench", "198703152010012003")
             cases = {
                 "receipt": lambda: pdf.receipt(session, application, f"http://127.0.0.1:5000/status/{code}"),
                 "control card": lambda: pdf.control_card(session, application),
                 "distribution recap (1 kecamatan)": lambda: pdf.distribution(groups, "bench"),
-                "delivery report (1 day)": lambda: pdf.deliveries(session, today, today, "Bench"),
+                "delivery report (1 day)": lambda: pdf.deliveries(session, today, today, officer, "470/001/B/I/2027"),
             }
             print(
                 f"one-page PDF render time, median of {args.runs} runs after one warm-up "
