@@ -29,6 +29,7 @@ def test_seeded_by_the_schema_migration(client: FlaskClient) -> None:
         "uptd_name": "UPTD Disdukcapil Kecamatan Binawidya",
         "uptd_address": "Kantor Camat Binawidya, Kota Pekanbaru",
         "uptd_head": "",
+        "uptd_head_nip": "",
     }
     assert len(client.get("/api/v1/reference/kecamatan", headers=admin).get_json()["items"]) == 15
     assert client.get("/api/v1/reference/regions/14.71.99", headers=admin).status_code == 404
@@ -66,6 +67,7 @@ def test_invalid_edits_get_indonesian_field_messages(client: FlaskClient) -> Non
         ("/api/v1/reference/kecamatan/14.72.01", {"name": "X"}, "code"),  # not in Pekanbaru
         ("/api/v1/reference/kecamatan/14.71.16", {"uptd_head": "X"}, "name"),  # new one without a name
         ("/api/v1/reference/kecamatan/14.71.08", {"uptd_name": "x" * 201}, "uptd_name"),
+        ("/api/v1/reference/kecamatan/14.71.08", {"uptd_head_nip": "19690512"}, "uptd_head_nip"),
     ]
     for path, body, field in cases:
         response = client.put(path, json=body, headers=supervisor)

@@ -56,7 +56,6 @@ def signatories(session: Session, usernames: Iterable[str | None]) -> dict[str, 
 
 
 CONTACT_FIELDS = ("email", "phone", "notify_email", "notify_whatsapp")
-PROFILE_FIELDS = ("full_name", "nip")
 NIP_LENGTH = 18
 _DIGITS = re.compile(r"[0-9]+")
 NIP_MESSAGE = "NIP harus 18 digit angka."
