@@ -180,6 +180,9 @@ class ControlCardItem(MethodView):
         }
 
 
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
 @blp.route("/<code>/documents/<int:document_id>", endpoint="document")
 @blp.response(200, content_type="application/octet-stream")
 @blp.errors(401, 403, 404)
@@ -198,4 +201,8 @@ def document(code: str, document_id: int):  # noqa: ANN201
         path, mimetype=doc.media_type, download_name=f"{app.code}-{doc.kind}", max_age=0, conditional=False
     )
     response.headers["Cache-Control"] = "no-store"  # a family card or birth certificate: kept in no cache
+    # previewed inside the staff's verification page (a PDF in an iframe, which Chromium's viewer cannot
+    # show sandboxed): framed by this service's own pages only, and still running nothing of its own
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
     return response

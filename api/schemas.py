@@ -225,11 +225,60 @@ class RoutingSchema(Schema):
     )
 
 
+class CorrectionRequestSchema(Schema):
+    """The officer's request to correct (``engine.kia.corrections.Request``)."""
+
+    at = fields.DateTime()
+    by = fields.String(allow_none=True)
+    step = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    questioned_fields = fields.List(fields.String(), metadata={"description": "dotted names, e.g. child.name"})
+    questioned_labels = fields.List(fields.String(), metadata={"description": "the same in Bahasa Indonesia"})
+
+
+class FieldChangeSchema(Schema):
+    field = fields.String(metadata={"description": "dotted name, e.g. child.address"})
+    label = fields.String()
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
+    old_text = fields.String(metadata={"description": "the old value as shown to people"})
+    new_text = fields.String()
+    questioned = fields.Boolean(metadata={"description": "the officer had questioned this field"})
+
+
+class CorrectionAnswerSchema(Schema):
+    """The applicant's answer to a correction (``engine.kia.corrections.answer_view``)."""
+
+    at = fields.DateTime()
+    by = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    response = fields.String(allow_none=True)
+    changes = fields.List(fields.Nested(FieldChangeSchema))
+    documents = fields.List(fields.String(), metadata={"description": "kinds of the documents sent again"})
+    document_labels = fields.List(fields.String())
+    questioned_fields = fields.List(fields.String())
+    questioned_labels = fields.List(fields.String())
+
+
+class CorrectionFormSchema(Schema):
+    """What the applicant's correction form opens with: the request, and what the applicant entered
+    (never the population records)."""
+
+    request = fields.Nested(CorrectionRequestSchema, allow_none=True)
+    values = fields.Dict(metadata={"description": "{applicant: {...}, child: {...}} as entered"})
+
+
 class TaskDetail(TaskSchema):
     form = fields.Dict(metadata={"description": "JSON Schema of the task's form"})
     application = fields.Dict(metadata={"description": "the data the task shows"})
     history = fields.List(fields.Dict())
     verification = fields.Nested(VerificationSchema, metadata={"description": "verification tasks, staff only"})
+    correction_answer = fields.Nested(
+        CorrectionAnswerSchema,
+        allow_none=True,
+        metadata={"description": "verification tasks: the applicant's answer that brought the file back"},
+    )
+    correction = fields.Nested(CorrectionFormSchema, metadata={"description": "correction tasks: the pre-fill"})
 
 
 class CompleteResponse(Schema):
@@ -256,6 +305,7 @@ class EventSchema(Schema):
     actor = fields.String(allow_none=True)
     at = fields.DateTime()
     detail = fields.Dict()
+    summary = fields.String(allow_none=True, metadata={"description": "the event in one line, where needed"})
 
 
 class NoticeSchema(Schema):
@@ -349,6 +399,12 @@ class ControlCardEntry(Schema):
         OverrideSchema,
         allow_none=True,
         metadata={"description": "verification completed although the population records disagreed or were missing"},
+    )
+    sent_back = fields.Nested(
+        CorrectionRequestSchema, allow_none=True, metadata={"description": "the step sent the application back"}
+    )
+    correction = fields.Nested(
+        CorrectionAnswerSchema, allow_none=True, metadata={"description": "the applicant's answer to a correction"}
     )
 
 

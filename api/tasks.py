@@ -12,7 +12,7 @@ from sqlalchemy.orm import lazyload
 from sqlalchemy.sql.util import ClauseAdapter
 
 import forms
-from engine.kia import applications, completion, reference
+from engine.kia import applications, completion, corrections, reference
 from engine.kia.access import Principal, can_view_task, lanes_of, may_see_population_records, require_task_action
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
@@ -24,7 +24,7 @@ from .auth import current_principal
 from .extensions import db
 from .http import Blueprint, json_object
 from .schemas import CompleteResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
-from .views import ShownTask, history_view, shown_task, task_values, verification_view
+from .views import ShownTask, correction_form, history_view, shown_task, task_values, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
@@ -208,12 +208,23 @@ def task_detail(task_id: str) -> dict[str, Any]:
         "form": forms.form_json_schema(row.form_key),
         "application": shown,
         "history": [
-            {"kind": e["kind"], "step": e["step"], "actor": e["actor"], "at": e["at"].isoformat()}
+            {
+                "kind": e["kind"],
+                "step": e["step"],
+                "actor": e["actor"],
+                "at": e["at"].isoformat(),
+                **({"summary": e["summary"]} if e["summary"] else {}),
+            }
             for e in history_view(db.session, row.instance_id, records)
         ],
     }
-    if row.form_key == "verification" and records:
-        detail["verification"] = verification_view(db.session, app)
+    if row.form_key == "verification":
+        if records:
+            detail["verification"] = verification_view(db.session, app)
+        if principal.is_staff:
+            detail["correction_answer"] = corrections.latest_answer(db.session, row)
+    elif row.form_key == "correction":
+        detail["correction"] = correction_form(db.session, app)
     return detail
 
 

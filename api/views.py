@@ -9,7 +9,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import verification
+from engine.kia import corrections, verification
 from engine.kia.access import event_detail
 from engine.models import Application, Event, TaskRow
 
@@ -56,8 +56,24 @@ def history_view(session: Session, instance_id: int, population_records: bool) -
         detail = event_detail(e.kind, e.detail, population_records)
         if detail is not None:
             shown.append({"id": e.id, "kind": e.kind, "step": e.step, "lane": e.lane, "actor": e.actor})
-            shown[-1].update(at=e.at, detail=detail)
+            shown[-1].update(at=e.at, detail=detail, summary=_summary(e.kind, detail))
     return shown
+
+
+def _summary(kind: str, detail: dict[str, Any]) -> str | None:
+    """One line in Bahasa Indonesia for the events that need more than their name (the applicant's
+    answer to a correction); None for the others."""
+    return corrections.summary(detail) if kind == corrections.ANSWER_EVENT else None
+
+
+def correction_form(session: Session, app: Application) -> dict[str, Any]:
+    """What the applicant's correction form opens with: the officer's last request (note, questioned
+    fields) and what the applicant entered. Only the entry: never anything of the population records."""
+    request = corrections.latest_request(session, app.instance)
+    return {
+        "request": request.as_dict() if request else None,
+        "values": {"applicant": dict(app.applicant or {}), "child": dict(app.child or {})},
+    }
 
 
 def verification_view(session: Session, app: Application) -> dict[str, Any]:

@@ -56,8 +56,8 @@ def length(
     return validate.Length(min=min, max=max, equal=equal, error=error)
 
 
-def one_of(choices: Iterable[Any], labels: Iterable[str] | None = None) -> validate.OneOf:
-    return validate.OneOf(list(choices), labels=labels, error=CHOICE)
+def one_of(choices: Iterable[Any], labels: Iterable[str] | None = None, error: str = CHOICE) -> validate.OneOf:
+    return validate.OneOf(list(choices), labels=labels, error=error)
 
 
 def regexp(pattern: str, error: str = "Format tidak sah.") -> validate.Regexp:
@@ -155,9 +155,11 @@ def is_person_name(text: str) -> bool:
 class Choice(String):
     """A string that must be one of ``choices``; ``labels`` are shown to people."""
 
-    def __init__(self, choices: Iterable[str], labels: Iterable[str] | None = None, **kwargs: Any) -> None:
-        # No blank or length check: anything else than a choice gets the one OneOf message.
-        validator = one_of(choices, labels)
+    def __init__(
+        self, choices: Iterable[str], labels: Iterable[str] | None = None, *, error: str = CHOICE, **kwargs: Any
+    ) -> None:
+        # No blank or length check: anything else than a choice gets the one OneOf message (``error``).
+        validator = one_of(choices, labels, error)
         super().__init__(allow_blank=True, max_length=None, validate=validator, **kwargs)
 
 

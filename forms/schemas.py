@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 
+from engine.kia.corrections import FIELD_LABELS
 from engine.kia.identity import (
     IdentityError,
     check_child_age,
@@ -28,6 +29,7 @@ from forms.fields import (
     Date,
     Email,
     Form,
+    List,
     Nested,
     PersonName,
     String,
@@ -39,6 +41,8 @@ PEKANBARU = "14.71"
 CONFIRM_REQUIRED = "Permohonan harus dikonfirmasi."
 NOTE_REQUIRED_INCOMPLETE = "Catatan wajib diisi bila berkas dikembalikan."
 NOTE_REQUIRED_PROBLEM = "Catatan wajib diisi bila data bermasalah."
+UNKNOWN_FIELD = "Bukan data permohonan yang dikenal."
+TOO_MANY_FIELDS = "Terlalu banyak data dipilih."
 KK_OUTSIDE_PEKANBARU = "Nomor KK tidak diterbitkan di Kota Pekanbaru; periksa domisili anak menurut KK."
 
 _MOBILE = re.compile(r"628[0-9]{7,12}")  # E.164 digits, 10-15 in all
@@ -201,12 +205,25 @@ class VerificationForm(Form):
         metadata={"title": "Keputusan"},
     )
     note = _note("Catatan untuk pemohon")
+    questioned_fields = List(
+        Choice(FIELD_LABELS, FIELD_LABELS.values(), error=UNKNOWN_FIELD),
+        validate=ma.validate.Length(max=len(FIELD_LABELS), error=TOO_MANY_FIELDS),
+        metadata={"title": "Data yang perlu diperbaiki pemohon"},
+    )
     override_reason = _note("Alasan tetap diterima meski ada peringatan")
 
     @ma.validates_schema
     def _note_when_sent_back(self, data: dict, **kwargs: Any) -> None:
         if data.get("decision") == "incomplete" and not data.get("note"):
             raise ma.ValidationError(NOTE_REQUIRED_INCOMPLETE, field_name="note")
+
+    @ma.post_load
+    def _questioned_only_when_sent_back(self, data: dict, **kwargs: Any) -> dict:
+        """The questioned fields, once each in the entry's order; only when the file goes back."""
+        chosen = set(data.pop("questioned_fields", None) or ())
+        if data.get("decision") == "incomplete" and chosen:
+            data["questioned_fields"] = [f for f in FIELD_LABELS if f in chosen]
+        return data
 
 
 class PrintingForm(Form):

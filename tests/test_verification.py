@@ -298,10 +298,10 @@ def test_staff_task_page_marks_mismatches_and_asks_for_the_reason(client: FlaskC
     csrf = sign_in(client, "admin1")
     task_id = task_id_on_page(client.get("/petugas/tugas").text, code)
     page = client.get(f"/petugas/tugas/{task_id}").text
-    assert "Perbandingan dengan data kependudukan (SIAK)" in page and 'data-status="mismatch"' in page
-    assert '<tr class="result-mismatch" data-field="name">' in page
-    assert '<tr class="result-match" data-field="birth_date">' in page
-    assert "tidak sesuai" in page and "Aisyah Putri Ramadhani" in page
+    assert "dibandingkan dengan data kependudukan (SIAK)" in page and 'data-status="mismatch"' in page
+    assert '<tr class="result-mismatch" data-field="child.name">' in page  # marked on the entry itself
+    assert '<tr class="result-match" data-field="child.birth_date">' in page
+    assert "tidak sesuai" in page and "Data kependudukan: <strong>Aisyah Putri Ramadhani</strong>" in page
     refused = client.post(f"/petugas/tugas/{task_id}/selesaikan", data={"csrf_token": csrf, "decision": "complete"})
     assert refused.status_code == 422 and "isi alasan bila berkas tetap diterima" in refused.text
     done = client.post(

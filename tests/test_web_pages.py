@@ -356,8 +356,9 @@ def test_applicant_reuploads_a_document_with_the_correction(client: FlaskClient,
     sign_in(staff, "admin1")
     task_id = task_id_on_page(staff.get("/petugas/tugas").text, code)
     task_page = staff.get(f"/petugas/tugas/{task_id}").text
-    # distinct links (the verification card repeats the current ones beside the comparison)
+    # distinct links (each current document is previewed and linked; the old one is linked, marked as such)
     links = list(dict.fromkeys(re.findall(rf'href="(/api/v1/applications/{code}/documents/\d+)"', task_page)))
     assert len(links) == 3
-    assert staff.get(links[-1]).data == new_kk  # the newest kk last; the old one marked as such
+    previewed = re.search(r'<figure class="preview" data-kind="kk">.*?href="([^"]+)"', task_page, re.S).group(1)
+    assert staff.get(previewed).data == new_kk  # the newest kk is the one shown
     assert task_page.count("(versi lama)") == 1

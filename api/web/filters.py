@@ -10,6 +10,7 @@ from flask import Flask
 
 from engine.kia.access import LANE_NAMES
 from engine.kia.applications import STATUS_LABELS
+from engine.kia.corrections import indonesian_date
 from engine.kia.regions import PEKANBARU_KECAMATAN
 from engine.kia.security import display_code
 from engine.workflow.clock import clock
@@ -41,6 +42,8 @@ EVENT_LABELS = {
     "version_changed": "Dipindahkan ke versi proses lain",
     "pin_reissued": "PIN baru dikirim ke pemohon",
     "whatsapp_unreachable": "Nomor WhatsApp pemohon tidak dapat dihubungi",
+    "correction_submitted": "Perbaikan dikirim pemohon",
+    "resubmitted": "Permohonan diajukan kembali",
 }
 
 
@@ -145,8 +148,10 @@ def register(app: Flask) -> None:
         display_code=display_code,
         day=day_label,
         basis=lambda b: TIME_BASES.get(b or "", b or "–"),
+        tanggal=lambda d: indonesian_date(d) if d else "–",
     )
     app.jinja_env.globals.update(period_label=period_label)
+    app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
     app.jinja_env.globals.update(
         csrf_token=csrf.token,
         nav_links=nav_links,

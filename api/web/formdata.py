@@ -15,7 +15,7 @@ LONG_TEXT = 200  # strings allowed to be longer than this get a textarea
 class Field:
     name: str  # dotted path: "decision", "child.name"
     title: str
-    kind: str  # radio | select | text | textarea | checkbox | date | email | group
+    kind: str  # radio | select | text | textarea | checkbox | checklist | date | email | group
     required: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)
     max_length: int | None = None
@@ -26,6 +26,8 @@ class Field:
 def _kind(spec: dict[str, Any]) -> str:
     if spec.get("type") == "object":
         return "group"
+    if spec.get("type") == "array":
+        return "checklist"  # several of the items' choices
     if "oneOf" in spec or "enum" in spec:
         return "radio" if len(spec.get("oneOf") or spec.get("enum")) <= 3 else "select"
     if spec.get("type") == "boolean":
@@ -41,8 +43,9 @@ def fields_of(schema: dict[str, Any], prefix: str = "") -> list[Field]:
     for name, spec in schema.get("properties", {}).items():
         path = f"{prefix}{name}"
         kind = _kind(spec)
-        options = [(o["const"], o.get("title", o["const"])) for o in spec.get("oneOf", [])] or [
-            (v, v) for v in spec.get("enum", [])
+        choices = spec.get("items", {}) if kind == "checklist" else spec
+        options = [(o["const"], o.get("title", o["const"])) for o in choices.get("oneOf", [])] or [
+            (v, v) for v in choices.get("enum", [])
         ]
         out.append(
             Field(
@@ -68,6 +71,10 @@ def from_form(schema: dict[str, Any], form: MultiDict, prefix: str = "") -> dict
             nested = from_form(spec, form, f"{path}.")
             if nested:
                 data[name] = nested
+        elif spec.get("type") == "array":
+            chosen = [v.strip() for v in form.getlist(path) if v.strip()]
+            if chosen:
+                data[name] = chosen
         elif spec.get("type") == "boolean":
             if path in form:
                 data[name] = form.get(path) in {"on", "true", "1"}
@@ -91,3 +98,9 @@ def flat_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         out[prefix] = [str(messages)]
     return out
+
+
+def posted(form: MultiDict) -> dict[str, Any]:
+    """The posted values to draw a refused form again: one text per input, a list where several were
+    sent (a checklist)."""
+    return {key: values if len(values) > 1 else values[0] for key, values in form.lists() if values}

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 import forms
-from engine.kia import applications, documents
+from engine.kia import applications, corrections, documents
 from engine.kia.applications import Upload
 from engine.kia.security import normalize_code
 from engine.reports import estimates
@@ -22,6 +22,7 @@ from ..auth import PIN_SENT, reissue_pin, sign_in_applicant
 from ..errors import ApiError
 from ..extensions import db
 from ..tasks import complete_task
+from ..views import correction_form
 from . import formdata, session
 from .blueprint import blp, principal
 from .filters import DOCUMENT_KINDS
@@ -75,6 +76,11 @@ def _render(
     view = applications.status_view(db.session, app, full=full)
     task_forms = [(t, formdata.fields_of(forms.form_json_schema(t["form_key"]))) for t in view.get("tasks", [])]
     expected = estimates.expected_completion(db.session, app.instance)
+    # the correction opens with the officer's request and what the applicant entered (never the records)
+    correcting = full and any(t["form_key"] == "correction" for t, _ in task_forms)
+    prefill = correction_form(db.session, app) if correcting else None
+    if prefill is not None and values is None:
+        values = {k: v for k, v in corrections.entry_fields(prefill["values"]).items() if v not in (None, "")}
     return render_template(
         "web/status.html",
         view=view,
@@ -84,6 +90,7 @@ def _render(
         values=values or {},
         errors=errors or {},
         pin_error=pin_error,
+        request_info=prefill["request"] if prefill else None,
     ), status
 
 
@@ -151,9 +158,10 @@ def status_task(code: str, task_id: str) -> Any:
         complete_task(task_id, raw)  # one commit: the documents and the correction together
     except forms.FormValidationError as exc:
         db.session.rollback()
-        return _render(app.code, dict(request.form), formdata.flat_errors(exc.fields), status=422)
+        return _render(app.code, formdata.posted(request.form), formdata.flat_errors(exc.fields), status=422)
     except (documents.UnsupportedMediaType, documents.TooLarge) as exc:
         db.session.rollback()
-        return _render(app.code, dict(request.form), {"documents": [exc.message], "": [exc.message]}, status=422)
+        message = {"documents": [exc.message], "": [exc.message]}
+        return _render(app.code, formdata.posted(request.form), message, status=422)
     flash("Perbaikan terkirim. Petugas akan memeriksa kembali permohonan Anda.", "ok")
     return redirect(url_for("web.status", code=app.code))

@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 
 import forms
-from engine.kia import applications, distribution
+from engine.kia import applications, corrections, distribution
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
 from engine.models import Kecamatan, TaskRow, TaskRowState
 from engine.reports.control_card import control_card
@@ -174,6 +174,8 @@ def _render_task(
     extras = {k: v for k, v in detail.items() if k not in TASK_KEYS}
     return render_template(
         "web/task.html",
+        evidence=_evidence(detail) if detail["form_key"] == "verification" else None,
+        answer=detail.get("correction_answer"),
         task=detail,
         app=detail["application"],
         fields=formdata.fields_of(detail["form"]),
@@ -186,6 +188,50 @@ def _render_task(
         free=detail["claimed_by"] is None,
         labels=_field_titles(),
     ), status
+
+
+def _evidence(detail: dict[str, Any]) -> dict[str, Any]:
+    """The verification page's evidence: the entry field by field with the population record beside a
+    field that disagrees (when the officer may see the records), the fields the applicant changed in the
+    answer that brought the file back, and the documents (the newest of each kind to preview, older ones
+    as links)."""
+    shown = detail["application"]
+    comparison = detail.get("verification") or {}
+    checks = {corrections.COMPARED_FIELDS[f["field"]]: f for f in comparison.get("fields", [])}
+    changed = {c["field"]: c for c in (detail.get("correction_answer") or {}).get("changes", [])}
+    sections = []
+    for section, title in (("child", "Anak"), ("applicant", "Pemohon")):
+        rows = []
+        for key, value in (shown.get(section) or {}).items():
+            name = f"{section}.{key}"
+            check = checks.get(name)
+            record = check.get("record") if check else None
+            rows.append(
+                {
+                    "field": name,
+                    "label": corrections.label(name),
+                    "text": corrections.display_value(name, value),
+                    "result": check["result"] if check else None,
+                    "record": corrections.display_value(name, record) if record is not None else None,
+                    "changed": changed.get(name),
+                }
+            )
+        sections.append({"title": title, "rows": rows})
+    documents = shown.get("documents") or []
+    newest = {d["kind"]: d["id"] for d in documents}  # ordered by id: the newest of a kind wins
+    code = detail["application_code"]
+    return {
+        "sections": sections,
+        "documents": [
+            {
+                **d,
+                "url": url_for("applications.document", code=code, document_id=d["id"]),
+                "current": newest[d["kind"]] == d["id"],
+                "image": d["media_type"].startswith("image/"),
+            }
+            for d in documents
+        ],
+    }
 
 
 def _field_titles() -> dict[str, dict[str, str]]:
@@ -227,7 +273,7 @@ def complete(task_id: str) -> Any:
         row = complete_task(task_id, raw).task
     except (forms.FormValidationError, InvalidData) as exc:  # InvalidData: an override without its reason
         db.session.rollback()
-        return _render_task(task_id, dict(request.form), formdata.flat_errors(exc.fields), 422)
+        return _render_task(task_id, formdata.posted(request.form), formdata.flat_errors(exc.fields), 422)
     flash(f"Tugas \u201c{row.title}\u201d untuk {row.instance.business_key} selesai.", "ok")
     if request.form.get("next"):
         following = next_task_for(principal(), row.lane)

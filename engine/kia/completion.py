@@ -4,7 +4,8 @@ applicant's correction (web page and WhatsApp).
 In order, with one fetch of the task row: the row (404), the caller's own precondition (the bulk
 grouping: a grouping task), the caller may see it and act on it (403), it is still open (409), the form
 data validates (422, field by field), the SOP's rules for the step (verification: a reason to override
-disagreeing records; correction: changed personal data goes to the application and may re-route it),
+disagreeing records; correction: changed personal data goes to the application and may re-route it, and
+the answer with every changed field is recorded for the verifier),
 then the runtime completes it (409 when claimed by another or lost to a concurrent completion) and
 returns the tasks it opened. The caller commits.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import routing, verification
+from engine.kia import corrections, routing, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
 from engine.kia.models import Document, Kecamatan
 from engine.workflow import instances
@@ -105,12 +106,14 @@ def _apply_step_rules(
         if check_application is None:
             raise TypeError("a correction is checked like a submission: give check_application")
         app = row.instance.application
+        before = {section: dict(getattr(app, section) or {}) for section in PERSONAL_SECTIONS}
         corrected = {
             section: {**getattr(app, section), **(workflow_data.pop(section, None) or {})}
             for section in PERSONAL_SECTIONS
         }
         checked = check_application(corrected)
         _apply_correction(session, row, checked)
+        corrections.record_answer(session, row, data.get("response") or "", before, checked, actor)
         workflow_data["kia_kind"] = checked["kia_kind"]
     return workflow_data
 

@@ -13,8 +13,9 @@ from engine.workflow.config import WorkflowConfig, configure
 
 APPLICANT_LANE = "applicant"
 LANE_ROLES = frozenset({APPLICANT_LANE, *STAFF_LANES})
-# the officer's decision, their note to the applicant, the reason for overriding a failed check
-COMPLETION_FIELDS = ("decision", "note", "override_reason")
+# the officer's decision, their note to the applicant, the reason for overriding a failed check, the
+# fields they questioned when sending the application back (``engine.kia.corrections``)
+COMPLETION_FIELDS = ("decision", "note", "override_reason", "questioned_fields")
 
 
 class ApplicationStatus(StrEnum):

@@ -13,9 +13,12 @@ took, counted in its own basis: working time for a "working" step, elapsed time 
 when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
 "1 jam 5 menit"), ``met`` (True: done by the deadline; False: overrun, also while still open past the
 deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met | overrun | pending |
-cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order) and ``override`` (verification
+cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order), ``override`` (verification
 completed although the population records disagreed or were missing: ``{"by", "at", "reason", "status",
-"fields", "field_labels"}``; else ``None``).
+"fields", "field_labels"}``; else ``None``), ``sent_back`` (the step sent the application back to the
+applicant: ``engine.kia.corrections.Request.as_dict``, the note and the questioned fields; else ``None``)
+and ``correction`` (the applicant's answer completing a correction step: ``corrections.answer_view``, the
+response, every changed field with old and new value, the documents sent again; else ``None``).
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -29,13 +32,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import verification
+from engine.kia import corrections, verification
 from engine.kia.models import User
 from engine.workflow import worktime
 from engine.workflow.clock import clock
 from engine.workflow.models import Event, Instance, ProcessVersion, TaskRow, TaskRowState
 
 __all__ = ["control_card", "duration_label", "process_versions", "step_duration", "within_standard"]
+
+CARD_EVENTS = ("created", "escalated", "verification_override", "completed", corrections.ANSWER_EVENT)
 
 
 def step_duration(row: TaskRow, end: datetime | None = None) -> timedelta | None:
@@ -79,15 +84,19 @@ def control_card(session: Session, instance: Instance, population_records: bool 
     rows = list(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)))
     events = list(
         session.scalars(
-            select(Event)
-            .where(Event.instance_id == instance.id, Event.kind.in_(("created", "escalated", "verification_override")))
-            .order_by(Event.id)
+            select(Event).where(Event.instance_id == instance.id, Event.kind.in_(CARD_EVENTS)).order_by(Event.id)
         )
     )
     created = {e.task_id: e.id for e in events if e.kind == "created"}
     overrides = (
         {e.task_id: _override(e) for e in events if e.kind == "verification_override"} if population_records else {}
     )
+    answers = {e.task_id: corrections.answer_view(e) for e in events if e.kind == corrections.ANSWER_EVENT}
+    sent_back = {
+        e.task_id: corrections.request_of(e).as_dict()
+        for e in events
+        if e.kind == "completed" and e.detail.get("decision") in corrections.SENT_BACK
+    }
     rows.sort(key=lambda r: (r.ready_at, created.get(r.id, 0), r.id))
     escalations: dict[str, list[dict[str, Any]]] = {}
     for event in events:
@@ -96,7 +105,12 @@ def control_card(session: Session, instance: Instance, population_records: bool 
     people = _people(session, [name for r in rows for name in (r.claimed_by, r.completed_by) if name])
     now = clock.now()
     return [
-        {**_entry(seq, row, people, escalations.get(row.id, []), now), "override": overrides.get(row.id)}
+        {
+            **_entry(seq, row, people, escalations.get(row.id, []), now),
+            "override": overrides.get(row.id),
+            "sent_back": sent_back.get(row.id),
+            "correction": answers.get(row.id),
+        }
         for seq, row in enumerate(rows, 1)
     ]
 

@@ -19,26 +19,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from weasyprint.text.fonts import FontConfiguration
 
+from engine.kia.corrections import indonesian_date
 from engine.workflow.calendar import parse_duration
 from engine.workflow.clock import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_LOGO = TEMPLATES / "logo.svg"  # a neutral mark made for the service, not an official emblem
 JAKARTA = ZoneInfo("Asia/Jakarta")
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 def tanggal(value: date | datetime | None) -> str:
@@ -47,7 +34,7 @@ def tanggal(value: date | datetime | None) -> str:
         return "-"
     if isinstance(value, datetime):
         value = value.astimezone(JAKARTA).date()
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return indonesian_date(value)
 
 
 def wib(value: datetime | None) -> str:

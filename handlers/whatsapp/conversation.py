@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import forms
-from engine.kia import applications, completion, documents, reference
+from engine.kia import applications, completion, corrections, documents, reference
 from engine.kia.access import Principal
 from engine.kia.applications import Upload
 from engine.kia.process import ApplicationStatus
@@ -385,6 +385,9 @@ class _Dialog:
         lines = [f"Permohonan {display_code(app.code)} perlu diperbaiki."]
         if notes:
             lines.append(f"Catatan petugas: {notes[-1]['note']}")
+        request = corrections.latest_request(self.session, app.instance)
+        if request is not None and request.questioned_fields:
+            lines.append("Data yang perlu diperbaiki: " + ", ".join(request.as_dict()["questioned_labels"]) + ".")
         self.say("\n".join([*lines, CORRECTION_HINT]))
 
     def correction_answer(self, text: str) -> None:
