@@ -153,6 +153,20 @@ class TaskSchema(Schema):
     claimed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
+    held_at = fields.DateTime(allow_none=True, metadata={"description": "on hold since (an office problem)"})
+    held_by = fields.String(allow_none=True)
+    hold_reason = fields.String(allow_none=True)
+    held_seconds = fields.Integer(
+        metadata={"description": "time of its ended holds in the step's basis; the deadline moved by it"}
+    )
+
+
+class HoldRequest(Schema):
+    reason = Text(
+        required=True,
+        max_length=200,
+        metadata={"description": "the office problem that keeps the step waiting (e.g. 'Blangko KIA habis')"},
+    )
 
 
 class TaskListQuery(Schema):
@@ -365,6 +379,18 @@ class OverrideSchema(Schema):
     fields = fields.List(fields.String())  # last: it shadows the module
 
 
+class HoldOnCard(Schema):
+    reason = fields.String(allow_none=True)
+    by = fields.String(allow_none=True)
+    by_name = fields.String(allow_none=True)
+    at = fields.DateTime()
+    resumed_at = fields.DateTime(allow_none=True)
+    resumed_by = fields.String(allow_none=True)
+    resumed_by_name = fields.String(allow_none=True)
+    seconds = fields.Integer(allow_none=True, metadata={"description": "its duration in the step's basis"})
+    label = fields.String(allow_none=True, metadata={"description": "the same in Bahasa Indonesia"})
+
+
 class ControlCardEntry(Schema):
     """One hand-over on the control card (see ``engine.reports.control_card``)."""
 
@@ -406,6 +432,10 @@ class ControlCardEntry(Schema):
     correction = fields.Nested(
         CorrectionAnswerSchema, allow_none=True, metadata={"description": "the applicant's answer to a correction"}
     )
+    held = fields.Boolean(metadata={"description": "the step is on hold now"})
+    held_seconds = fields.Integer(metadata={"description": "time on hold in all, in the step's basis"})
+    held_label = fields.String(allow_none=True)
+    holds = fields.List(fields.Nested(HoldOnCard))
 
 
 class MigrationOnCard(Schema):

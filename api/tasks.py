@@ -1,4 +1,4 @@
-"""The inbox: list, read, claim, unclaim and complete user tasks."""
+"""The inbox: list, read, claim, unclaim, hold, resume and complete user tasks."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from engine.kia import applications, completion, corrections, reference
 from engine.kia.access import Principal, can_view_task, lanes_of, may_see_population_records, require_task_action
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
-from engine.workflow import incidents, instances
+from engine.workflow import holds, incidents, instances
 from engine.workflow.errors import Forbidden
 from engine.workflow.instances import StepFailed
 
 from .auth import current_principal
 from .extensions import db
 from .http import Blueprint, json_object
-from .schemas import CompleteResponse, TaskDetail, TaskList, TaskListQuery, TaskSchema
+from .schemas import CompleteResponse, HoldRequest, TaskDetail, TaskList, TaskListQuery, TaskSchema
 from .views import ShownTask, correction_form, history_view, shown_task, task_values, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
@@ -246,6 +246,28 @@ class Unclaim(MethodView):
         return release_task(task_id)
 
 
+@blp.route("/<task_id>/hold")
+class Hold(MethodView):
+    @blp.arguments(HoldRequest)
+    @blp.response(200, TaskSchema)
+    @blp.errors(401, 403, 404, 409, 422)
+    def post(self, args: dict, task_id: str) -> TaskRow:
+        """Put an open task of one's lane on hold for an office problem ("tunda", e.g. no blank cards):
+        its time standard's clock stops (no escalation) until it is resumed, and it cannot be completed
+        meanwhile. The applicant is not told. 409 when already held or claimed by another."""
+        return hold_task(task_id, args["reason"])
+
+
+@blp.route("/<task_id>/resume")
+class Resume(MethodView):
+    @blp.response(200, TaskSchema)
+    @blp.errors(401, 403, 404, 409)
+    def post(self, task_id: str) -> TaskRow:
+        """Resume a held task: its deadline (and its escalations) move by the held time, counted in the
+        step's basis (working time for a working-time standard). 409 when it is not held."""
+        return resume_task(task_id)
+
+
 @blp.route("/<task_id>/complete")
 class Complete(MethodView):
     @blp.doc(requestBody=COMPLETE_BODY)
@@ -279,6 +301,31 @@ def release_task(task_id: str) -> TaskRow:
     row = instances.unclaim(db.session, task_id, principal.name, force=force)
     db.session.commit()
     return row
+
+
+def hold_task(task_id: str, reason: str) -> TaskRow:
+    """The caller puts a task of their lane on hold (committed)."""
+    principal, row = _actionable(task_id)
+    row = holds.hold(db.session, row, principal.name, reason)
+    db.session.commit()
+    return row
+
+
+def resume_task(task_id: str) -> TaskRow:
+    """The caller resumes a held task of their lane (committed)."""
+    principal, row = _actionable(task_id)
+    row = holds.resume(db.session, row, principal.name)
+    db.session.commit()
+    return row
+
+
+def _actionable(task_id: str) -> tuple[Principal, TaskRow]:
+    """A task the caller, an officer, may act on (403 for an applicant and for another lane or kecamatan)."""
+    principal, row = visible_task(task_id)
+    if not principal.is_staff:
+        raise Forbidden("Hanya petugas yang dapat menunda atau melanjutkan tugas.")
+    require_task_action(principal, row)
+    return principal, row
 
 
 def complete_task(task_id: str, raw: dict[str, Any]) -> Completion:

@@ -38,12 +38,14 @@ EVENT_LABELS = {
     "kind_changed": "Jenis KIA dihitung ulang setelah perbaikan",
     "incident": "Insiden: langkah proses gagal dijalankan",
     "incident_resolved": "Insiden diselesaikan",
-    "deadline_moved": "Batas waktu dihitung ulang (kalender kerja diubah)",
+    "deadline_moved": "Batas waktu dihitung ulang (kalender kerja diubah atau tugas dilanjutkan)",
     "version_changed": "Dipindahkan ke versi proses lain",
     "pin_reissued": "PIN baru dikirim ke pemohon",
     "whatsapp_unreachable": "Nomor WhatsApp pemohon tidak dapat dihubungi",
     "correction_submitted": "Perbaikan dikirim pemohon",
     "resubmitted": "Permohonan diajukan kembali",
+    "held": "Ditunda (kendala kantor)",
+    "resumed": "Dilanjutkan setelah ditunda",
 }
 
 

@@ -1,18 +1,20 @@
-"""Staff pages: sign-in, the inbox, the task page (claim, release, complete), Dafdud's bulk grouping
-and the application page with its diagram and control card."""
+"""Staff pages: sign-in, the inbox, the task page (claim, release, hold, resume, complete), Dafdud's bulk
+grouping and the application page with its diagram and control card."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 import forms
 from engine.kia import applications, corrections, distribution
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
-from engine.models import Kecamatan, TaskRow, TaskRowState
-from engine.reports.control_card import control_card
+from engine.models import Kecamatan, TaskRow, TaskRowState, User
+from engine.reports.control_card import control_card, duration_label
+from engine.workflow import holds
 from engine.workflow.clock import clock
 from engine.workflow.errors import EngineError, InvalidData
 
@@ -20,8 +22,17 @@ from ..applications import application_detail
 from ..auth import sign_in_staff
 from ..errors import ApiError
 from ..extensions import db
-from ..schemas import TaskDetail
-from ..tasks import INBOX_SORTS, claim_task, complete_task, inbox_page, release_task, task_detail
+from ..schemas import HoldRequest, TaskDetail
+from ..tasks import (
+    INBOX_SORTS,
+    claim_task,
+    complete_task,
+    hold_task,
+    inbox_page,
+    release_task,
+    resume_task,
+    task_detail,
+)
 from . import formdata, public, session
 from .blueprint import blp, principal, safe_next, staff_page
 from .filters import LANES
@@ -156,22 +167,40 @@ def _page_number(raw: str | None) -> int:
 
 
 def next_task_for(who: Any, lane: str) -> TaskRow | None:
-    """The next open task of ``lane`` the officer may take up (free or already theirs), in inbox order."""
+    """The next open task of ``lane`` the officer may take up (free or already theirs, not on hold), in
+    inbox order."""
     rows, _ = inbox_page(who, lane, limit=PAGE_SIZE, with_total=False)
     return next(
-        (row for row, _, _ in rows if can_act_on_task(who, row) and row.claimed_by in (None, who.name)),
+        (
+            row
+            for row, _, _ in rows
+            if can_act_on_task(who, row) and row.claimed_by in (None, who.name) and row.held_at is None
+        ),
         None,
     )
 
 
 def _render_task(
-    task_id: str, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None, status: int = 200
+    task_id: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    hold_errors: list[str] | None = None,
 ) -> Any:
     who = principal()
     detail = task_detail(task_id)
-    row = db.session.get(TaskRow, task_id)
+    row = db.session.get_one(TaskRow, task_id)
     actionable = detail["state"] == TaskRowState.OPEN and can_act_on_task(who, row)
     extras = {k: v for k, v in detail.items() if k not in TASK_KEYS}
+    held = None
+    if row.held_at is not None:
+        holder = db.session.scalar(select(User).where(User.username == row.held_by))
+        held = {
+            "at": row.held_at,
+            "by": holder.full_name if holder else row.held_by,
+            "reason": row.hold_reason,
+            "so_far": duration_label(holds.current_hold(row)),
+        }
     return render_template(
         "web/task.html",
         evidence=_evidence(detail) if detail["form_key"] == "verification" else None,
@@ -187,6 +216,9 @@ def _render_task(
         mine=detail["claimed_by"] == who.name,
         free=detail["claimed_by"] is None,
         labels=_field_titles(),
+        held=held,
+        hold_errors=hold_errors or [],
+        hold_reason=(values or {}).get("reason", "") if hold_errors else "",
     ), status
 
 
@@ -262,6 +294,28 @@ def release(task_id: str) -> Any:
     release_task(task_id)
     flash("Tugas dilepas dan kembali ke kotak masuk.", "ok")
     return redirect(url_for("web.inbox"))
+
+
+@blp.route("/petugas/tugas/<task_id>/tunda", methods=["POST"])
+@staff_page()
+def hold(task_id: str) -> Any:
+    """Put the task on hold for an office problem (its reason asked, as the API asks it)."""
+    try:
+        reason = HoldRequest().load({"reason": request.form.get("reason") or ""})["reason"]
+    except ValidationError as exc:
+        messages = exc.normalized_messages().get("reason", [])
+        return _render_task(task_id, {"reason": request.form.get("reason") or ""}, status=422, hold_errors=messages)
+    row = hold_task(task_id, reason)
+    flash(f"Tugas \u201c{row.title}\u201d ditunda: {row.hold_reason}. Waktunya berhenti sampai dilanjutkan.", "ok")
+    return redirect(url_for("web.task", task_id=task_id))
+
+
+@blp.route("/petugas/tugas/<task_id>/lanjutkan", methods=["POST"])
+@staff_page()
+def resume(task_id: str) -> Any:
+    row = resume_task(task_id)
+    flash(f"Tugas \u201c{row.title}\u201d dilanjutkan; batas waktunya bergeser sesuai lama ditunda.", "ok")
+    return redirect(url_for("web.task", task_id=task_id))
 
 
 @blp.route("/petugas/tugas/<task_id>/selesaikan", methods=["POST"])

@@ -10,15 +10,20 @@ not applicable yet):
 ``completed_by_initials`` / ``completed_by_nip`` / ``completed_at`` (a NIP is ``None`` when not
 recorded), ``time_standard``, ``time_basis``, ``deadline``, ``working_time_seconds`` (the time the step
 took, counted in its own basis: working time for a "working" step, elapsed time for a "calendar" step or
-when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g.
-"1 jam 5 menit"), ``met`` (True: done by the deadline; False: overrun, also while still open past the
-deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met | overrun | pending |
-cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order), ``override`` (verification
-completed although the population records disagreed or were missing: ``{"by", "at", "reason", "status",
-"fields", "field_labels"}``; else ``None``), ``sent_back`` (the step sent the application back to the
-applicant: ``engine.kia.corrections.Request.as_dict``, the note and the questioned fields; else ``None``)
-and ``correction`` (the applicant's answer completing a correction step: ``corrections.answer_view``, the
-response, every changed field with old and new value, the documents sent again; else ``None``).
+when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g. "1 jam 5 menit";
+the time the step was on hold left out), ``met`` (True: done by the deadline; False: overrun, also while
+still open past the deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met |
+overrun | pending | cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order), ``override``
+(verification completed although the population records disagreed or were missing: ``{"by", "at",
+"reason", "status", "fields", "field_labels"}``; else ``None``), ``sent_back`` (the step sent the
+application back to the applicant: ``engine.kia.corrections.Request.as_dict``, the note and the
+questioned fields; else ``None``), ``correction`` (the applicant's answer completing a correction step:
+``corrections.answer_view``, the response, every changed field with old and new value, the documents sent
+again; else ``None``), ``held`` (True while the step is on hold), ``held_seconds`` / ``held_label`` (how
+long it was on hold in all, in its basis, the current hold so far included; 0 and None when never) and
+``holds`` (a list of ``{"reason", "by", "by_name", "at", "resumed_at", "resumed_by", "resumed_by_name",
+"seconds", "label"}`` in order; ``resumed_*`` None while it lasts): a hold stops the step's clock, so its
+deadline moved by the held time and an overrun counts outside holds.
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -34,23 +39,35 @@ from sqlalchemy.orm import Session
 
 from engine.kia import corrections, verification
 from engine.kia.models import User
+from engine.workflow import holds as holds_module
 from engine.workflow import worktime
 from engine.workflow.clock import clock
 from engine.workflow.models import Event, Instance, ProcessVersion, TaskRow, TaskRowState
 
 __all__ = ["control_card", "duration_label", "process_versions", "step_duration", "within_standard"]
 
-CARD_EVENTS = ("created", "escalated", "verification_override", "completed", corrections.ANSWER_EVENT)
+CARD_EVENTS = (
+    "created",
+    "escalated",
+    "verification_override",
+    "completed",
+    corrections.ANSWER_EVENT,
+    "held",
+    "resumed",
+)
 
 
 def step_duration(row: TaskRow, end: datetime | None = None) -> timedelta | None:
-    """How long ``row`` took (to ``end``, default its completion) in the step's own time basis."""
+    """How long ``row`` took (to ``end``, default its completion) in the step's own time basis, the time
+    it was on hold left out (``engine.workflow.holds``: its clock was stopped)."""
     end = end or row.completed_at
     if end is None:
         return None
-    if row.time_basis == "calendar":
-        return end - row.ready_at
-    return worktime.calendar().working_time_between(row.ready_at, end)
+    held = timedelta(seconds=row.held_seconds or 0)
+    if row.held_at is not None and end > row.held_at:
+        held += worktime.time_between(row.held_at, end, row.time_basis)
+    taken = worktime.time_between(row.ready_at, end, row.time_basis)
+    return max(taken - held, timedelta(0)) if held else taken
 
 
 def within_standard(row: TaskRow) -> bool | None:
@@ -102,17 +119,76 @@ def control_card(session: Session, instance: Instance, population_records: bool 
     for event in events:
         if event.kind == "escalated" and event.task_id:
             escalations.setdefault(event.task_id, []).append({"level": event.detail.get("level"), "at": event.at})
-    people = _people(session, [name for r in rows for name in (r.claimed_by, r.completed_by) if name])
+    holders = [e.actor for e in events if e.kind in ("held", "resumed") and e.actor]
+    people = _people(session, [*(name for r in rows for name in (r.claimed_by, r.completed_by) if name), *holders])
     now = clock.now()
+    holds = _holds(events, people, {r.id: r for r in rows}, now)
     return [
         {
             **_entry(seq, row, people, escalations.get(row.id, []), now),
             "override": overrides.get(row.id),
             "sent_back": sent_back.get(row.id),
             "correction": answers.get(row.id),
+            **_held(row, holds.get(row.id, []), now),
         }
         for seq, row in enumerate(rows, 1)
     ]
+
+
+def _holds(
+    events: list[Event], people: dict[str, User], rows: dict[str, TaskRow], now: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """Each step's holds in order, from its ``held`` and ``resumed`` events (a hold still on: up to now)."""
+    holds: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        if event.kind not in ("held", "resumed") or not event.task_id:
+            continue
+        steps = holds.setdefault(event.task_id, [])
+        if event.kind == "held":
+            steps.append(
+                {
+                    "reason": event.detail.get("reason"),
+                    "by": event.actor,
+                    "by_name": _name(people, event.actor),
+                    "at": event.at,
+                    "resumed_at": None,
+                    "resumed_by": None,
+                    "resumed_by_name": None,
+                    "seconds": None,
+                    "label": None,
+                }
+            )
+        elif steps and steps[-1]["resumed_at"] is None:
+            seconds = int(event.detail.get("held_seconds") or 0)
+            steps[-1].update(
+                resumed_at=event.at,
+                resumed_by=event.actor,
+                resumed_by_name=_name(people, event.actor),
+                seconds=seconds,
+                label=duration_label(timedelta(seconds=seconds)),
+            )
+    for task_id, steps in holds.items():
+        row = rows.get(task_id)
+        for hold in steps:
+            if hold["resumed_at"] is None and row is not None:
+                ongoing = holds_module.current_hold(row, now) if row.held_at is not None else timedelta(0)
+                hold.update(seconds=int(ongoing.total_seconds()), label=duration_label(ongoing))
+    return holds
+
+
+def _held(row: TaskRow, holds: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    total = (row.held_seconds or 0) + int(holds_module.current_hold(row, now).total_seconds())
+    return {
+        "held": row.held_at is not None,
+        "held_seconds": total,
+        "held_label": duration_label(timedelta(seconds=total)) if holds else None,
+        "holds": holds,
+    }
+
+
+def _name(people: dict[str, User], username: str | None) -> str | None:
+    user = people.get(username or "")
+    return user.full_name if user else None
 
 
 def _override(event: Event) -> dict[str, Any]:
@@ -143,7 +219,12 @@ def _entry(
         outcome = "cancelled"
     elif met is not None:
         outcome = "met" if met else "overrun"
-    elif row.state == TaskRowState.OPEN and row.due_at is not None and now > row.due_at:
+    elif (
+        row.state == TaskRowState.OPEN
+        and row.due_at is not None
+        and now > row.due_at
+        and (row.held_at is None or row.held_at > row.due_at)  # a hold from before the deadline stops it
+    ):
         met, outcome = False, "overrun"
     else:
         outcome = "pending"

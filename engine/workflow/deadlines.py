@@ -134,7 +134,7 @@ def set_deadlines(
                 Timer.instance_id == instance.id,
                 Timer.task_id.in_(new_due),
                 Timer.kind == TimerKind.DIAGRAM,
-                Timer.state == TimerState.WAITING,
+                Timer.state.in_((TimerState.WAITING, TimerState.HELD)),  # held: its step is on hold
             )
         )
         if t.due_at == old_due[t.task_id or ""]
@@ -144,7 +144,7 @@ def set_deadlines(
         for timer in timers:
             due = new_due[timer.task_id or ""]
             task = loaded.workflow.get_task_from_id(UUID(timer.id))
-            if task is not None:
+            if task is not None and timer.state == TimerState.WAITING:  # a held one stays beyond any date
                 task._set_internal_data(event_value=due.isoformat())
             timer.due_at = due
         instance.state = serialization.dump(loaded.workflow)

@@ -67,7 +67,7 @@ class Escalated:
 def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: str) -> list[Escalated]:
     """Escalate the open step named by each due timer (``params["step"]`` in the timer's instance).
 
-    Steps that are no longer open, or already at the cap, are left alone. ``handler`` is the service
+    Steps that are no longer open, on hold, or already at the cap, are left alone. ``handler`` is the service
     handler the planned repeat timers call again. Four statements whatever the number of timers: the
     open task rows of their instances, one ``UPDATE ... RETURNING`` of the steps they name, one insert
     of the history events, one of the repeats."""
@@ -82,7 +82,12 @@ def escalate_due(session: Session, due: list[DueTimer], now: datetime, handler: 
         return []
     rows = session.execute(
         update(TaskRow)
-        .where(TaskRow.id.in_(task_ids), TaskRow.state == TaskRowState.OPEN, TaskRow.escalations < _cap)
+        .where(
+            TaskRow.id.in_(task_ids),
+            TaskRow.state == TaskRowState.OPEN,
+            TaskRow.escalations < _cap,
+            TaskRow.held_at.is_(None),  # a held step's clock is stopped (engine.workflow.holds)
+        )
         .values(overdue=True, escalations=TaskRow.escalations + 1)
         .returning(
             TaskRow.id,

@@ -191,6 +191,12 @@ def require_open(row: TaskRow) -> None:
         raise Conflict("Tugas ini sudah tidak terbuka.")
 
 
+def require_not_held(row: TaskRow) -> None:
+    """A held step (``engine.workflow.holds``) cannot be completed: it is resumed first (409)."""
+    if row.held_at is not None:
+        raise Conflict(f"Tugas ini sedang ditunda ({row.hold_reason}); lanjutkan dulu sebelum menyelesaikannya.")
+
+
 def complete(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> list[TaskRow]:
     """Complete the user task of ``row`` with validated form data; returns the tasks it opened.
 
@@ -202,6 +208,7 @@ def complete(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -
 
 
 def _complete(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> list[TaskRow]:
+    require_not_held(row)
     if row.claimed_by not in (None, actor):
         raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.claimed_by}.")
     loaded = load(session, row.instance, actor)

@@ -149,7 +149,7 @@ def _move(plan: Plan, workflow: Any) -> None:
 def _rename_timers(session: Session, definition: Definition, workflow: Any, row: TaskRow) -> None:
     """The timers of a renamed step follow it: its name, and the action its boundary timer now leads to."""
     timers = list(
-        session.scalars(select(Timer).where(Timer.task_id == row.id, Timer.state.in_(("waiting", "recorded"))))
+        session.scalars(select(Timer).where(Timer.task_id == row.id, Timer.state.in_(("waiting", "recorded", "held"))))
     )
     boundary = next((t for t in timers if t.kind == "diagram"), None)
     action = None

@@ -71,13 +71,16 @@ class TaskRowState(StrEnum):
 class TimerState(StrEnum):
     """``waiting`` until due; ``recorded`` when the sweep wrote its effect and the workflow is yet to catch
     up; ``fired`` once done; ``cancelled`` when its step ended first; ``incident`` when firing it failed
-    (see ``Incident``): out of the sweeps until a retry."""
+    (see ``Incident``): out of the sweeps until a retry; ``held`` while its step is on hold (out of the
+    sweeps; back to ``waiting``, its due time moved by the held time, when the step resumes:
+    ``engine.workflow.holds``)."""
 
     WAITING = "waiting"
     RECORDED = "recorded"
     FIRED = "fired"
     CANCELLED = "cancelled"
     INCIDENT = "incident"
+    HELD = "held"
 
 
 class TimerKind(StrEnum):
@@ -193,6 +196,13 @@ class TaskRow(Base):
     # set by the domain when something keeps the task from going on (e.g. "note_undelivered": the
     # applicant has not received the correction note this task waits for)
     notice_problem: Mapped[str | None] = mapped_column(String(32))
+    # an office problem keeps the step waiting ("tunda", engine.workflow.holds): since when, by whom, why;
+    # ``held_seconds`` is the time of its ended holds, in the step's basis (working time for a "working"
+    # step), by which its deadline moved
+    held_at: Mapped[datetime | None]
+    held_by: Mapped[str | None] = mapped_column(String(100))
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
+    held_seconds: Mapped[int] = mapped_column(Integer, default=0)
 
     instance: Mapped[Instance] = relationship(lazy="joined")
 

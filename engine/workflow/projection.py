@@ -14,6 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine.workflow import worktime
 from engine.workflow.definitions import Definition
 from engine.workflow.events import record
 from engine.workflow.models import Instance, TaskRow, TaskRowState, Timer, TimerKind, TimerState
@@ -41,13 +42,17 @@ def sync_tasks(
             TaskRowState.COMPLETED if task is not None and task.state == TaskState.COMPLETED else TaskRowState.CANCELLED
         )
         row.completed_at = now
+        if row.held_at is not None:  # the step ended while held (its instance moved on): the hold ends too
+            held = worktime.time_between(row.held_at, now, row.time_basis)
+            row.held_seconds = (row.held_seconds or 0) + max(int(held.total_seconds()), 0)
+            row.held_at = row.held_by = row.hold_reason = None
         session.execute(
             update(Timer)
             .where(
                 Timer.instance_id == instance.id,
                 Timer.task_id == row_id,
                 Timer.kind == TimerKind.REPEAT,
-                Timer.state == TimerState.WAITING,
+                Timer.state.in_((TimerState.WAITING, TimerState.HELD)),
             )
             .values(state=TimerState.CANCELLED)
             .execution_options(synchronize_session=False)
@@ -102,7 +107,7 @@ def sync_timers(
         for r in session.scalars(
             select(Timer).where(
                 Timer.instance_id == instance.id,
-                Timer.state.in_((TimerState.WAITING, TimerState.RECORDED, TimerState.INCIDENT)),
+                Timer.state.in_((TimerState.WAITING, TimerState.RECORDED, TimerState.INCIDENT, TimerState.HELD)),
                 Timer.kind == TimerKind.DIAGRAM,
             )
         )

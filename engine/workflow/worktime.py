@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,6 +53,14 @@ def calendar() -> WorkingCalendar:
 def deadline_for(start: datetime, standard: str, basis: str) -> datetime:
     """When a step that became ready at ``start`` is due under its time standard."""
     return _calendar.deadline(start, standard, basis)
+
+
+def time_between(start: datetime, end: datetime, basis: str | None) -> timedelta:
+    """The time from ``start`` to ``end`` in a step's basis: elapsed for "calendar", else working time
+    (elapsed too when working time is off)."""
+    if basis == "calendar":
+        return end - start
+    return _calendar.working_time_between(start, end)
 
 
 def refresh(session: Session) -> WorkingCalendar:
