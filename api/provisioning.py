@@ -14,7 +14,7 @@ from engine.workflow import definitions
 
 from .extensions import db
 
-BUNDLED_NOTE = "Diagram bawaan layanan (bpmn/kia_whatsapp.bpmn)"
+BUNDLED_NOTE = "Diagram bawaan layanan"
 
 
 def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:

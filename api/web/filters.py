@@ -6,15 +6,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, g
+from sqlalchemy import select
 
 from engine.kia.access import LANE_NAMES
 from engine.kia.applications import STATUS_LABELS
 from engine.kia.corrections import indonesian_date
 from engine.kia.regions import PEKANBARU_KECAMATAN
 from engine.kia.security import display_code
+from engine.models import User
+from engine.reports.dashboard import APPLICANT_ACTOR, SYSTEM_ACTORS, node_names
 from engine.workflow.clock import clock
 
+from ..extensions import db
 from . import csrf
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -75,12 +79,57 @@ def span(delta: timedelta) -> str:
 
 
 TIME_BASES = {"working": "jam kerja", "calendar": "waktu kalender"}
+DECISIONS = {  # the forms' choice values as an officer reads them in the history
+    "complete": "lengkap",
+    "incomplete": "tidak lengkap",
+    "issued": "dicetak",
+    "problem": "data bermasalah",
+}
 
 
-def day_label(value: date | None, with_year: bool = True) -> str:
+def _names() -> tuple[dict[str, str], dict[str, str]]:
+    if "kia_node_names" not in g:
+        g.kia_node_names = node_names(db.session)
+    return g.kia_node_names
+
+
+def step_name(step: str | None) -> str:
+    """A step (or milestone, or service task) by its name in the diagram, never by its id."""
+    if not step:
+        return ""
+    return _names()[0].get(step, step)
+
+
+def process_name(key: str | None) -> str:
+    return _names()[1].get(key or "", key or "")
+
+
+def actor_name(actor: str | None) -> str:
+    """Who did it: an officer by their full name, the service as "Sistem", the applicant as "Pemohon"."""
+    if not actor:
+        return ""
+    if actor.lower() in SYSTEM_ACTORS:
+        return "Sistem"
+    if actor == APPLICANT_ACTOR:
+        return "Pemohon"
+    if "kia_user_names" not in g:
+        g.kia_user_names = {u: n for u, n in db.session.execute(select(User.username, User.full_name))}
+    return g.kia_user_names.get(actor, actor)
+
+
+def decision_label(value: str | None) -> str:
+    return DECISIONS.get(value or "", value or "")
+
+
+def day_label(value: date | str | None, with_year: bool = True) -> str:
     """``1 Des 2026`` (a calendar day, no time)."""
-    if value is None:
+    if value is None or value == "":
         return "–"
+    if isinstance(value, str):  # an ISO date as stored in a form's data
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = value.astimezone(JAKARTA).date()
     text = f"{value.day} {MONTHS[value.month - 1]}"
@@ -151,6 +200,10 @@ def register(app: Flask) -> None:
         day=day_label,
         basis=lambda b: TIME_BASES.get(b or "", b or "–"),
         tanggal=lambda d: indonesian_date(d) if d else "–",
+        step_name=step_name,
+        process_name=process_name,
+        actor=actor_name,
+        decision=decision_label,
     )
     app.jinja_env.globals.update(period_label=period_label)
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)

@@ -144,6 +144,23 @@ def step_order(session: Session) -> dict[str, tuple[int, str]]:
     return order
 
 
+def node_names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """The names people read for the ids of the deployed diagrams: every named flow node (steps, milestones,
+    service tasks, events) and every process key; the active versions' names win over older ones'."""
+    versions = sorted(session.scalars(select(ProcessVersion)), key=lambda v: v.version)
+    nodes: dict[str, str] = {}
+    processes: dict[str, str] = {}
+    for version in versions:  # later versions overwrite: a renamed step reads as it is named now
+        definition = definition_of(version)
+        processes[version.process_key] = definition.spec.description or version.process_key
+        for name, spec in definition.spec.task_specs.items():
+            if getattr(spec, "bpmn_name", None):
+                nodes[name] = spec.bpmn_name
+    for step, (_, title) in step_order(session).items():
+        nodes[step] = title
+    return nodes, processes
+
+
 def in_sop_order(order: dict[str, tuple[int, str]], step: str) -> tuple[int, str]:
     return (order[step][0], step) if step in order else (len(order), step)
 
