@@ -2,7 +2,8 @@
 the applicant (with the PIN) and as nobody, and visits every page it can reach, discovered from the links
 and forms of the pages it has seen and from the web blueprint's URL map (so that a new page is covered
 without editing this test), with applications at several steps (waiting for verification, sent back for
-correction, corrected, printed, handed over, escalated past the standard). On SQLite and PostgreSQL.
+correction, corrected, printed, handed over, escalated past the standard, a print step on hold and one
+resumed). On SQLite and PostgreSQL.
 
 The visible text of each page (the HTML parsed; <script>, <style> and attribute values skipped) must not
 hold a snake_case id, an English decision or state word, an ISO timestamp or date, or an ISO duration."""
@@ -114,6 +115,15 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
     for code in (printed, handed_over):
         complete(code, "admin", "admin1", {"decision": "complete"}, admin)
         complete(code, "operator", "operator1", {"decision": "issued"})
+    operator = token(client, "operator1")
+    held, resumed = new_application(client)["code"], new_application(client)["code"]
+    for code in (held, resumed):  # an office problem: the print step on hold ("tunda"), one resumed
+        complete(code, "admin", "admin1", {"decision": "complete"}, admin)
+        task = next(t for t in inbox(client, operator) if t["application_code"] == code)
+        response = client.post(f"/api/v1/tasks/{task['id']}/hold", json={"reason": "Blangko habis"}, headers=operator)
+        assert response.status_code == 200, response.get_json()
+        if code == resumed:
+            assert client.post(f"/api/v1/tasks/{task['id']}/resume", json={}, headers=operator).status_code == 200
     complete(handed_over, "dafdud", "dafdud1", {"batch": "Kiriman pagi"})
     complete(handed_over, "uptd", "uptd_binawidya", {"recipient_name": "Siti Rahmawati"})
     clock.advance(timedelta(hours=3))  # past the verification's hour: the waiting one is escalated
@@ -122,7 +132,7 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
         task_ids = list(db.session.scalars(select(TaskRow.id).where(TaskRow.state == TaskRowState.OPEN)))
         db.session.rollback()
     return {
-        "codes": [waiting, sent_back["code"], corrected["code"], printed, handed_over],
+        "codes": [waiting, sent_back["code"], corrected["code"], printed, handed_over, held, resumed],
         "tasks": task_ids,
         "applicant": sent_back,
     }
