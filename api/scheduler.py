@@ -36,6 +36,11 @@ class Sweeper:
             self.sessions = sessionmaker(bind=db.engine, expire_on_commit=False)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._lock = threading.Lock()
+        # ``plan`` adds a job, which takes APScheduler's job-store lock; ``shutdown(wait=True)`` holds that
+        # lock while it waits for running jobs. So a plan must never be between the two when the scheduler
+        # stops: ``stop`` waits for a running plan under ``_planning`` and then lets none add a job.
+        self._planning = threading.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -61,10 +66,17 @@ class Sweeper:
         self.scheduler.start()
 
     def stop(self) -> None:
+        with self._planning:  # a running plan ends first; later ones return at once
+            self._stopping = True
         self.scheduler.shutdown(wait=True)
 
     def plan(self) -> None:
         """Fire what is due now; schedule an exact wake-up for the next deadline."""
+        with self._planning:
+            if not self._stopping:
+                self._plan()
+
+    def _plan(self) -> None:
         try:
             self.fire()
             with self.sessions() as session:

@@ -4,13 +4,17 @@ fires every escalation then, never early. How late it fires on a loaded machine 
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from api import scheduler as scheduler_module
 from api.extensions import db
 from api.scheduler import Sweeper
 from engine.kia import applications
@@ -64,3 +68,26 @@ def test_escalations_fire_at_their_deadline_by_a_planned_wake_up(client: FlaskCl
         assert lateness >= timedelta(0), (event.detail, event.at)  # never early
         assert clock.to_system(due) in planned, (due, planned)  # woken for this deadline, not by the next poll
     assert events[0].detail["due_at"] == row.due_at.isoformat()
+
+
+def test_stopping_while_a_plan_is_about_to_add_its_wake_up_does_not_hang(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """APScheduler's ``shutdown(wait=True)`` holds its job-store lock while it waits for running jobs, and
+    the plan adds a job, which needs that lock: a stop that came while a plan was reading the next deadline
+    used to wait for ever (seen as a 300 s hang of the missed-timers test under load)."""
+    reading = threading.Event()
+
+    def slow_next_due(session: Any) -> datetime:
+        reading.set()
+        time.sleep(0.5)  # the stop comes now, before the plan adds its wake-up
+        return clock.now() + timedelta(hours=1)
+
+    monkeypatch.setattr(scheduler_module.timers, "next_due", slow_next_due)
+    sweeper = Sweeper(app)
+    sweeper.start()
+    assert reading.wait(10)
+    stopping = threading.Thread(target=sweeper.stop, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)
+    assert not stopping.is_alive(), "the scheduler did not stop"
