@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -88,6 +89,31 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     home = tmp_path_factory.mktemp("kia-browser")
     with database(request.param, home) as url:
         yield from _serve(home, url)
+
+
+@contextmanager
+def service_with_seeder(kind: str, home: Path) -> Iterator[tuple[str, Any]]:
+    """The service as ``make run`` serves it on a fresh ``kind`` database, and an app on the same database
+    that seeds it from this process (``helpers.seed_applications``): ``(base URL, seeder app)``."""
+    from api import create_app
+
+    with database(kind, home) as url:
+        serving = _serve(home, url)
+        base = next(serving)
+        try:
+            seeder = create_app(
+                {
+                    "TESTING": True,
+                    "SQLALCHEMY_DATABASE_URI": url,
+                    "DOCUMENT_DIR": str(home / "documents"),
+                    "KIA_WORKING_TIME": False,
+                    "KIA_SCHEDULER": False,
+                    "SECRET_KEY": "seeder",
+                }
+            )
+            yield base, seeder
+        finally:
+            serving.close()
 
 
 def _serve(home: Path, database_url: str, working_time: bool = False) -> Iterator[str]:

@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api import create_app
-
 from .helpers import seed_applications
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, _serve, database, shot, sign_in
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, service_with_seeder, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,25 +47,10 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if problem:
         pytest.skip(problem)
     home = tmp_path_factory.mktemp("kia-browser-holds")
-    with database(request.param, home) as url:
-        serving = _serve(home, url)
-        base = next(serving)
-        try:
-            seeder = create_app(
-                {
-                    "TESTING": True,
-                    "SQLALCHEMY_DATABASE_URI": url,
-                    "DOCUMENT_DIR": str(home / "documents"),
-                    "KIA_WORKING_TIME": False,
-                    "KIA_SCHEDULER": False,
-                    "SECRET_KEY": "seeder",
-                }
-            )
-            [code] = seed_applications(seeder, [{"name": "Nadia Putri Lestari", "nik": "1471085005230099"}])
-            verified(seeder, code)
-            yield {"base": base, "code": code, "database": request.param}
-        finally:
-            serving.close()
+    with service_with_seeder(request.param, home) as (base, seeder):
+        [code] = seed_applications(seeder, [{"name": "Nadia Putri Lestari", "nik": "1471085005230099"}])
+        verified(seeder, code)
+        yield {"base": base, "code": code, "database": request.param}
 
 
 def test_operator_holds_and_resumes_a_step_and_the_control_card_shows_it(served: dict[str, Any]) -> None:

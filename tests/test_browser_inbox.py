@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from api import create_app
 from engine.kia.security import display_code
 
 from .helpers import seed_applications, seeded_name
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, _serve, database, shot, sign_in
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, service_with_seeder, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -33,24 +32,9 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if problem:
         pytest.skip(problem)
     home = tmp_path_factory.mktemp("kia-browser-inbox")
-    with database(request.param, home) as url:
-        serving = _serve(home, url)
-        base = next(serving)
-        try:
-            seeder = create_app(
-                {
-                    "TESTING": True,
-                    "SQLALCHEMY_DATABASE_URI": url,
-                    "DOCUMENT_DIR": str(home / "documents"),
-                    "KIA_WORKING_TIME": False,
-                    "KIA_SCHEDULER": False,
-                    "SECRET_KEY": "seeder",
-                }
-            )
-            codes = seed_applications(seeder, [child(i) for i in range(FILES)])
-            yield {"base": base, "seeder": seeder, "codes": codes}
-        finally:
-            serving.close()
+    with service_with_seeder(request.param, home) as (base, seeder):
+        codes = seed_applications(seeder, [child(i) for i in range(FILES)])
+        yield {"base": base, "seeder": seeder, "codes": codes}
 
 
 def rows(page) -> list[str]:  # noqa: ANN001
