@@ -110,13 +110,22 @@ def scheduler() -> None:
 @click.command("deploy")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--note", required=True, help="the change note: what changed and why (shown in the versions list)")
+@click.option(
+    "--form", "form_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="a form-js form (JSON)"
+)
+@click.option(
+    "--decision", "decision_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="a DMN table"
+)
 @with_appcontext
-def deploy(file: str, note: str) -> None:
-    """Lint and deploy a BPMN file as the next version, which new applications then start on."""
+def deploy(file: str, note: str, form_files: tuple[str, ...], decision_files: tuple[str, ...]) -> None:
+    """Lint and deploy a BPMN file with its forms and decision tables as the next version, which new
+    applications then start on."""
     if not note.strip():
         raise click.BadParameter("catatan perubahan wajib diisi", param_hint="--note")
     try:
-        version, created = diagrams.deploy(db.session, Path(file).read_bytes(), "cli", note=note.strip())
+        files = diagrams.read_files([Path(f) for f in form_files], [Path(d) for d in decision_files])
+        xml = Path(file).read_bytes()
+        version, created = diagrams.deploy(db.session, xml, "cli", files, note=note.strip())
     except DiagramRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem.element_id or '-'}: {problem.message}", err=True)

@@ -5,14 +5,16 @@ deploy endpoint and ``kia deploy``, so the three never disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 import forms
 from engine.models import ProcessVersion
-from engine.workflow import definitions, dryrun
+from engine.workflow import definitions, dryrun, version_files
 from engine.workflow.errors import DiagramRejected, Problem
+from engine.workflow.version_files import NO_FILES, VersionFiles
 
 # What every application starts with (engine.kia.applications); a dry run starts with the same keys.
 START_DATA = {"kia_kind": "under_5"}
@@ -33,20 +35,39 @@ def dry_run_problems(definition: definitions.Definition) -> list[Problem]:
     return dry_run(definition).problems
 
 
-def check(xml: bytes) -> Checked:
-    """Lint and dry-run ``xml``; never raises for a bad diagram, reports it."""
+def check(xml: bytes, files: VersionFiles = NO_FILES) -> Checked:
+    """Lint and dry-run ``xml`` with its ``files``; never raises for a bad diagram, reports it."""
     try:
-        definition = definitions.build_definition(xml, forms.form_choices())
+        definition = definitions.build_definition(xml, forms.form_choices(), files)
     except DiagramRejected as exc:
         return Checked(None, list(exc.problems))
     run = dry_run(definition)
     return Checked(definition.process_key, list(run.problems), run)
 
 
-def deploy(session: Session, xml: bytes, actor: str, **options: Any) -> tuple[ProcessVersion, bool]:
-    """Deploy ``xml`` only if it lints clean and every path of its dry run succeeds; ``options`` go on to
-    ``definitions.deploy``."""
-    return definitions.deploy(session, xml, forms.form_choices(), actor, verify=dry_run_problems, **options)
+def deploy(
+    session: Session, xml: bytes, actor: str, files: VersionFiles = NO_FILES, **options: Any
+) -> tuple[ProcessVersion, bool]:
+    """Deploy ``xml`` with its ``files`` only if it lints clean and every path of its dry run succeeds;
+    ``options`` go on to ``definitions.deploy``."""
+    return definitions.deploy(
+        session, xml, forms.form_choices(), actor, files=files, verify=dry_run_problems, **options
+    )
+
+
+def files_beside(diagram: Path) -> VersionFiles:
+    """The forms (``*.form.json``) and decision tables (``*.dmn``) in the diagram's folder: what the
+    bundled diagram is deployed with."""
+    folder = diagram.parent
+    return version_files.read(
+        [path.read_bytes() for path in sorted(folder.glob("*.form.json"))],
+        [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.dmn"))],
+    )
+
+
+def read_files(forms: list[Path], decisions: list[Path]) -> VersionFiles:
+    """Forms and decision tables named on the command line."""
+    return version_files.read([p.read_bytes() for p in forms], [(p.name, p.read_bytes()) for p in decisions])
 
 
 def checked_dict(checked: Checked) -> dict:

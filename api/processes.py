@@ -1,5 +1,5 @@
-"""Process versions: list, upload (lint + deploy with a change note), activate (roll back), read a
-version's diagram back."""
+"""Process versions: list, upload (lint + deploy a diagram with its forms and decision tables and a change
+note), activate (roll back), read a version (its files) and its diagram back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.kia.access import require_role
 from engine.models import Instance, ProcessVersion
-from engine.workflow import definitions, versions
+from engine.workflow import definitions, version_files, versions
 from engine.workflow.errors import DiagramRejected
 from forms.fields import NOTE_MAX_LENGTH, String
 
@@ -25,11 +25,24 @@ from .schemas import (
     ProcessList,
     ProcessVersionSchema,
     ValidationResult,
+    VersionDetailSchema,
     VersionQuery,
 )
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Process versions")
 
+FILE_PARTS = {
+    "form": {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "description": "zero or more form-js JSON documents, each with an `id` (a user task's form_key names it)",
+    },
+    "decision": {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "description": "zero or more DMN decision tables (XML), named by their file names",
+    },
+}
 UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -38,7 +51,7 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {"file": {"type": "string", "format": "binary"}, **FILE_PARTS},
             }
         },
     },
@@ -53,6 +66,7 @@ DEPLOY_BODY = {
                 "properties": {
                     "file": {"type": "string", "format": "binary", "description": "a BPMN 2.0 file"},
                     "note": {"type": "string", "maxLength": NOTE_MAX_LENGTH, "description": "what changed and why"},
+                    **FILE_PARTS,
                 },
             }
         },
@@ -121,18 +135,20 @@ class ProcessCollection(MethodView):
     )
     @blp.errors(401, 403, 413, 415, 422)
     def post(self) -> tuple[dict, int]:
-        """Upload a diagram with a change note: lint it, dry-run every path, and deploy it as the next
-        version, which new applications then start on (process owners only). A refused diagram changes
-        nothing; the deployed version keeps serving. Without a note: 422."""
+        """Upload a diagram with its forms and decision tables (multipart parts ``form``, ``decision``) and
+        a change note: lint them, dry-run every path, and deploy them as the next version, which new
+        applications then start on (process owners only). A refused upload changes nothing; the deployed
+        version keeps serving. Without a note: 422."""
         require_role(current_principal(), "owner")
         xml = _uploaded_xml()
+        files = _uploaded_files()
         note = _change_note(required=False)
         if not note:  # a broken diagram is told its problems first, then the missing note
-            checked = diagrams.check(xml)
+            checked = diagrams.check(xml, files)
             if checked.problems:
                 raise DiagramRejected(checked.problems)
             raise ApiError(422, "invalid_data", NOTE_REQUIRED, {"note": [NOTE_REQUIRED]})
-        version, created = diagrams.deploy(db.session, xml, current_principal().name, note=note)
+        version, created = diagrams.deploy(db.session, xml, current_principal().name, files, note=note)
         db.session.commit()
         active = versions.active_version(db.session, version.process_key).id == version.id
         return version_dict(version, created=created, active=active), 201 if created else 200
@@ -167,10 +183,15 @@ class ProcessValidation(MethodView):
     @blp.response(200, ValidationResult)
     @blp.errors(401, 403, 413, 415)
     def post(self) -> dict:
-        """Lint a diagram and dry-run every path without deploying it: every problem with the element it
-        names, and each path walked with its outcome (process owners)."""
+        """Lint a diagram (with its forms and decision tables) and dry-run every path without deploying it:
+        every problem with the element it names, and each path walked with its outcome (process owners)."""
         require_role(current_principal(), "owner")
-        return diagrams.checked_dict(diagrams.check(_uploaded_xml()))
+        xml = _uploaded_xml()
+        try:
+            files = _uploaded_files()
+        except DiagramRejected as exc:
+            return diagrams.checked_dict(diagrams.Checked(None, list(exc.problems)))
+        return diagrams.checked_dict(diagrams.check(xml, files))
 
 
 def _change_note(required: bool = True) -> str:
@@ -199,6 +220,43 @@ def _uploaded_xml() -> bytes:
     if len(xml) > definitions.MAX_DIAGRAM_BYTES:
         raise ApiError(413, "too_large", "Diagram terlalu besar.")
     return xml
+
+
+def _uploaded_files() -> version_files.VersionFiles:
+    """The forms and decision tables uploaded beside the diagram (multipart parts ``form`` and
+    ``decision``, as files or as text); ``DiagramRejected`` when one is not usable."""
+    if request.mimetype != "multipart/form-data":
+        return version_files.NO_FILES
+    limits = {"form": version_files.MAX_FORM_BYTES, "decision": version_files.MAX_DECISION_BYTES}
+    parts: dict[str, list[tuple[str, bytes]]] = {"form": [], "decision": []}
+    for part, limit in limits.items():
+        for upload in request.files.getlist(part):
+            parts[part].append((upload.filename or "", upload.read(limit + 1)))
+        parts[part] += [("", text.encode("utf-8")) for text in request.form.getlist(part)]
+    return version_files.read([raw for _, raw in parts["form"]], parts["decision"])
+
+
+@blp.route("/<key>/versions/<int:version>")
+class ProcessVersionDetail(MethodView):
+    @blp.response(200, VersionDetailSchema)
+    @blp.errors(401, 403, 404)
+    def get(self, key: str, version: int) -> dict:
+        """One version with the forms (form-js JSON) and decision tables (DMN XML) deployed with it (staff);
+        its diagram is ``GET .../bpmn?version=``."""
+        staff_principal()
+        found = definitions.get_version(db.session, key, version)
+        running = db.session.scalar(
+            select(func.count())
+            .select_from(Instance)
+            .where(Instance.process_version_id == found.id, Instance.completed_at.is_(None))
+        )
+        active = versions.active_version(db.session, key).id == found.id
+        files = version_files.from_rows(found.files)
+        return {
+            **version_dict(found, running or 0, active=active),
+            "forms": list(files.forms.values()),
+            "decisions": [{"name": name, "xml": xml.decode("utf-8")} for name, xml in files.decisions.items()],
+        }
 
 
 @blp.route("/<key>/bpmn")

@@ -12,6 +12,7 @@ from engine.models import ProcessVersion, User
 from engine.ops import schema
 from engine.workflow import definitions
 
+from . import diagrams
 from .extensions import db
 
 BUNDLED_NOTE = "Diagram bawaan layanan"
@@ -19,15 +20,22 @@ BUNDLED_NOTE = "Diagram bawaan layanan"
 
 def init_database(bundled_diagram: str | None = None) -> ProcessVersion | None:
     """Upgrade the schema to the newest revision (a new database is created, one made before migrations
-    is adopted), seed reference data, deploy the bundled diagram if it changed."""
+    is adopted), seed reference data, deploy the bundled diagram with the forms and decision tables beside
+    it if they changed."""
     schema.upgrade(db.engine)
     reference.seed(db.session)  # regions, kecamatan and UPTDs: added where missing, edits kept
     db.session.commit()
-    version = None
-    if bundled_diagram:
-        xml = Path(bundled_diagram).read_bytes()
-        version, _ = definitions.deploy(db.session, xml, forms.form_choices(), "system", note=BUNDLED_NOTE)
-        db.session.commit()
+    return deploy_bundled(Path(bundled_diagram)) if bundled_diagram else None
+
+
+def deploy_bundled(diagram: Path) -> ProcessVersion:
+    """Deploy the bundled diagram with the forms (``*.form.json``) and decision tables (``*.dmn``) beside
+    it, unless exactly these are deployed already."""
+    files = diagrams.files_beside(diagram)
+    version, _ = definitions.deploy(
+        db.session, diagram.read_bytes(), forms.form_choices(), "system", files=files, note=BUNDLED_NOTE
+    )
+    db.session.commit()
     return version
 
 

@@ -536,6 +536,20 @@ class ProcessVersionSchema(Schema):
     created = fields.Boolean()
 
 
+class DecisionFileSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "the decision table's file name"})
+    xml = fields.String(required=True, metadata={"description": "its DMN XML"})
+
+
+class VersionDetailSchema(ProcessVersionSchema):
+    forms = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "the form-js JSON documents deployed with the version (each with its `id`)"},
+    )
+    decisions = fields.List(fields.Nested(DecisionFileSchema), required=True)
+
+
 class ApplicationSelection(fields.Field):
     """``"all"`` or a list of application codes."""
 

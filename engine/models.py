@@ -42,6 +42,8 @@ from engine.workflow.models import (
     TimerKind,
     TimerState,
     UTCDateTime,
+    VersionFile,
+    VersionFileKind,
 )
 
 __all__ = [
@@ -80,4 +82,6 @@ __all__ = [
     "TimerState",
     "User",
     "UTCDateTime",
+    "VersionFile",
+    "VersionFileKind",
 ]

@@ -58,9 +58,10 @@ def staff_name(username: str) -> str:
     return username.replace("_", " ").title()
 
 
-# Tables that survive between tests: the staff accounts and the bundled version (provisioned once per
-# session; other versions are deleted per test) and the audit log (append-only: triggers refuse deletes).
-SURVIVING_TABLES = frozenset({"users", "process_versions", "process_activations", "audit_log"})
+# Tables that survive between tests: the staff accounts and the bundled version with its files
+# (provisioned once per session; other versions are deleted per test) and the audit log (append-only:
+# triggers refuse deletes).
+SURVIVING_TABLES = frozenset({"users", "process_versions", "process_version_files", "process_activations", "audit_log"})
 # Every other table, children first: emptied before each test (reference data is then seeded again, as
 # a test or the fuzzer may have edited it). A new model's table is in it by itself.
 PER_TEST_TABLES = [t for t in reversed(models.Base.metadata.sorted_tables) if t.name not in SURVIVING_TABLES]
@@ -160,6 +161,7 @@ def app(_provisioned_app: Flask) -> Iterator[Flask]:
         bundled = db.session.query(models.ProcessVersion).order_by(models.ProcessVersion.id).first()
         first = db.session.query(models.ProcessActivation).order_by(models.ProcessActivation.id).first()
         db.session.execute(delete(models.ProcessActivation).where(models.ProcessActivation.id != first.id))
+        db.session.execute(delete(models.VersionFile).where(models.VersionFile.process_version_id != bundled.id))
         db.session.execute(delete(models.ProcessVersion).where(models.ProcessVersion.id != bundled.id))
         reference.seed(db.session)
         db.session.execute(

@@ -2,14 +2,13 @@
 
 This is the "spec" side of SpiffWorkflow's spec/instance split. A ``Definition`` is the parsed diagram
 plus what the service needs to know about it (lanes by id, each user task's form and time standard, the
-milestones, the service task each boundary timer leads to); it is built once per version and cached,
-since versions never change.
+milestones, the service task each boundary timer leads to, the forms and decision tables deployed with
+it); it is built once per version and cached, since versions never change.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,11 +22,12 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.workflow import structure, versions
+from engine.workflow import structure, version_files, versions
 from engine.workflow.clock import clock
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
 from engine.workflow.lint import NS, lint, props
 from engine.workflow.models import ProcessVersion
+from engine.workflow.version_files import NO_FILES, VersionFiles
 
 MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
 
@@ -56,10 +56,9 @@ class Definition:
     # boundary timer id -> (handler, parameters) of the service task it leads to, when every parameter
     # is a literal: the timer sweep can then run that handler's batch form at the deadline
     timer_actions: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-
-
-def content_hash(xml: bytes) -> str:
-    return hashlib.sha256(xml).hexdigest()
+    # deployed with the diagram: form id -> form-js JSON, and DMN file name -> its XML (raw bytes)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decisions: dict[str, bytes] = field(default_factory=dict)
 
 
 def _safe_parse(xml: bytes) -> etree._Element:
@@ -84,12 +83,17 @@ def _safe_parse(xml: bytes) -> etree._Element:
     return root
 
 
-def build_definition(xml: bytes, form_keys: Collection[str] | structure.FormChoices | None = None) -> Definition:
+def build_definition(
+    xml: bytes,
+    form_keys: Collection[str] | structure.FormChoices | None = None,
+    files: VersionFiles = NO_FILES,
+) -> Definition:
     """Parse, lint and build the ``Definition``; raise DiagramRejected with every problem found.
 
     ``form_keys`` are the forms a user task may name; given as ``FormChoices`` (form key -> choice field ->
     allowed values) the decision gateways are checked against them too. With ``None`` (a stored version
-    being loaded) neither the forms nor the structural rules are checked again: what was deployed runs."""
+    being loaded) neither the forms nor the structural rules are checked again: what was deployed runs.
+    ``files`` are the forms and decision tables deployed with the diagram."""
     root = _safe_parse(xml)
     process_key, problems = lint(root, form_keys if form_keys is not None else _all_form_keys(root))
     if form_keys is not None and process_key:
@@ -107,7 +111,10 @@ def build_definition(xml: bytes, form_keys: Collection[str] | structure.FormChoi
         raise DiagramRejected([Problem(getattr(exc, "id", "") or "", str(exc).splitlines()[0])]) from None
     except Exception as exc:  # the parser raises many kinds; all mean "not deployable"
         raise DiagramRejected([Problem("", f"diagram tidak dapat diurai: {exc}")]) from None
-    return _describe(root, process_key, spec, subprocess_specs)
+    definition = _describe(root, process_key, spec, subprocess_specs)
+    definition.forms = dict(files.forms)
+    definition.decisions = dict(files.decisions)
+    return definition
 
 
 def _all_form_keys(root: etree._Element) -> set[str]:
@@ -166,7 +173,8 @@ def definition_of(version: ProcessVersion) -> Definition:
     Keyed by content hash, so two databases in one process never mix their versions up."""
     definition = _DEFINITIONS.get(version.content_hash)
     if definition is None:
-        definition = build_definition(version.bpmn_xml.encode("utf-8"), form_keys=None)
+        files = version_files.from_rows(version.files)
+        definition = build_definition(version.bpmn_xml.encode("utf-8"), form_keys=None, files=files)
         if len(_DEFINITIONS) > 256:
             _DEFINITIONS.clear()
         _DEFINITIONS[version.content_hash] = definition
@@ -179,22 +187,23 @@ def deploy(
     form_keys: Collection[str] | structure.FormChoices,
     actor: str = "system",
     *,
+    files: VersionFiles = NO_FILES,
     verify: Callable[[Definition], Sequence[Problem]] | None = None,
     note: str | None = None,
 ) -> tuple[ProcessVersion, bool]:
-    """Lint and store ``xml`` as the next version of its process, with the owner's change ``note``, and
-    make it the version new instances start on.
+    """Lint and store ``xml`` with its ``files`` (forms, decision tables) as the next version of its
+    process, with the owner's change ``note``, and make it the version new instances start on.
 
     Returns ``(version, created)``; deploying content that is already deployed returns the existing
     version with ``created=False`` and changes nothing (an older version comes back with
     ``versions.activate``). Raises ``DiagramRejected`` and stores nothing when lint fails or ``verify``
     (e.g. the dry run) finds a problem in the built definition.
     """
-    definition = build_definition(xml, form_keys)
+    definition = build_definition(xml, form_keys, files)
     problems = list(verify(definition)) if verify is not None else []
     if problems:
         raise DiagramRejected(problems)
-    digest = content_hash(xml)
+    digest = version_files.content_hash(xml, files)
     existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
     if existing is not None:
         return existing, False
@@ -212,6 +221,7 @@ def deploy(
         deployed_by=actor,
         deployed_at=clock.now(),
         note=note,
+        files=version_files.rows(files),
     )
     session.add(version)
     versions.record_activation(session, version, note or "", actor)

@@ -1,7 +1,8 @@
 """Tables of the BPMN runtime: nothing here knows the KIA domain.
 
-* definitions: ``ProcessVersion`` (immutable diagrams keyed by content hash) and ``ProcessActivation``
-  (which version is current, an audited fact of its own);
+* definitions: ``ProcessVersion`` (immutable diagrams keyed by content hash) with its ``VersionFile``
+  rows (the forms and decision tables deployed with it) and ``ProcessActivation`` (which version is
+  current, an audited fact of its own);
 * instances: ``Instance`` (the serialized SpiffWorkflow state, the source of truth);
 * projections: ``TaskRow``, ``Event``, ``Timer`` and ``Outbox`` (with its ``DeliveryAttempt``), written in
   the same transaction as the state so that queries never deserialize a workflow;
@@ -96,6 +97,13 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class VersionFileKind(StrEnum):
+    """What a file deployed with a diagram is."""
+
+    FORM = "form"  # a form-js JSON document; its name is the form's id, which a user task's form_key names
+    DECISION = "decision"  # a DMN decision table (XML); its name is the uploaded file's name
+
+
 def _now() -> datetime:
     return clock.now()
 
@@ -118,6 +126,25 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(default=_now)
     deployed_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)  # the process owner's change note, given at deploy
+
+    # read on a definition cache miss and by GET of a version only (never joined: see bpmn_xml)
+    files: Mapped[list[VersionFile]] = relationship(
+        lazy="select", order_by="(VersionFile.kind, VersionFile.name)", cascade="all, delete-orphan"
+    )
+
+
+class VersionFile(Base):
+    """A form or decision table deployed with a version: part of it, as immutable as its diagram (the
+    version's content hash covers it)."""
+
+    __tablename__ = "process_version_files"
+    __table_args__ = (UniqueConstraint("process_version_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # VersionFileKind
+    name: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
 
 
 class ProcessActivation(Base):
