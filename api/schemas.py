@@ -487,6 +487,8 @@ class RecapGroupSchema(Schema):
 class DistributionBatchSchema(Schema):
     id = fields.Integer(required=True)
     label = fields.String(allow_none=True)
+    kecamatan = fields.String(allow_none=True, metadata={"description": "the kecamatan whose cards it holds"})
+    kecamatan_name = fields.String(allow_none=True)
     created_by = fields.String()
     created_at = fields.DateTime()
     count = fields.Integer()
@@ -495,8 +497,76 @@ class DistributionBatchSchema(Schema):
 
 
 class BulkCompleteResponse(Schema):
-    batch = fields.Nested(DistributionBatchSchema, required=True)
+    batches = fields.List(
+        fields.Nested(DistributionBatchSchema),
+        required=True,
+        metadata={"description": "one batch per kecamatan, in the order of the kecamatan codes"},
+    )
     completed = fields.List(fields.Nested(TaskSchema), required=True)
+    next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+
+
+class BatchSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(allow_none=True)
+    kecamatan = fields.String(allow_none=True)
+    kecamatan_name = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    count = fields.Integer()
+    arrived = fields.Integer(metadata={"description": "cards confirmed at the UPTD"})
+    missing = fields.Integer(metadata={"description": "cards reported missing at the UPTD"})
+    waiting = fields.Integer(metadata={"description": "cards not confirmed yet"})
+    state = fields.String(metadata={"description": "sent | partly_confirmed | arrived | incomplete"})
+    recap_url = fields.String()
+
+
+class BatchList(Schema):
+    items = fields.List(fields.Nested(BatchSummarySchema), required=True)
+
+
+class BatchQuery(Schema):
+    kecamatan = Text(max_length=16)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class BatchCardSchema(Schema):
+    code = fields.String(required=True)
+    child_name = fields.String()
+    card_number = fields.String()
+    arrival = fields.String(allow_none=True, metadata={"description": "null (on its way) | arrived | missing"})
+    arrival_at = fields.DateTime(allow_none=True)
+    arrival_by = fields.String(allow_none=True)
+    arrival_note = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True, metadata={"description": "the open arrival task of the card, if any"})
+
+
+class BatchDetail(BatchSummarySchema):
+    cards = fields.List(fields.Nested(BatchCardSchema), required=True)
+
+
+class ArrivalRequest(Schema):
+    """The Ka. UPTD's confirmation: the cards that arrived (or all that are still on their way) and the
+    missing ones with a note each."""
+
+    arrived = fields.List(Text(max_length=32), load_default=list, validate=validate.Length(max=500))
+    all_arrived = fields.Boolean(
+        load_default=False, metadata={"description": "every card still on its way arrived, except the missing"}
+    )
+    missing = fields.Dict(
+        keys=Text(max_length=32),
+        values=Text(max_length=2000),
+        load_default=dict,
+        validate=validate.Length(max=500),
+        metadata={"description": "application code -> what the officer notes about the missing card"},
+    )
+
+
+class ArrivalResponse(Schema):
+    batch = fields.Nested(BatchSummarySchema, required=True)
+    arrived = fields.List(fields.String(), required=True)
+    missing = fields.List(fields.String(), required=True)
     next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
 
 
@@ -765,6 +835,7 @@ class KecamatanSchema(Schema):
     uptd_address = fields.String(required=True)
     uptd_head = fields.String(required=True)
     uptd_head_nip = fields.String(required=True)
+    uptd_hours = fields.String(required=True)
 
 
 class KecamatanList(Schema):
@@ -779,3 +850,4 @@ class KecamatanUpdate(Schema):
     uptd_address = Text(max_length=300)
     uptd_head = Text(max_length=200)
     uptd_head_nip = Text(max_length=40, metadata={"description": "the Ka. UPTD's NIP (18 digits); empty clears it"})
+    uptd_hours = Text(max_length=200, metadata={"description": "the UPTD's opening hours, told to the parents"})

@@ -41,6 +41,7 @@ PEKANBARU = "14.71"
 CONFIRM_REQUIRED = "Permohonan harus dikonfirmasi."
 NOTE_REQUIRED_INCOMPLETE = "Catatan wajib diisi bila berkas dikembalikan."
 NOTE_REQUIRED_PROBLEM = "Catatan wajib diisi bila data bermasalah."
+NOTE_REQUIRED_MISSING = "Catatan wajib diisi bila KIA tidak ada dalam kiriman."
 UNKNOWN_FIELD = "Bukan data permohonan yang dikenal."
 TOO_MANY_FIELDS = "Terlalu banyak data dipilih."
 KK_OUTSIDE_PEKANBARU = "Nomor KK tidak diterbitkan di Kota Pekanbaru; periksa domisili anak menurut KK."
@@ -251,6 +252,35 @@ class GroupingForm(Form):
     note = _note("Catatan")
 
 
+class ArrivalForm(Form):
+    title = "Kedatangan KIA di UPTD"
+
+    decision = Choice(
+        ("arrived", "missing"),
+        ("KIA sudah tiba di UPTD", "KIA tidak ada dalam kiriman"),
+        required=True,
+        metadata={"title": "Keputusan"},
+    )
+    note = _note("Catatan")
+
+    @ma.validates_schema
+    def _note_when_missing(self, data: dict, **kwargs: Any) -> None:
+        if data.get("decision") == "missing" and not data.get("note"):
+            raise ma.ValidationError(NOTE_REQUIRED_MISSING, field_name="note")
+
+
+class MissingCardForm(Form):
+    title = "Penelusuran KIA yang tidak sampai di UPTD"
+
+    decision = Choice(
+        ("resent", "reprinted"),
+        ("KIA ditemukan dan dikirim ulang ke UPTD", "KIA dicetak ulang dan dikirim ke UPTD"),
+        required=True,
+        metadata={"title": "Tindak lanjut"},
+    )
+    note = _note("Catatan untuk UPTD")
+
+
 class HandoverForm(Form):
     title = "Penyerahan KIA kepada pemohon"
 
@@ -273,6 +303,8 @@ FORMS: dict[str, type[Form]] = {
     "printing": PrintingForm,
     "grouping": GroupingForm,
     "handover": HandoverForm,
+    "arrival": ArrivalForm,
+    "missing_card": MissingCardForm,
     "correction": CorrectionForm,
 }
 

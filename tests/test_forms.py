@@ -440,6 +440,8 @@ def test_forms_registry() -> None:
         "printing",
         "grouping",
         "handover",
+        "arrival",
+        "missing_card",
         "correction",
     }
     for key, form_class in FORMS.items():

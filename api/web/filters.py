@@ -50,6 +50,7 @@ EVENT_LABELS = {
     "resubmitted": "Permohonan diajukan kembali",
     "held": "Ditunda (kendala kantor)",
     "resumed": "Dilanjutkan setelah ditunda",
+    "collection_reminded": "Pengingat pengambilan KIA dikirim ke pemohon",
 }
 
 
@@ -84,6 +85,10 @@ DECISIONS = {  # the forms' choice values as an officer reads them in the histor
     "incomplete": "tidak lengkap",
     "issued": "dicetak",
     "problem": "data bermasalah",
+    "arrived": "tiba di UPTD",
+    "missing": "tidak ada dalam kiriman",
+    "resent": "ditemukan dan dikirim ulang",
+    "reprinted": "dicetak ulang dan dikirim",
 }
 
 
@@ -173,6 +178,8 @@ def duration_label(standard: str | None) -> str:
 
 NAV = (
     ("web.inbox", "Kotak masuk", {"admin", "operator", "dafdud", "uptd", "supervisor"}),
+    ("web.grouping_page", "Pengelompokan", {"dafdud"}),
+    ("web.batches_page", "Batch distribusi", {"dafdud", "uptd", "supervisor"}),
     ("web.dashboard_page", "Dasbor", {"supervisor", "owner"}),
     ("web.modeler", "Modeler", {"owner"}),
     ("web.versions", "Versi proses", {"owner", "supervisor"}),

@@ -10,13 +10,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 import forms
-from engine.kia import applications, corrections, distribution
+from engine.kia import applications, corrections
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
 from engine.models import Kecamatan, TaskRow, TaskRowState, User
 from engine.reports.control_card import control_card, duration_label
 from engine.workflow import holds
 from engine.workflow.clock import clock
-from engine.workflow.errors import EngineError, InvalidData
+from engine.workflow.errors import InvalidData
 
 from ..applications import application_detail
 from ..auth import sign_in_staff
@@ -38,7 +38,6 @@ from .blueprint import blp, principal, safe_next, staff_page
 from .filters import LANES
 
 PAGE_SIZE = 50  # tasks per inbox page
-GROUP_LIMIT = 200  # tasks one bulk grouping may complete
 SORT_LABELS = {"due": "Batas waktu terdekat", "ready": "Waktu masuk (terlama dulu)", "kecamatan": "Kecamatan"}
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
 TASK_KEYS = set(TaskDetail().fields)  # what the task page shows in place; other keys are extras
@@ -336,33 +335,6 @@ def complete(task_id: str) -> Any:
         flash(f"Tidak ada tugas terbuka lagi di lane {LANES.get(row.lane, row.lane)}.", "ok")
         return redirect(url_for("web.inbox", lane=row.lane))
     return redirect(url_for("web.inbox"))
-
-
-@blp.route("/petugas/kelompokkan", methods=["POST"])
-@staff_page("dafdud")
-def group_cards() -> Any:
-    """Dafdud: complete several grouping tasks at once with one batch name."""
-    ids = request.form.getlist("task_id")[:GROUP_LIMIT]
-    if not ids:
-        flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
-        return redirect(url_for("web.inbox", lane="dafdud"))
-    try:
-        raw = formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form)
-        batch, completed, _ = distribution.group_in_batch(db.session, principal(), ids, raw, forms.load_form)
-        db.session.commit()
-    except (EngineError, forms.FormValidationError) as exc:
-        db.session.rollback()
-        flash(f"Tidak ada yang dikelompokkan: {getattr(exc, 'message', exc)}", "error")
-        return redirect(url_for("web.inbox", lane="dafdud"))
-    flash(f"{len(completed)} KIA dikelompokkan dalam batch {batch.id} \u201c{batch.label or '-'}\u201d.", "ok")
-    session_flash_recap(batch.id)
-    return redirect(url_for("web.inbox", lane="dafdud"))
-
-
-def session_flash_recap(batch_id: int) -> None:
-    """Point to the batch's distribution recap (PDF) when the documents endpoint is there."""
-    if "documents.distribution" in current_app.view_functions:
-        flash(url_for("documents.distribution", batch=batch_id), "recap")
 
 
 @blp.route("/petugas/permohonan/<code>")

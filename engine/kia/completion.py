@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.kia import corrections, routing, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
-from engine.kia.models import Document, Kecamatan
+from engine.kia.models import ArrivalState, DistributionItem, Document, Kecamatan
 from engine.workflow import instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import Forbidden, InvalidData
@@ -37,6 +37,7 @@ Precondition = Callable[[TaskRow], None]
 ApplicationCheck = Callable[[dict[str, Any]], dict[str, Any]]
 
 PERSONAL_SECTIONS = ("applicant", "child")
+ARRIVAL_FORM = "arrival"  # the UPTD's confirmation that a card of a batch arrived (``engine.kia.arrival``)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def _apply_step_rules(
         card_number = (data.get("card_number") or "").strip()
         if data.get("decision") == "issued" and card_number:
             row.instance.application.card_number = card_number  # on the office's distribution recap
+    elif row.form_key == ARRIVAL_FORM:
+        _record_arrival(session, row, data, actor)
     elif row.form_key == "correction":
         if check_application is None:
             raise TypeError("a correction is checked like a submission: give check_application")
@@ -138,3 +141,19 @@ def _apply_correction(session: Session, row: TaskRow, checked: dict[str, Any]) -
     if route.kecamatan != row.instance.kecamatan:
         row.instance.kecamatan = route.kecamatan
         record(session, row.instance, "routed", actor="sistem", at=now, kecamatan=route.kecamatan, source=route.source)
+
+
+def _record_arrival(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> None:
+    """The card's line in its latest batch takes the arrival step's outcome (a card sent again after it
+    went missing arrives on the same line)."""
+    item = session.scalar(
+        select(DistributionItem)
+        .where(DistributionItem.application_id == row.instance.application.id)
+        .order_by(DistributionItem.id.desc())
+        .limit(1)
+    )
+    if item is not None:
+        item.arrival = ArrivalState(data["decision"]).value
+        item.arrival_at = clock.now()
+        item.arrival_by = actor
+        item.arrival_note = (data.get("note") or "").strip() or None

@@ -4,6 +4,7 @@ channel, staff accounts and the reference data (kecamatan, region codes, populat
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -93,6 +94,13 @@ class Document(Base):
     application: Mapped[Application] = relationship(back_populates="documents")
 
 
+class ArrivalState(StrEnum):
+    """A card of a distribution batch at the UPTD (``DistributionItem.arrival``; None: on its way)."""
+
+    ARRIVED = "arrived"
+    MISSING = "missing"
+
+
 class DistributionBatch(Base):
     """SOP step 4: one batch of printed cards grouped by a Dafdud officer at once (the recap's record)."""
 
@@ -103,6 +111,7 @@ class DistributionBatch(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    kecamatan: Mapped[str | None] = mapped_column(String(16), index=True)  # one kecamatan's cards (None: older batches)
 
     items: Mapped[list[DistributionItem]] = relationship(back_populates="batch", order_by="DistributionItem.id")
 
@@ -117,6 +126,11 @@ class DistributionItem(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36))
     kecamatan: Mapped[str | None] = mapped_column(String(16))
+    # at the UPTD (``engine.kia.arrival``): None while on its way, else "arrived" or "missing"
+    arrival: Mapped[str | None] = mapped_column(String(16))
+    arrival_at: Mapped[datetime | None]
+    arrival_by: Mapped[str | None] = mapped_column(String(100))
+    arrival_note: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[DistributionBatch] = relationship(back_populates="items")
 
@@ -261,6 +275,7 @@ class Kecamatan(Base):
     uptd_address: Mapped[str] = mapped_column(String(300), default="")
     uptd_head: Mapped[str] = mapped_column(String(200), default="")
     uptd_head_nip: Mapped[str] = mapped_column(String(18), default="")
+    uptd_hours: Mapped[str] = mapped_column(String(200), default="")  # opening hours, told to the parents
 
 
 class LetterSequence(Base):
