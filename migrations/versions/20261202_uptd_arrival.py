@@ -2,7 +2,7 @@
 the UPTD (arrived or missing, when, by whom, a note), and the UPTD's opening hours for the parent's notice.
 
 Revision ID: uptd_arrival
-Revises: task_holds
+Revises: version_files
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "uptd_arrival"
-down_revision = "task_holds"
+down_revision = "version_files"
 branch_labels = None
 depends_on = None
 
