@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -54,9 +54,11 @@ def inbox_filter(
 ) -> list[Any]:
     """The conditions on ``tasks`` that make up the caller's inbox. Only columns of the inbox index
     (``ix_tasks_inbox_cover``), so that counting and ordering read the index alone; a search ``q`` (staff
-    only: 403 for an applicant) adds a semi-join on ``applications``, and only then. ``since``: tasks that
-    arrived after it (the page's "new files" count)."""
-    conditions: list[Any] = [TaskRow.state == state]
+    only: 403 for an applicant) adds its condition (``applications.matching``: a name fragment on the open
+    tasks' own words, read from ``ix_tasks_open_search``; a code or a NIK a semi-join on ``applications``).
+    ``since``: tasks that arrived after it (the page's "new files" count). The state is written into the
+    statement, not bound, so that PostgreSQL plans with the partial index of the open tasks."""
+    conditions: list[Any] = [TaskRow.state == bindparam("task_state", state, literal_execute=True)]
     if principal.user is None:
         conditions += [TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant"]
     elif "supervisor" not in principal.roles:
@@ -76,7 +78,7 @@ def inbox_filter(
     if q:
         if not principal.is_staff:
             raise Forbidden("Pencarian hanya untuk petugas.")
-        conditions.append(TaskRow.instance_id.in_(select(Application.instance_id).where(applications.matching(q))))
+        conditions.append(applications.matching(q))
     return conditions
 
 

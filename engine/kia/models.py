@@ -17,10 +17,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    update,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from engine.workflow.models import Base, Instance, _now
+from engine.workflow.models import Base, Instance, TaskRow, TaskRowState, _now
 
 
 class Application(Base):
@@ -37,7 +38,8 @@ class Application(Base):
     applicant: Mapped[dict[str, Any]]
     child: Mapped[dict[str, Any]]
     # Copies of the JSON kept by ``_copy_search_keys`` on every write: child["nik"] (the duplicate check,
-    # the NIK search) and both names, lowercased, for the staff search by a name fragment.
+    # the NIK search) and both names, lowercased, which the open tasks carry for the staff search by a
+    # name fragment (``tasks.search_text``).
     child_nik: Mapped[str | None] = mapped_column(String(16), index=True)
     search_names: Mapped[str | None] = mapped_column(String(250))
     # the number on the printed card, as the print operator entered it (SOP step 3; on the office's recap)
@@ -50,11 +52,6 @@ class Application(Base):
     # Set when WhatsApp reported the applicant's number unreachable (e.g. error 131026): notices then go
     # by e-mail, and staff see the flag on the application.
     whatsapp_unreachable_at: Mapped[datetime | None]
-
-    __table_args__ = (
-        # The inbox search by name reads the open tasks' applications through this index alone.
-        Index("ix_applications_instance_names", "instance_id", "search_names"),
-    )
 
     # ``Instance.application`` (one per instance) is defined here, so that the runtime's model knows no domain
     instance: Mapped[Instance] = relationship(lazy="joined", backref=backref("application", uselist=False))
@@ -72,10 +69,20 @@ def search_names_of(child: dict[str, Any] | None, applicant: dict[str, Any] | No
 
 @event.listens_for(Application, "before_insert")
 @event.listens_for(Application, "before_update")
-def _copy_search_keys(_mapper: Any, _connection: Any, app: Application) -> None:
+def _copy_search_keys(_mapper: Any, connection: Any, app: Application) -> None:
+    """Keep the copies of the JSON up to date, and the names on the application's open tasks (the inbox
+    searches those, ``tasks.search_text``) when they changed: a correction of a name, or the blanking of a
+    cancelled application's personal data."""
     nik = (app.child or {}).get("nik")
     app.child_nik = str(nik)[:16] if nik else None
-    app.search_names = search_names_of(app.child, app.applicant)
+    names = search_names_of(app.child, app.applicant)
+    if names != app.search_names:
+        app.search_names = names
+        connection.execute(
+            update(TaskRow)
+            .where(TaskRow.instance_id == app.instance_id, TaskRow.state == TaskRowState.OPEN)
+            .values(search_text=names)
+        )
 
 
 class Document(Base):
