@@ -62,7 +62,7 @@ def sync_tasks(
             row.completed_by = row.completed_by or actor
         else:
             record(session, instance, "cancelled", actor=actor, at=now, task_id=row_id, step=row.step, lane=row.lane)
-    opened = []
+    opened: list[TaskRow] = []
     search_text = config.current().search_text
     words: str | None = None
     for task_id, task in ready.items():
