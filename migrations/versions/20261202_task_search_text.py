@@ -7,7 +7,7 @@ The open tasks get their application's ``search_names``; ended tasks keep none (
 searched, and the names go with the task).
 
 Revision ID: task_search_text
-Revises: task_holds
+Revises: uptd_arrival
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "task_search_text"
-down_revision = "task_holds"
+down_revision = "uptd_arrival"
 branch_labels = None
 depends_on = None
 
