@@ -11,9 +11,9 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engine.kia import collection, siak
 from engine.kia import documents as uploads
 from engine.kia import notifications as staff_notices
-from engine.kia import siak
 from engine.ops import schema
 from engine.workflow import escalation, worktime
 from engine.workflow.clock import clock
@@ -70,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     from . import (
         applications,
+        batches,
         calendar,
         distribution,
         documents,
@@ -97,6 +98,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         calendar,
         sla,
         distribution,
+        batches,
         documents,
         incidents,
         reference,
@@ -116,6 +118,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     worktime.configure(enabled=app.config["KIA_WORKING_TIME"])
     siak.configure(app.config["KIA_SIAK"])  # KIA_SIAK=remote refuses to start: not connected here
     escalation.configure(app.config["KIA_ESCALATION_CAP"])
+    collection.configure(app.config["KIA_COLLECTION_REMINDER_DAYS"], app.config["KIA_UNCOLLECTED_DAYS"])
     uploads.configure(max_pixels=app.config["MAX_IMAGE_PIXELS"])
     staff_notices.configure(app.config["KIA_ESCALATION_RECIPIENTS"], app.config["PUBLIC_BASE_URL"])
     papers.configure_papers(app.config)

@@ -60,6 +60,7 @@ def kecamatan() -> None:
 @click.option("--uptd-address", default=None)
 @click.option("--uptd-head", default=None, help="name of the Ka. UPTD")
 @click.option("--uptd-head-nip", default=None, help="NIP of the Ka. UPTD (18 digits)")
+@click.option("--uptd-hours", default=None, help="opening hours of the UPTD")
 @with_appcontext
 def set_kecamatan(
     code: str,
@@ -68,9 +69,10 @@ def set_kecamatan(
     uptd_address: str | None,
     uptd_head: str | None,
     uptd_head_nip: str | None,
+    uptd_hours: str | None,
 ) -> None:
     """Add a kecamatan or change its name and UPTD."""
-    change = reference.KecamatanChange(name, uptd_name, uptd_address, uptd_head, uptd_head_nip)
+    change = reference.KecamatanChange(name, uptd_name, uptd_address, uptd_head, uptd_head_nip, uptd_hours)
     try:
         row, created = reference.set_kecamatan(db.session, code, change)
     except InvalidData as exc:

@@ -47,6 +47,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "KIA_ESCALATION_RECIPIENTS": env.get("KIA_ESCALATION_RECIPIENTS") or "1=lane;2=lane,supervisor",
         # a correction note not delivered after this long marks the correction task and tells the admins
         "KIA_NOTE_UNDELIVERED_AFTER": int(env.get("KIA_NOTE_UNDELIVERED_AFTER") or 4 * 3600),
+        # the parent's reminder after this many working days at the UPTD; not collected after these calendar days
+        "KIA_COLLECTION_REMINDER_DAYS": int(env.get("KIA_COLLECTION_REMINDER_DAYS") or 5),
+        "KIA_UNCOLLECTED_DAYS": int(env.get("KIA_UNCOLLECTED_DAYS") or 30),
         "KIA_SIAK": env.get("KIA_SIAK") or "local",
         "KIA_BUNDLED_DIAGRAM": str(ROOT / "bpmn" / "kia_whatsapp.bpmn"),
         "PUBLIC_BASE_URL": env.get("KIA_PUBLIC_URL", "http://127.0.0.1:5000"),

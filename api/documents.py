@@ -1,4 +1,4 @@
-"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report, hand-over receipt."""
+"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Response
 
 import handlers.pdf as pdf
-from engine.kia import applications, distribution, handover, letters
+from engine.kia import applications, distribution, letters
 from engine.kia.access import Principal, may_see_population_records, require_application, require_role
 from engine.kia.people import Signatory
 from engine.workflow.clock import clock
@@ -62,18 +62,6 @@ def control_card(code: str) -> Response:
     require_application(principal, app)
     content = pdf.control_card(db.session, app, may_see_population_records(principal, app))
     return pdf_response(content, f"kartu-kendali-{app.code}.pdf")
-
-
-@blp.route("/applications/<code>/handover-receipt.pdf", endpoint="handover_receipt")
-@_errors(401, 403, 404)
-def handover_receipt(code: str) -> Response:
-    """The hand-over receipt ("tanda terima penyerahan KIA") once the card was handed over: the card
-    number, the recipient (NIK masked), relationship, and the officer's and recipient's signature blocks
-    (same access as the application itself; 404 before the hand-over)."""
-    app = applications.by_code(db.session, code)
-    require_application(current_principal(), app)
-    found = handover.require_handover(db.session, app)
-    return pdf_response(pdf.handover(db.session, app, found), f"tanda-terima-kia-{app.code}.pdf")
 
 
 def _recap_kecamatan(principal: Principal, requested: str | None) -> str | None:

@@ -68,19 +68,6 @@ def json_object() -> dict[str, Any]:
     return body
 
 
-def json_with_files(names: tuple[str, ...], max_bytes: int) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """A JSON object with files: as ``json_object``, or ``multipart/form-data`` with the object as its
-    ``data`` part (text JSON) and the files ``names`` (each read to ``max_bytes + 1``, so that a file one
-    byte too large is told apart); parts of other names are ignored. 415/400 as ``json_object``."""
-    if request.mimetype != "multipart/form-data":
-        return json_object(), {}
-    body = json_loads(request.form.get("data") or "{}")
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "Bagian 'data' harus berupa objek JSON.")
-    files = {name: request.files[name].read(max_bytes + 1) for name in names if name in request.files}
-    return body, {name: content for name, content in files.items() if content}
-
-
 def load_json(schema: type[Schema]) -> dict[str, Any]:
     """The request's JSON object loaded by ``schema``: 415/400 as ``json_object``, 422 per field."""
     try:

@@ -52,6 +52,7 @@ def kecamatan_dict(row: Kecamatan) -> dict[str, str]:
         "uptd_address": row.uptd_address,
         "uptd_head": row.uptd_head,
         "uptd_head_nip": row.uptd_head_nip,
+        "uptd_hours": row.uptd_hours,
     }
 
 

@@ -199,33 +199,6 @@ class FieldCheckSchema(Schema):
     result = fields.String(required=True, metadata={"enum": ["match", "mismatch", "missing"]})
 
 
-class RecipientOnCard(Schema):
-    """Who received the card at the hand-over (see ``engine.kia.handover.recipient_view``)."""
-
-    recipient_name = fields.String()
-    recipient_nik = fields.String(metadata={"description": "masked to its last four digits"})
-    relationship = fields.String(metadata={"enum": ["ibu", "ayah", "wali", "keluarga", "kuasa"]})
-    relationship_label = fields.String()
-    proxy = fields.Boolean(metadata={"description": "a proxy with the parents' letter"})
-    proxy_letter_id = fields.Integer(
-        allow_none=True, metadata={"description": "the letter's document (None when none, or removed by retention)"}
-    )
-    kk_check = fields.String(
-        allow_none=True,
-        metadata={
-            "enum": ["in_kk", "not_in_kk", "kk_paper", None],
-            "description": "how the recipient was checked against the KK; only for staff who may see the "
-            "population records",
-        },
-    )
-    kk_check_label = fields.String(allow_none=True)
-    card_number = fields.String()
-    handed_over_at = fields.DateTime()
-    handed_over_by = fields.String()
-    handed_over_by_name = fields.String(allow_none=True)
-    handed_over_by_nip = fields.String(allow_none=True)
-
-
 class FamilyMemberSchema(Schema):
     name = fields.String()
     family_role = fields.String()
@@ -309,27 +282,6 @@ class CorrectionFormSchema(Schema):
     values = fields.Dict(metadata={"description": "{applicant: {...}, child: {...}} as entered"})
 
 
-class HandoverMemberSchema(Schema):
-    """A member of the child's KK who may collect the card (name and family role)."""
-
-    name = fields.String()
-    role = fields.String()
-
-
-class HandoverTaskSchema(Schema):
-    """Hand-over tasks: who may collect (the KK's members per the population records, for staff who may
-    see them) or what to check; the card number printed; once done, who received it."""
-
-    status = fields.String(
-        allow_none=True, metadata={"enum": ["found", "unknown", None], "description": "None: records not shown"}
-    )
-    message = fields.String()
-    members = fields.List(fields.Nested(HandoverMemberSchema))
-    card_number = fields.String(allow_none=True)
-    recorded = fields.Nested(RecipientOnCard, allow_none=True)
-    receipt_url = fields.String(allow_none=True, metadata={"description": "the hand-over receipt PDF, once done"})
-
-
 class TaskDetail(TaskSchema):
     form = fields.Dict(metadata={"description": "JSON Schema of the task's form"})
     application = fields.Dict(metadata={"description": "the data the task shows"})
@@ -341,7 +293,6 @@ class TaskDetail(TaskSchema):
         metadata={"description": "verification tasks: the applicant's answer that brought the file back"},
     )
     correction = fields.Nested(CorrectionFormSchema, metadata={"description": "correction tasks: the pre-fill"})
-    handover = fields.Nested(HandoverTaskSchema, metadata={"description": "hand-over tasks, staff only"})
 
 
 class CompleteResponse(Schema):
@@ -485,9 +436,6 @@ class ControlCardEntry(Schema):
     held_seconds = fields.Integer(metadata={"description": "time on hold in all, in the step's basis"})
     held_label = fields.String(allow_none=True)
     holds = fields.List(fields.Nested(HoldOnCard))
-    handover = fields.Nested(
-        RecipientOnCard, allow_none=True, metadata={"description": "the hand-over step: who received the card"}
-    )
 
 
 class MigrationOnCard(Schema):
@@ -539,6 +487,8 @@ class RecapGroupSchema(Schema):
 class DistributionBatchSchema(Schema):
     id = fields.Integer(required=True)
     label = fields.String(allow_none=True)
+    kecamatan = fields.String(allow_none=True, metadata={"description": "the kecamatan whose cards it holds"})
+    kecamatan_name = fields.String(allow_none=True)
     created_by = fields.String()
     created_at = fields.DateTime()
     count = fields.Integer()
@@ -547,8 +497,76 @@ class DistributionBatchSchema(Schema):
 
 
 class BulkCompleteResponse(Schema):
-    batch = fields.Nested(DistributionBatchSchema, required=True)
+    batches = fields.List(
+        fields.Nested(DistributionBatchSchema),
+        required=True,
+        metadata={"description": "one batch per kecamatan, in the order of the kecamatan codes"},
+    )
     completed = fields.List(fields.Nested(TaskSchema), required=True)
+    next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+
+
+class BatchSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(allow_none=True)
+    kecamatan = fields.String(allow_none=True)
+    kecamatan_name = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    count = fields.Integer()
+    arrived = fields.Integer(metadata={"description": "cards confirmed at the UPTD"})
+    missing = fields.Integer(metadata={"description": "cards reported missing at the UPTD"})
+    waiting = fields.Integer(metadata={"description": "cards not confirmed yet"})
+    state = fields.String(metadata={"description": "sent | partly_confirmed | arrived | incomplete"})
+    recap_url = fields.String()
+
+
+class BatchList(Schema):
+    items = fields.List(fields.Nested(BatchSummarySchema), required=True)
+
+
+class BatchQuery(Schema):
+    kecamatan = Text(max_length=16)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class BatchCardSchema(Schema):
+    code = fields.String(required=True)
+    child_name = fields.String()
+    card_number = fields.String()
+    arrival = fields.String(allow_none=True, metadata={"description": "null (on its way) | arrived | missing"})
+    arrival_at = fields.DateTime(allow_none=True)
+    arrival_by = fields.String(allow_none=True)
+    arrival_note = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True, metadata={"description": "the open arrival task of the card, if any"})
+
+
+class BatchDetail(BatchSummarySchema):
+    cards = fields.List(fields.Nested(BatchCardSchema), required=True)
+
+
+class ArrivalRequest(Schema):
+    """The Ka. UPTD's confirmation: the cards that arrived (or all that are still on their way) and the
+    missing ones with a note each."""
+
+    arrived = fields.List(Text(max_length=32), load_default=list, validate=validate.Length(max=500))
+    all_arrived = fields.Boolean(
+        load_default=False, metadata={"description": "every card still on its way arrived, except the missing"}
+    )
+    missing = fields.Dict(
+        keys=Text(max_length=32),
+        values=Text(max_length=2000),
+        load_default=dict,
+        validate=validate.Length(max=500),
+        metadata={"description": "application code -> what the officer notes about the missing card"},
+    )
+
+
+class ArrivalResponse(Schema):
+    batch = fields.Nested(BatchSummarySchema, required=True)
+    arrived = fields.List(fields.String(), required=True)
+    missing = fields.List(fields.String(), required=True)
     next_tasks = fields.List(fields.Nested(TaskSchema), required=True)
 
 
@@ -817,6 +835,7 @@ class KecamatanSchema(Schema):
     uptd_address = fields.String(required=True)
     uptd_head = fields.String(required=True)
     uptd_head_nip = fields.String(required=True)
+    uptd_hours = fields.String(required=True)
 
 
 class KecamatanList(Schema):
@@ -831,3 +850,4 @@ class KecamatanUpdate(Schema):
     uptd_address = Text(max_length=300)
     uptd_head = Text(max_length=200)
     uptd_head_nip = Text(max_length=40, metadata={"description": "the Ka. UPTD's NIP (18 digits); empty clears it"})
+    uptd_hours = Text(max_length=200, metadata={"description": "the UPTD's opening hours, told to the parents"})

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 from sqlalchemy.sql.util import ClauseAdapter
 
 import forms
-from engine.kia import applications, completion, corrections, handover, reference
+from engine.kia import applications, completion, corrections, reference
 from engine.kia.access import Principal, can_view_task, lanes_of, may_see_population_records, require_task_action
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
@@ -23,17 +22,9 @@ from engine.workflow.instances import StepFailed
 
 from .auth import current_principal
 from .extensions import db
-from .http import Blueprint, json_with_files
+from .http import Blueprint, json_object
 from .schemas import CompleteResponse, HoldRequest, TaskDetail, TaskList, TaskListQuery, TaskSchema
-from .views import (
-    ShownTask,
-    correction_form,
-    handover_view,
-    history_view,
-    shown_task,
-    task_values,
-    verification_view,
-)
+from .views import ShownTask, correction_form, history_view, shown_task, task_values, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
@@ -46,21 +37,7 @@ COMPLETE_BODY = {
                 "description": "the task's form data (see the form's JSON Schema in the task detail)",
                 "additionalProperties": True,
             }
-        },
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["data"],
-                "properties": {
-                    "data": {"type": "string", "description": "JSON: the task's form data"},
-                    handover.PROXY_LETTER: {
-                        "type": "string",
-                        "format": "binary",
-                        "description": "hand-over to a proxy: the parents' letter (PDF/JPEG/PNG)",
-                    },
-                },
-            }
-        },
+        }
     },
 }
 
@@ -77,9 +54,11 @@ def inbox_filter(
 ) -> list[Any]:
     """The conditions on ``tasks`` that make up the caller's inbox. Only columns of the inbox index
     (``ix_tasks_inbox_cover``), so that counting and ordering read the index alone; a search ``q`` (staff
-    only: 403 for an applicant) adds a semi-join on ``applications``, and only then. ``since``: tasks that
-    arrived after it (the page's "new files" count)."""
-    conditions: list[Any] = [TaskRow.state == state]
+    only: 403 for an applicant) adds its condition (``applications.matching``: a name fragment on the open
+    tasks' own words, read from ``ix_tasks_open_search``; a code or a NIK a semi-join on ``applications``).
+    ``since``: tasks that arrived after it (the page's "new files" count). The state is written into the
+    statement, not bound, so that PostgreSQL plans with the partial index of the open tasks."""
+    conditions: list[Any] = [TaskRow.state == bindparam("task_state", state, literal_execute=True)]
     if principal.user is None:
         conditions += [TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant"]
     elif "supervisor" not in principal.roles:
@@ -99,7 +78,7 @@ def inbox_filter(
     if q:
         if not principal.is_staff:
             raise Forbidden("Pencarian hanya untuk petugas.")
-        conditions.append(TaskRow.instance_id.in_(select(Application.instance_id).where(applications.matching(q))))
+        conditions.append(applications.matching(q))
     return conditions
 
 
@@ -248,8 +227,6 @@ def task_detail(task_id: str) -> dict[str, Any]:
             detail["correction_answer"] = corrections.latest_answer(db.session, row)
     elif row.form_key == "correction":
         detail["correction"] = correction_form(db.session, app)
-    elif row.form_key == handover.HANDOVER_FORM and principal.is_staff:
-        detail["handover"] = handover_view(db.session, app, records)
     return detail
 
 
@@ -299,10 +276,8 @@ class Complete(MethodView):
     @blp.response(200, CompleteResponse)
     @blp.errors(400, 401, 403, 404, 409, 415, 422)
     def post(self, task_id: str) -> dict:
-        """Complete a task with its form data; returns the tasks it opened. 409 if no longer open. A
-        hand-over to a proxy sends the proxy's letter with it: multipart, the form data as ``data``."""
-        raw, files = json_with_files(handover.UPLOAD_FIELDS, current_app.config["MAX_UPLOAD_BYTES"])
-        done = complete_task(task_id, raw, files)
+        """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
+        done = complete_task(task_id, json_object())
         return {
             "completed": done.task,
             "next_tasks": done.next_tasks,
@@ -355,14 +330,12 @@ def _actionable(task_id: str) -> tuple[Principal, TaskRow]:
     return principal, row
 
 
-def complete_task(task_id: str, raw: dict[str, Any], files: dict[str, bytes] | None = None) -> Completion:
-    """Complete a task as the caller with its form data ``raw`` and the files sent with it (committed):
-    the one use case."""
+def complete_task(task_id: str, raw: dict[str, Any]) -> Completion:
+    """Complete a task as the caller with its form data ``raw`` (committed): the one use case."""
     principal = current_principal()
-    uploads = handover.Uploads(files or {}, current_app.config["DOCUMENT_DIR"], current_app.config["MAX_UPLOAD_BYTES"])
     return _completing(
         lambda check: completion.complete_task(
-            db.session, principal, task_id, raw, forms.load_form, check_application=check, uploads=uploads
+            db.session, principal, task_id, raw, forms.load_form, check_application=check
         ),
         principal.name,
         "completed",

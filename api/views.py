@@ -9,10 +9,9 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import corrections, handover, verification
+from engine.kia import corrections, verification
 from engine.kia.access import event_detail
-from engine.kia.people import full_names
-from engine.models import Application, Event, TaskRow, User
+from engine.models import Application, Event, TaskRow
 
 from .schemas import TaskSchema
 
@@ -64,9 +63,7 @@ def history_view(session: Session, instance_id: int, population_records: bool) -
 def _summary(kind: str, detail: dict[str, Any]) -> str | None:
     """One line in Bahasa Indonesia for the events that need more than their name (the applicant's
     answer to a correction); None for the others."""
-    if kind == corrections.ANSWER_EVENT:
-        return corrections.summary(detail)
-    return handover.summary(detail) if kind == handover.HANDED_OVER else None
+    return corrections.summary(detail) if kind == corrections.ANSWER_EVENT else None
 
 
 def correction_form(session: Session, app: Application) -> dict[str, Any]:
@@ -76,33 +73,6 @@ def correction_form(session: Session, app: Application) -> dict[str, Any]:
     return {
         "request": request.as_dict() if request else None,
         "values": {"applicant": dict(app.applicant or {}), "child": dict(app.child or {})},
-    }
-
-
-HANDOVER_RULE = (
-    "KIA diserahkan kepada orang tua atau anggota keluarga yang tercantum dalam KK anak, atau kepada "
-    "penerima kuasa yang membawa surat kuasa dari orang tua. Cocokkan KTP-el penerima."
-)
-
-
-def handover_view(session: Session, app: Application, population_records: bool) -> dict[str, Any]:
-    """The hand-over task's side panel: who may collect (the KK's members, for a caller who may see the
-    population records; else only the rule), the card number printed, and once done who received it with
-    the link to the hand-over receipt."""
-    found = handover.handover_of(session, app)
-    if population_records:
-        shown = handover.family_for_handover(session, app).as_dict()
-    else:
-        shown = {"status": None, "message": HANDOVER_RULE, "members": [], "card_number": app.card_number}
-    recorded = None
-    if found is not None:
-        names = full_names(session, [found.handed_over_by])
-        officer = session.scalar(select(User.nip).where(User.username == found.handed_over_by))
-        recorded = handover.recipient_view(found, names.get(found.handed_over_by), officer, population_records)
-    return {
-        **shown,
-        "recorded": recorded,
-        "receipt_url": url_for("documents.handover_receipt", code=app.code) if found is not None else None,
     }
 
 

@@ -3,7 +3,7 @@
 python -m bench                      # everything, default sizes (about 20 minutes on 2 cores)
 python -m bench --quick              # small sizes, to check the suite itself (about 1 minute)
 python -m bench --only engine,service --databases postgresql
-python -m bench --only metrics       # throughput with metrics off and on, alternating rounds
+python -m bench --only metrics       # throughput with metrics off and on, side by side
 python -m bench.report RUN.json ...  # the median table of several runs (docs/performance.md)
 """
 
@@ -35,8 +35,10 @@ def main() -> None:
     parser.add_argument("--engine-cases", type=int, default=None, help="cases per engine round (3 rounds)")
     parser.add_argument("--service-cases", type=int, default=None, help="cases through HTTP per database")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
-    parser.add_argument("--metrics-cases", type=int, default=None, help="cases per round of the metrics on/off run")
-    parser.add_argument("--metrics-rounds", type=int, default=None, help="rounds (each: one off, one on)")
+    parser.add_argument(
+        "--metrics-seconds", type=float, default=None, help="seconds per round of the metrics off/on run"
+    )
+    parser.add_argument("--metrics-rounds", type=int, default=None, help="rounds (each: off and on side by side)")
     parser.add_argument("--scale", default=None, help="application counts to seed, e.g. 100000,1000000")
     parser.add_argument("--scale-sqlite", default=None, help="application counts to seed on SQLite")
     parser.add_argument("--timers", type=int, default=None, help="deadlines falling due at once (PostgreSQL)")
@@ -58,8 +60,8 @@ def main() -> None:
         "timers": args.timers or (200 if quick else 10_000),
         "timers_sqlite": args.timers_sqlite or (200 if quick else 10_000),
         "memory_cases": args.memory_cases or (40 if quick else 10_000),
-        "metrics_cases": args.metrics_cases or (16 if quick else 100),
-        "metrics_rounds": args.metrics_rounds or (1 if quick else 3),
+        "metrics_seconds": args.metrics_seconds or (15 if quick else 60),
+        "metrics_rounds": args.metrics_rounds or (1 if quick else 5),
         "memory_warmup": args.memory_warmup or (8 if quick else 500),
     }
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -89,9 +91,12 @@ def main() -> None:
                     _say(f"{kind}: service, {sizes['service_cases']} cases, {args.clients} clients")
                     section["service"] = service.measure(db, args.clients, sizes["service_cases"])
                 if "metrics" in only:
-                    n, rounds = sizes["metrics_cases"], sizes["metrics_rounds"]
-                    _say(f"{kind}: metrics off and on, {rounds} x 2 rounds of {n} cases, {args.clients} clients")
-                    section["metrics"] = service.metrics_overhead(db, args.clients, n, rounds)
+                    seconds, rounds = sizes["metrics_seconds"], sizes["metrics_rounds"]
+                    _say(
+                        f"{kind}: metrics off and on side by side, {rounds} rounds of {seconds:g} s, "
+                        f"{args.clients} clients each"
+                    )
+                    section["metrics"] = service.metrics_overhead(db, args.clients, seconds, rounds)
                 if "engine" in section and "service" in section:
                     section["ratio"] = round(section["service"]["cases_per_s"] / section["engine"]["cases_per_s"], 2)
         if "scale" in only:

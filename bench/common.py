@@ -36,19 +36,12 @@ STAFF = [
     ("supervisor1", ["supervisor"], None),
 ] + [(f"uptd{k[-2:]}", ["uptd"], k) for k in KECAMATAN]
 
-# the card to the demo family's mother (engine.kia.population.DEMO_FAMILY)
-HANDOVER = {
-    "recipient_name": "Siti Rahmawati",
-    "recipient_nik": "1471086107920002",
-    "recipient_relationship": "ibu",
-    "card_number": "KIA-BENCH-1",
-}
 # One step of the five, as a staff client does it: the lane, the user, and the form data.
 STEPS = [
     ("admin", "admin1", {"decision": "complete"}),
     ("operator", "operator1", {"decision": "issued"}),
     ("dafdud", "dafdud1", {"batch": "2026-11-28"}),
-    ("uptd", None, HANDOVER),
+    ("uptd", None, {"recipient_name": "Siti Rahmawati"}),
 ]
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -33,17 +33,7 @@ STEPS = (
     ("admin", ["admin"], None, {"decision": "complete"}),
     ("operator", ["operator"], None, {"decision": "issued"}),
     ("dafdud", ["dafdud"], None, {"batch": "bench"}),
-    (
-        "uptd",
-        ["uptd"],
-        "14.71.08",
-        {
-            "recipient_name": "Siti Rahmawati",
-            "recipient_nik": "1471086107920002",
-            "recipient_relationship": "ibu",
-            "card_number": "KIA-BENCH-1",
-        },
-    ),
+    ("uptd", ["uptd"], "14.71.08", {"recipient_name": "Siti Rahmawati"}),
 )
 APPLICATION = {
     "applicant": {

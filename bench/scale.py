@@ -179,7 +179,7 @@ def seed(db: Database, count: int) -> dict[str, Any]:
             FROM ({base}) AS b""",
         "tasks": f"""INSERT INTO tasks (id, instance_id, step, title, lane, form_key, kecamatan, state,
                 time_standard, time_basis, ready_at, due_at, claimed_by, claimed_at, completed_by, completed_at,
-                overdue, escalations)
+                overdue, escalations, search_text)
             SELECT {uuid_task}, b.i, st.step, st.title, st.lane, st.form_key, b.kec,
                 CASE WHEN {is_open} THEN 'open' ELSE 'completed' END, st.std, st.basis, {ready}, {due},
                 CASE WHEN {is_open} THEN NULL ELSE st.lane || '1' END,
@@ -187,7 +187,8 @@ def seed(db: Database, count: int) -> dict[str, Any]:
                 CASE WHEN {is_open} THEN NULL ELSE st.lane || '1' END,
                 CASE WHEN {is_open} THEN NULL ELSE {ready} END,
                 ({is_open} AND {d["div"].format(a="b.i", b=":every")} % 5 = 0),
-                CASE WHEN {is_open} AND {d["div"].format(a="b.i", b=":every")} % 5 = 0 THEN 1 ELSE 0 END
+                CASE WHEN {is_open} AND {d["div"].format(a="b.i", b=":every")} % 5 = 0 THEN 1 ELSE 0 END,
+                CASE WHEN {is_open} THEN {search_names} END
             FROM ({base}) AS b CROSS JOIN ({steps}) AS st
             WHERE st.n <= COALESCE(b.open_step, 4)""",
         "timers": f"""INSERT INTO timers (id, instance_id, task_id, step, due_at, state)

@@ -40,6 +40,7 @@ class Client:
         self.port, self.kecamatan = port, kecamatan
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.answered_at: list[float] = []  # when each request with a 2xx/3xx answer ended
         self.tokens = {user: self._token(user) for user in [u for _, u, _ in STEPS if u] + [uptd_user(kecamatan)]}
 
     def _token(self, user: str) -> dict[str, str]:
@@ -51,9 +52,12 @@ class Client:
     def _timed(self, kind: str, call: Any, *args: Any, **kwargs: Any) -> tuple[int, Any]:
         started = time.perf_counter()
         status, body = call(self.port, *args, **kwargs)
-        self.latencies[kind].append(time.perf_counter() - started)
+        ended = time.perf_counter()
+        self.latencies[kind].append(ended - started)
         if status >= 400:
             self.errors[f"{kind}:{status}"] += 1
+        else:
+            self.answered_at.append(ended)
         return status, body
 
     def case(self) -> bool:
@@ -199,42 +203,102 @@ class _MemorySampler:
         return {"cases": self.done, "workers": workers, "trace_mib": self.trace}
 
 
-def metrics_overhead(db: Database, clients: int = 4, cases: int = 100, rounds: int = 3) -> dict[str, Any]:
+def metrics_overhead(db: Database, clients: int = 4, seconds: float = 60.0, rounds: int = 5) -> dict[str, Any]:
     """Throughput with metrics off (``KIA_METRICS=off``) and on (request counters in prometheus_client's
     multiprocess mode, as ``kia serve`` runs them, and ``/metrics`` scraped every ``SCRAPE_SECONDS`` with
-    its database queries), in alternating rounds on the same database (off, on, on, off, ...) so that a
-    drift of the machine's load hits both alike. Each round starts its own gunicorn and warms it up."""
+    its database queries), side by side: each round starts two gunicorns on the same database, one per
+    mode, and drives both at once for ``seconds`` with ``clients`` desks each (different kecamatan). Both
+    modes then share every moment of the machine's load, which on a shared machine varies by a factor of
+    three between rounds run one after the other; a round's figure is the ratio of the requests the two
+    answered in the time (cases are too coarse at low throughput), and the result the median of those
+    ratios. The modes swap their kecamatan every round."""
     figures: dict[str, list[float]] = {"off": [], "on": []}
+    requests: dict[str, list[float]] = {"off": [], "on": []}
+    ratios: list[float] = []  # per round: requests answered with metrics on / off
     scrapes: list[float] = []
-    order = [("off", "on") if r % 2 == 0 else ("on", "off") for r in range(rounds)]
-    for pair in order:
-        for mode in pair:
-            env = {"KIA_METRICS": "off"} if mode == "off" else {"PROMETHEUS_MULTIPROC_DIR": _fresh(db, "prometheus")}
-            with gunicorn(db, 2, env) as server:
-                desks = [Client(server.port, KECAMATAN[i % len(KECAMATAN)]) for i in range(clients)]
-                scraper = _Scraper(server.port) if mode == "on" else None
-                try:
-                    result = run(server, desks, cases)
-                finally:
-                    if scraper is not None:
-                        scrapes += scraper.stop()
-            if result["failed_cases"]:
-                raise RuntimeError(f"metrics {mode}: {result['failed_cases']} cases failed: {result['errors']}")
-            figures[mode].append(result["cases_per_s"])
-    off, on = statistics.median(figures["off"]), statistics.median(figures["on"])
+    for r in range(rounds):
+        envs = {"off": {"KIA_METRICS": "off"}, "on": {"PROMETHEUS_MULTIPROC_DIR": _fresh(db, "prometheus")}}
+        with gunicorn(db, 2, envs["off"]) as off_server, gunicorn(db, 2, envs["on"]) as on_server:
+            servers = {"off": off_server, "on": on_server}
+            offset = {"off": 0, "on": clients} if r % 2 == 0 else {"off": clients, "on": 0}
+            desks = {
+                mode: [
+                    Client(servers[mode].port, KECAMATAN[(offset[mode] + i) % len(KECAMATAN)]) for i in range(clients)
+                ]
+                for mode in servers
+            }
+            for mode in servers:  # warm-up outside the clock, one case per desk
+                _drive(desks[mode], clients)
+            scraper = _Scraper(on_server.port)
+            try:
+                results = _side_by_side(desks, seconds)
+            finally:
+                scrapes += scraper.stop()
+        for mode, (finished, failed, answered) in results.items():
+            if failed:
+                errors = {kind: n for desk in desks[mode] for kind, n in desk.errors.items()}
+                raise RuntimeError(f"metrics {mode}: {failed} cases failed: {errors}")
+            figures[mode].append(round(finished / seconds, 2))
+            requests[mode].append(round(answered / seconds, 1))
+        ratios.append(results["on"][2] / max(1, results["off"][2]))
+    ratio = statistics.median(ratios)
     return {
         "clients": clients,
-        "cases_per_round": cases,
+        "seconds_per_round": seconds,
         "rounds": rounds,
         "cases_per_s_off": figures["off"],
         "cases_per_s_on": figures["on"],
-        "median_off": off,
-        "median_on": on,
-        "on_vs_off_pct": round(100 * (on - off) / off, 1),
+        "median_off": statistics.median(figures["off"]),
+        "median_on": statistics.median(figures["on"]),
+        "requests_per_s_off": requests["off"],
+        "requests_per_s_on": requests["on"],
+        "on_vs_off_per_round_pct": [round(100 * (x - 1), 1) for x in ratios],
+        "on_vs_off_pct": round(100 * (ratio - 1), 1),
         "scrapes": len(scrapes),
         "scrape_ms_p50": round(1000 * statistics.median(scrapes), 1) if scrapes else None,
         "scrape_ms_max": round(1000 * max(scrapes), 1) if scrapes else None,
     }
+
+
+def _side_by_side(desks: dict[str, list[Client]], seconds: float) -> dict[str, tuple[int, int, int]]:
+    """Each group of desks driven at once, in its own threads, for the same ``seconds``."""
+    results: dict[str, tuple[int, int, int]] = {}
+
+    def drive(mode: str) -> None:
+        results[mode] = _drive_for(desks[mode], seconds)
+
+    threads = [threading.Thread(target=drive, args=(mode,)) for mode in desks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _drive_for(desks: list[Client], seconds: float) -> tuple[int, int, int]:
+    """Cases over the desks, one thread each, for ``seconds``: (cases finished, cases failed, requests
+    answered) within the time. A case still running at the end is not counted; its requests answered in
+    time are (about 13 requests make a case, so the request count is the finer measure)."""
+    started = time.perf_counter()
+    deadline = started + seconds
+    counts = [0, 0]
+    lock = threading.Lock()
+
+    def work(desk: Client) -> None:
+        while time.perf_counter() < deadline:
+            ok = desk.case()
+            if time.perf_counter() > deadline:
+                return
+            with lock:
+                counts[0 if ok else 1] += 1
+
+    threads = [threading.Thread(target=work, args=(desk,)) for desk in desks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    answered = sum(1 for desk in desks for at in desk.answered_at if started <= at <= deadline)
+    return counts[0], counts[1], answered
 
 
 SCRAPE_SECONDS = 5.0  # a busy Prometheus (the default is 15 s)

@@ -75,8 +75,6 @@ def _accepted(key: str, schema: dict, fixed: dict[str, str]) -> dict[str, Any] |
 
 def _value(prop: dict) -> Any:
     """A value the JSON Schema ``prop`` allows (the first choice, a short text within its length)."""
-    if prop.get("examples"):  # a value no schema keyword describes (a real NIK)
-        return prop["examples"][0]
     if "enum" in prop:
         return prop["enum"][0]
     if "const" in prop:

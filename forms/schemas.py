@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 import marshmallow as ma
 
 from engine.kia.corrections import FIELD_LABELS
-from engine.kia.handover import RELATIONSHIP_LABELS
 from engine.kia.identity import (
     IdentityError,
     check_child_age,
@@ -42,14 +41,10 @@ PEKANBARU = "14.71"
 CONFIRM_REQUIRED = "Permohonan harus dikonfirmasi."
 NOTE_REQUIRED_INCOMPLETE = "Catatan wajib diisi bila berkas dikembalikan."
 NOTE_REQUIRED_PROBLEM = "Catatan wajib diisi bila data bermasalah."
+NOTE_REQUIRED_MISSING = "Catatan wajib diisi bila KIA tidak ada dalam kiriman."
 UNKNOWN_FIELD = "Bukan data permohonan yang dikenal."
 TOO_MANY_FIELDS = "Terlalu banyak data dipilih."
 KK_OUTSIDE_PEKANBARU = "Nomor KK tidak diterbitkan di Kota Pekanbaru; periksa domisili anak menurut KK."
-
-RELATIONSHIP_CHOICE = (
-    "Pilih hubungan penerima dengan anak: ibu, ayah, wali atau anggota keluarga dalam KK, atau penerima kuasa."
-)
-SAMPLE_RECIPIENT_NIK = "1471086107920002"  # the demo family's mother (forms.samples, the dry run)
 
 _MOBILE = re.compile(r"628[0-9]{7,12}")  # E.164 digits, 10-15 in all
 _SEPARATORS = re.compile(r"[\s().-]")
@@ -257,29 +252,40 @@ class GroupingForm(Form):
     note = _note("Catatan")
 
 
-class HandoverForm(Form):
-    """Who receives the card (``engine.kia.handover`` checks them against the KK and stores the proxy's
-    letter, sent as the ``proxy_letter`` file)."""
+class ArrivalForm(Form):
+    title = "Kedatangan KIA di UPTD"
 
+    decision = Choice(
+        ("arrived", "missing"),
+        ("KIA sudah tiba di UPTD", "KIA tidak ada dalam kiriman"),
+        required=True,
+        metadata={"title": "Keputusan"},
+    )
+    note = _note("Catatan")
+
+    @ma.validates_schema
+    def _note_when_missing(self, data: dict, **kwargs: Any) -> None:
+        if data.get("decision") == "missing" and not data.get("note"):
+            raise ma.ValidationError(NOTE_REQUIRED_MISSING, field_name="note")
+
+
+class MissingCardForm(Form):
+    title = "Penelusuran KIA yang tidak sampai di UPTD"
+
+    decision = Choice(
+        ("resent", "reprinted"),
+        ("KIA ditemukan dan dikirim ulang ke UPTD", "KIA dicetak ulang dan dikirim ke UPTD"),
+        required=True,
+        metadata={"title": "Tindak lanjut"},
+    )
+    note = _note("Catatan untuk UPTD")
+
+
+class HandoverForm(Form):
     title = "Penyerahan KIA kepada pemohon"
 
-    recipient_relationship = Choice(
-        RELATIONSHIP_LABELS,
-        RELATIONSHIP_LABELS.values(),
-        required=True,
-        error=RELATIONSHIP_CHOICE,
-        metadata={"title": "Penerima KIA"},
-    )
-    recipient_name = PersonName(required=True, metadata={"title": "Nama penerima (sesuai KTP-el)"})
-    recipient_nik = Nik(
-        required=True,
-        metadata={"title": "NIK penerima (sesuai KTP-el)", "examples": [SAMPLE_RECIPIENT_NIK]},
-    )
-    card_number = String(
-        max_length=32,
-        validate=regexp(r"^[A-Za-z0-9./\- ]*$", "Nomor kartu hanya boleh berisi huruf, angka, spasi, titik, / dan -."),
-        metadata={"title": "Nomor kartu KIA yang diserahkan"},
-    )
+    recipient_name = PersonName(required=True, metadata={"title": "Nama penerima"})
+    recipient_relationship = String(max_length=50, metadata={"title": "Hubungan penerima dengan anak"})
     note = _note("Catatan")
 
 
@@ -297,6 +303,8 @@ FORMS: dict[str, type[Form]] = {
     "printing": PrintingForm,
     "grouping": GroupingForm,
     "handover": HandoverForm,
+    "arrival": ArrivalForm,
+    "missing_card": MissingCardForm,
     "correction": CorrectionForm,
 }
 

@@ -23,6 +23,7 @@ SUBJECTS = {
     "receipt": "Resi permohonan KIA",
     "reminder": "Pengingat permohonan KIA",
     "card_ready": "KIA siap diambil",
+    "collection_reminder": "Pengingat: KIA menunggu diambil",
     "pin_reissued": "PIN baru permohonan KIA",
     "application_code": "Kode permohonan KIA Anda",
 }

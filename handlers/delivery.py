@@ -42,7 +42,9 @@ SENT_SECRET_TEXT = retention.BLANKED_TEXT
 CHANNELS = ("whatsapp", "email")  # every outbox row is on one of these: a sender handles each
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after the person's last message
 # Notices to the applicant that go by e-mail when WhatsApp cannot deliver them (chat replies do not)
-FALLBACK_KINDS = frozenset({"correction_note", "receipt", "reminder", "card_ready", "pin_reissued"})
+FALLBACK_KINDS = frozenset(
+    {"correction_note", "receipt", "reminder", "card_ready", "collection_reminder", "pin_reissued"}
+)
 # How far a message has got; a status webhook only moves it forward (Meta may report out of order)
 PROGRESS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 

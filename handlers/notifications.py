@@ -7,12 +7,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import notifications
-from engine.models import Application, Kecamatan, Outbox, TaskRow, TaskRowState, Timer, TimerKind, TimerState
+from engine.kia import collection, notifications
+from engine.kia.corrections import indonesian_date
+from engine.models import (
+    Application,
+    Instance,
+    Kecamatan,
+    Outbox,
+    TaskRow,
+    TaskRowState,
+    Timer,
+    TimerKind,
+    TimerState,
+)
 from engine.workflow import escalation
 from engine.workflow.database import insert_rows
 from engine.workflow.events import record
@@ -20,6 +32,8 @@ from engine.workflow.services import DueTimer, ServiceContext, handler
 
 from . import channels
 from .whatsapp.templates import parameter
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def _application(ctx: ServiceContext) -> Application:
@@ -93,16 +107,59 @@ def email_code(ctx: ServiceContext) -> dict:
 
 @handler("notify_ready")
 def notify_ready(ctx: ServiceContext) -> dict:
-    """SOP step 5 begins: the card waits at the applicant's UPTD (a template message, usually >24 h)."""
+    """SOP step 5 begins: the card is at the applicant's UPTD (a template message, usually >24 h), with the
+    UPTD's address and opening hours; the reminder is planned for when the card still waits."""
     app = _application(ctx)
-    kec = ctx.session.get(Kecamatan, ctx.instance.kecamatan or "")
-    where = f"{kec.uptd_name}, {kec.uptd_address}" if kec else "UPTD kecamatan Anda"
+    where = collection.pickup_place(ctx.session.get(Kecamatan, ctx.instance.kecamatan or ""))
     text = (
-        f"KIA untuk permohonan {_display_code(app.code)} sudah siap diambil di {where}.\n"
-        "Bawa resi permohonan saat pengambilan."
+        f"KIA siap diambil: KIA untuk permohonan {_display_code(app.code)} sudah tiba dan dapat diambil di "
+        f"{where}.\nBawa resi permohonan saat pengambilan."
     )
     _to_applicant(ctx, "card_ready", text, [_display_code(app.code), parameter(where)])
+    collection.plan_reminder(ctx.session, ctx.instance, ctx.now)
     return {"notified": True}
+
+
+def remind_collection_due(session: Session, due: list[DueTimer], now: datetime) -> int:
+    """The parents' reminders of due collection timers (``engine.kia.collection``), for the cards still
+    waiting: one outbox row each and the event on the control card; returns how many went."""
+    waiting = collection.waiting(session, {d.instance_id for d in due})
+    apps = collection.applications_of(session, set(waiting))
+    chatting = channels.chatting_phones(session, ((a.applicant or {}).get("phone", "") for a in apps.values()))
+    districts = {k.code: k for k in session.scalars(select(Kecamatan))}
+    rows = []
+    for instance_id, task in waiting.items():
+        app = apps.get(instance_id)
+        if app is None:
+            continue
+        code, where = _display_code(app.code), collection.pickup_place(districts.get(task.kecamatan or ""))
+        since = indonesian_date(task.ready_at.astimezone(JAKARTA).date())
+        text = (
+            f"Pengingat: KIA untuk permohonan {code} sudah menunggu sejak {since} di {where}.\n"
+            "Bawa resi permohonan saat pengambilan."
+        )
+        rows.append(
+            channels.applicant_message(app, "collection_reminder", text, now, chatting, [code, since, parameter(where)])
+        )
+        record(
+            session,
+            session.get_one(Instance, instance_id),
+            collection.REMINDED,
+            actor="sistem",
+            at=now,
+            step=task.step,
+            lane=task.lane,
+            task_id=task.id,
+        )
+    insert_rows(session, Outbox.__table__, rows)
+    return len(rows)
+
+
+@handler(collection.REMINDER_HANDLER, batch=remind_collection_due)
+def remind_collection(ctx: ServiceContext) -> dict:
+    """The parent's reminder when the card still waits for them (the timer sweep calls the batch form)."""
+    due = DueTimer(id=ctx.task_id, instance_id=ctx.instance.id, due_at=ctx.now, params={})
+    return {"reminded": remind_collection_due(ctx.session, [due], ctx.now) > 0}
 
 
 @handler("apply_correction")

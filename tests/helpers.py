@@ -59,16 +59,6 @@ PNG_BYTES = image_bytes("PNG", (1, 1))
 JPEG_BYTES = image_bytes("JPEG")
 
 
-# The card handed over to the demo family's mother (engine.kia.population.DEMO_FAMILY, who applied in
-# ``application_data``), the card number copied from the card (none was entered at printing).
-HANDOVER_DATA = {
-    "recipient_name": "Siti Rahmawati",
-    "recipient_nik": "1471086107920002",
-    "recipient_relationship": "ibu",
-    "card_number": "KIA-UJI-0001",
-}
-
-
 def application_data(**child_overrides: Any) -> dict[str, Any]:
     """A valid application for a child under five in Binawidya."""
     child = {

@@ -18,7 +18,7 @@ from api.extensions import db
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .helpers import HANDOVER_DATA, ROOT, inbox, submit, token
+from .helpers import ROOT, inbox, submit, token
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -70,7 +70,7 @@ STEP_DATA = {
     "admin1": {"decision": "complete"},
     "operator1": {"decision": "issued"},
     "dafdud1": {"batch": "2027-09-03"},
-    "uptd_binawidya": HANDOVER_DATA,
+    "uptd_binawidya": {"recipient_name": "Siti Rahmawati"},
 }
 
 

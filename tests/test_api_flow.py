@@ -12,7 +12,7 @@ from api.extensions import db
 from engine.models import Instance, Outbox, TaskRow
 from engine.workflow.definitions import NS
 
-from .helpers import HANDOVER_DATA, ROOT, applicant_headers, application_data, inbox, submit, token
+from .helpers import ROOT, applicant_headers, application_data, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 
@@ -68,7 +68,7 @@ def test_happy_path_through_all_five_steps(client: FlaskClient, app: Flask) -> N
     assert view["pickup"]["kecamatan"] == "Binawidya"
 
     uptd = token(client, "uptd_binawidya")
-    result = complete(client, uptd, open_task(client, uptd, code)["id"], HANDOVER_DATA)
+    result = complete(client, uptd, open_task(client, uptd, code)["id"], {"recipient_name": "Siti Rahmawati"})
     assert result["next_tasks"] == [] and result["status"] == "selesai"
 
     view = status_of(client, code)
@@ -299,7 +299,7 @@ def test_new_version_while_an_instance_runs(client: FlaskClient, app: Flask) -> 
     complete(client, admin, open_task(client, admin, old_code)["id"], {"decision": "complete"})
     complete(client, operator, open_task(client, operator, old_code)["id"], {"decision": "issued"})
     complete(client, dafdud, open_task(client, dafdud, old_code)["id"], {})
-    complete(client, uptd, open_task(client, uptd, old_code)["id"], HANDOVER_DATA)
+    complete(client, uptd, open_task(client, uptd, old_code)["id"], {"recipient_name": "Siti"})
     assert status_of(client, old_code)["status"] == "selesai"
     running = {
         v["version"]: v["running_instances"] for v in client.get("/api/v1/processes", headers=owner).get_json()["items"]

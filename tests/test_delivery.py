@@ -164,7 +164,10 @@ def test_notices_of_the_diagram_go_out_receipt_as_pdf_and_card_ready_as_template
     template = ready["template"]
     assert ready["type"] == "template" and template["name"] == "kia_siap_diambil"
     assert template["language"] == {"code": "id"}
-    where = "UPTD Disdukcapil Kecamatan Binawidya, Kantor Camat Binawidya, Kota Pekanbaru"
+    where = (
+        "UPTD Disdukcapil Kecamatan Binawidya, Kantor Camat Binawidya, Kota Pekanbaru "
+        "(jam layanan: Senin–Kamis 08.00–15.00 WIB, Jumat 08.00–11.30 WIB)"
+    )
     assert [p["text"] for p in template["components"][0]["parameters"]] == [f"{code[:4]}-{code[4:8]}-{code[8:]}", where]
 
     ((mail_from, rcpt, content),) = smtp.messages

@@ -5,7 +5,6 @@ signature blocks with names and NIPs, letter numbers, card numbers, and each fir
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import zxingcpp
 from flask import Flask
@@ -245,25 +244,45 @@ def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClien
     )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    batch = body["batch"]
-    assert batch["count"] == 30 and batch["label"] == "Senin pagi" and batch["created_by"] == "dafdud1"
-    assert {g["kecamatan"]: g["count"] for g in batch["groups"]} == SPREAD
-    assert batch["recap_url"] == f"/api/v1/reports/distribution.pdf?batch={batch['id']}"
-    assert len(body["completed"]) == 30 and {t["step"] for t in body["next_tasks"]} == {"hand_over_card"}
+    batches = body["batches"]  # one per kecamatan, in the order of the kecamatan codes
+    assert [b["kecamatan"] for b in batches] == sorted(SPREAD)
+    for batch in batches:
+        assert batch["label"] == "Senin pagi" and batch["created_by"] == "dafdud1"
+        assert batch["count"] == SPREAD[batch["kecamatan"]] and batch["kecamatan_name"] == NAMES[batch["kecamatan"]]
+        assert batch["groups"] == [
+            {"kecamatan": batch["kecamatan"], "name": NAMES[batch["kecamatan"]], "count": batch["count"]}
+        ]
+        assert batch["recap_url"] == f"/api/v1/reports/distribution.pdf?batch={batch['id']}"
+    assert len(body["completed"]) == 30 and len(body["next_tasks"]) == 30
     assert _grouping_tasks(client, dafdud) == []
     with app.app_context():
-        items = db.session.scalars(select(DistributionItem).where(DistributionItem.batch_id == batch["id"])).all()
-        assert Counter(i.kecamatan for i in items) == Counter(SPREAD)
-        assert len({i.application_id for i in items}) == 30
-    status = client.get(f"/api/v1/status/{next(iter(made))}").get_json()
-    assert status["status"] == "siap_diambil"
+        for batch in batches:
+            items = db.session.scalars(select(DistributionItem).where(DistributionItem.batch_id == batch["id"])).all()
+            assert {i.kecamatan for i in items} == {batch["kecamatan"]} and len(items) == batch["count"]
+        assert len({i.application_id for i in db.session.scalars(select(DistributionItem))}) == 30
 
-    content = pdf_of(client, batch["recap_url"], dafdud)
-    pages = [flat(p) for p in pages_text(content)]
-    assert len(pages) == 4  # one page per kecamatan
+    # the past batches, newest first, each with its state and recap
+    listed = client.get("/api/v1/batches", headers=dafdud).get_json()["items"]
+    assert [b["id"] for b in listed] == sorted((b["id"] for b in batches), reverse=True)
+    assert {b["state"] for b in listed} == {"sent"} and all(b["waiting"] == b["count"] for b in listed)
+    uptd = token(client, "uptd_binawidya")
+    own = client.get("/api/v1/batches", headers=uptd).get_json()["items"]
+    assert [b["kecamatan"] for b in own] == ["14.71.08"]
+    assert client.get("/api/v1/batches?kecamatan=14.71.01", headers=uptd).status_code == 403
+    other = next(b for b in batches if b["kecamatan"] != "14.71.08")
+    assert client.get(f"/api/v1/batches/{other['id']}", headers=uptd).status_code == 403
+    detail = client.get(f"/api/v1/batches/{own[0]['id']}", headers=uptd).get_json()
+    assert len(detail["cards"]) == own[0]["count"] and {c["arrival"] for c in detail["cards"]} == {None}
+
+    pages = []
+    for batch in batches:
+        content = pdf_of(client, batch["recap_url"], dafdud)
+        [page] = [flat(p) for p in pages_text(content)]  # one page: one kecamatan
+        pages.append((batch, page))
     by_kecamatan = {}
-    for page in pages:
+    for batch, page in pages:
         [name] = [n for n in NAMES.values() if f"Kecamatan : {n}" in page]
+        assert name == NAMES[batch["kecamatan"]]
         by_kecamatan[name] = page
         assert_letterhead(page)
         assert "REKAP DISTRIBUSI KIA PER KECAMATAN" in page
@@ -294,14 +313,16 @@ def test_bulk_grouping_and_recap_of_30_cards_over_4_kecamatan(client: FlaskClien
     assert_a4_with_embedded_fonts(content)
     first_page_png(content, "distribution-recap")
     # a reprint keeps the numbers
-    again = [flat(p) for p in pages_text(pdf_of(client, batch["recap_url"], dafdud))]
-    assert [re.findall(r"Nomor: (\S+)", p) for p in again] == [re.findall(r"Nomor: (\S+)", p) for p in pages]
+    for batch, page in pages:
+        [again] = [flat(p) for p in pages_text(pdf_of(client, batch["recap_url"], dafdud))]
+        assert re.findall(r"Nomor: (\S+)", again) == re.findall(r"Nomor: (\S+)", page)
 
     # the same cards by day; a Ka. UPTD sees only their own kecamatan
     day = pages_text(pdf_of(client, "/api/v1/reports/distribution.pdf?date=2027-09-06", dafdud))
     assert len(day) == 4  # another paper: numbers of its own
     assert [re.findall(r"Nomor: 470/(\d{3})/", flat(p)) for p in day] == [["005"], ["006"], ["007"], ["008"]]
-    own = pages_text(pdf_of(client, batch["recap_url"], token(client, "uptd_binawidya")))
+    binawidya = next(b for b in batches if b["kecamatan"] == "14.71.08")
+    own = pages_text(pdf_of(client, binawidya["recap_url"], token(client, "uptd_binawidya")))
     assert len(own) == 1 and "Jumlah: 8 KIA" in own[0]
     assert "Nomor: 470/003/Disdukcapil/IX/2027" in flat(own[0])  # the batch's Binawidya page
     uptd = token(client, "uptd_binawidya")
@@ -367,7 +388,8 @@ def test_bulk_complete_is_all_or_nothing_and_names_the_failing_task(client: Flas
     _assert_nothing_grouped(client, app, dafdud, 3)
 
     response = client.post("/api/v1/tasks/bulk-complete", json={"task_ids": ids[:3]}, headers=dafdud)
-    assert response.status_code == 200 and response.get_json()["batch"]["count"] == 3
+    assert response.status_code == 200
+    assert sum(b["count"] for b in response.get_json()["batches"]) == 3
 
 
 # --- delivery report ----------------------------------------------------------------------------------

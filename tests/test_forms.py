@@ -21,7 +21,6 @@ from forms import (
     validate_application,
 )
 from forms.fields import Form
-from forms.schemas import RELATIONSHIP_CHOICE
 
 ON = date(2025, 6, 1)
 DATE_WARNING = "Tanggal lahir menurut NIK (12-05-2020) berbeda dengan tanggal lahir yang diisi (13-05-2020)."
@@ -310,27 +309,11 @@ VALID = [
         {"batch": "2025-06 Binawidya", "note": ""},
         {"batch": "2025-06 Binawidya", "note": ""},
     ),
+    ("handover", {"recipient_name": "Siti"}, {"recipient_name": "Siti"}),
     (
         "handover",
-        {"recipient_name": "Siti", "recipient_nik": "1471086107920002", "recipient_relationship": "ibu"},
-        {"recipient_name": "Siti", "recipient_nik": "1471086107920002", "recipient_relationship": "ibu"},
-    ),
-    (
-        "handover",
-        {
-            "recipient_name": " Siti ",
-            "recipient_nik": "1471 0861 0792 0002",
-            "recipient_relationship": "kuasa",
-            "card_number": "KIA-0001",
-            "note": "Diterima langsung",
-        },
-        {
-            "recipient_name": "Siti",
-            "recipient_nik": "1471086107920002",
-            "recipient_relationship": "kuasa",
-            "card_number": "KIA-0001",
-            "note": "Diterima langsung",
-        },
+        {"recipient_name": "Siti", "recipient_relationship": "ibu", "note": "Diterima langsung"},
+        {"recipient_name": "Siti", "recipient_relationship": "ibu", "note": "Diterima langsung"},
     ),
     ("correction", {"response": "Sudah saya perbaiki."}, {"response": "Sudah saya perbaiki."}),
     (
@@ -398,35 +381,8 @@ INVALID = [
     ),
     ("grouping", {"batch": ["a"]}, {"batch": ["Bukan teks yang sah."]}),
     ("grouping", {"kecamatan": "14.71.08"}, {"kecamatan": ["Kolom tidak dikenal."]}),
-    (
-        "handover",
-        {},
-        {
-            "recipient_name": ["Wajib diisi."],
-            "recipient_nik": ["Wajib diisi."],
-            "recipient_relationship": ["Wajib diisi."],
-        },
-    ),
-    (
-        "handover",
-        {"recipient_name": " ", "recipient_nik": "1471086107920002", "recipient_relationship": "ibu"},
-        {"recipient_name": ["Tidak boleh kosong."]},
-    ),
-    (  # "nenek" is no relationship: a grandmother in the KK is "keluarga", one not in it a proxy
-        "handover",
-        {"recipient_name": "Siti", "recipient_nik": "1471086107920002", "recipient_relationship": "nenek"},
-        {"recipient_relationship": [RELATIONSHIP_CHOICE]},
-    ),
-    (
-        "handover",
-        {"recipient_name": "Siti", "recipient_nik": "1471086107920000", "recipient_relationship": "ibu"},
-        {"recipient_nik": ["Nomor urut pada NIK tidak boleh 0000."]},
-    ),
-    (
-        "handover",
-        {"recipient_name": "Siti", "recipient_nik": "12345", "recipient_relationship": "ibu"},
-        {"recipient_nik": ["NIK harus terdiri dari 16 digit angka."]},
-    ),
+    ("handover", {}, {"recipient_name": ["Wajib diisi."]}),
+    ("handover", {"recipient_name": " "}, {"recipient_name": ["Tidak boleh kosong."]}),
     ("correction", {}, {"response": ["Wajib diisi."]}),
     ("correction", {"response": ""}, {"response": ["Tidak boleh kosong."]}),
     (
@@ -484,6 +440,8 @@ def test_forms_registry() -> None:
         "printing",
         "grouping",
         "handover",
+        "arrival",
+        "missing_card",
         "correction",
     }
     for key, form_class in FORMS.items():

@@ -518,13 +518,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "verification": {"decision": "incomplete", "note": "Foto KK buram.", "override_reason": "Sudah dicek."},
     "printing": {"decision": "problem", "note": "Data bermasalah.", "card_number": "KIA-001"},
     "grouping": {"batch": "B1", "note": "Senin pagi"},
-    "handover": {
-        "recipient_name": "Siti Rahmawati",
-        "recipient_nik": "1471086107920002",
-        "recipient_relationship": "ibu",
-        "card_number": "KIA-001",
-        "note": "Diambil ibu",
-    },
+    "handover": {"recipient_name": "Siti Rahmawati", "recipient_relationship": "ibu", "note": "Diambil ibu"},
     "correction": {
         "response": "Sudah diperbaiki.",
         "applicant": {"name": "Siti Rahmawati"},

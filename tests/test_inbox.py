@@ -191,3 +191,48 @@ def test_simpan_dan_berikutnya_opens_the_next_task_of_the_lane(client: FlaskClie
     assert client.post(f"/petugas/tugas/{plain}/ambil", data={"csrf_token": csrf}).status_code == 302
     back = client.post(f"/petugas/tugas/{plain}/selesaikan", data={"csrf_token": csrf, "decision": "complete"})
     assert back.status_code == 302 and back.headers["Location"] == "/petugas/tugas"
+
+
+def test_a_changed_name_is_found_and_an_ended_task_keeps_no_names(client: FlaskClient, app: Flask) -> None:
+    """The search by name reads the open tasks' own copy of the names (``tasks.search_text``): a
+    correction of the child's name reaches it at once, and a task that ended no longer holds them."""
+    clock.freeze(START)
+    codes = seed_applications(app, [child(0, name="Intan Permata"), child(1)])
+    admin = token(client, "admin1")
+
+    def found(q: str) -> list[str]:
+        return [
+            t["application_code"]
+            for t in client.get("/api/v1/tasks", headers=admin, query_string={"q": q}).json["items"]
+        ]
+
+    assert found("intan") == [codes[0]]
+    with app.app_context():
+        application = db.session.scalar(select(Application).where(Application.code == codes[0]))
+        application.child = {**application.child, "name": "Intan Kumalasari"}  # as a correction stores it
+        db.session.commit()
+    assert found("kumala") == [codes[0]] and found("permata") == []
+
+    with app.app_context():  # the verification of the first ends; the print step opens with the names
+        row = db.session.scalar(
+            select(TaskRow)
+            .join(Application, Application.instance_id == TaskRow.instance_id)
+            .where(Application.code == codes[0], TaskRow.state == "open")
+        )
+    task_id = row.id
+    assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=admin).status_code == 200
+    done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=admin, json={"decision": "complete"})
+    assert done.status_code == 200, done.json
+    with app.app_context():
+        rows = db.session.scalars(
+            select(TaskRow)
+            .join(Application, Application.instance_id == TaskRow.instance_id)
+            .where(Application.code == codes[0])
+        ).all()
+        assert {r.state: r.search_text for r in rows if r.id == task_id} == {"completed": None}
+        assert [r.search_text for r in rows if r.state == "open"] == ["intan kumalasari|siti rahmawati"]
+    operator = token(client, "operator1")
+    assert [
+        t["application_code"]
+        for t in client.get("/api/v1/tasks", headers=operator, query_string={"q": "kumala"}).json["items"]
+    ] == [codes[0]]

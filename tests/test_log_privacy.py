@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from api import outbox
 
-from .helpers import HANDOVER_DATA, PDF_BYTES, PNG_BYTES, Mailbox, application_data, inbox, submit, token
+from .helpers import PDF_BYTES, PNG_BYTES, Mailbox, application_data, inbox, submit, token
 from .whatsapp_helpers import ANSWERS, Phone, configure, media_part
 
 WA_PHONE = "6285211112222"
@@ -227,7 +227,7 @@ def test_no_personal_data_in_the_logs_of_an_end_to_end_run(
         ).status_code
         == 200
     )
-    complete(http, uptd, code, {**HANDOVER_DATA, "recipient_name": data["applicant"]["name"]})
+    complete(http, uptd, code, {"recipient_name": data["applicant"]["name"]})
     for path in (
         f"/api/v1/applications/{code}",
         f"/api/v1/applications/{code}/control-card",

@@ -28,7 +28,7 @@ from engine.models import TaskRow, TaskRowState, User
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .helpers import HANDOVER_DATA, applicant_headers, inbox, token
+from .helpers import applicant_headers, inbox, token
 from .test_web_pages import csrf_of, new_application, sign_in
 
 ROLES = ("admin1", "operator1", "dafdud1", "uptd_binawidya", "supervisor1", "owner1")
@@ -124,8 +124,13 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
         assert response.status_code == 200, response.get_json()
         if code == resumed:
             assert client.post(f"/api/v1/tasks/{task['id']}/resume", json={}, headers=operator).status_code == 200
-    complete(handed_over, "dafdud", "dafdud1", {"batch": "Kiriman pagi"})
-    complete(handed_over, "uptd", "uptd_binawidya", HANDOVER_DATA)
+    dafdud = token(client, "dafdud1")
+    grouping = next(t for t in inbox(client, dafdud) if t["application_code"] == handed_over and t["lane"] == "dafdud")
+    response = client.post(
+        "/api/v1/tasks/bulk-complete", json={"task_ids": [grouping["id"]], "batch": "Kiriman pagi"}, headers=dafdud
+    )
+    assert response.status_code == 200, response.get_json()  # a batch: the batch pages have one to show
+    complete(handed_over, "uptd", "uptd_binawidya", {"recipient_name": "Siti Rahmawati"})
     clock.advance(timedelta(hours=3))  # past the verification's hour: the waiting one is escalated
     with app.app_context():
         assert timers.fire_due(sessionmaker(bind=db.engine, expire_on_commit=False)) >= 1

@@ -30,6 +30,7 @@ def test_seeded_by_the_schema_migration(client: FlaskClient) -> None:
         "uptd_address": "Kantor Camat Binawidya, Kota Pekanbaru",
         "uptd_head": "",
         "uptd_head_nip": "",
+        "uptd_hours": "Senin–Kamis 08.00–15.00 WIB, Jumat 08.00–11.30 WIB",
     }
     assert len(client.get("/api/v1/reference/kecamatan", headers=admin).get_json()["items"]) == 15
     assert client.get("/api/v1/reference/regions/14.71.99", headers=admin).status_code == 404

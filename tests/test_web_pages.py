@@ -157,7 +157,7 @@ def test_dafdud_groups_several_cards_at_once(client: FlaskClient) -> None:
     )
     assert response.status_code == 302
     page = client.get("/petugas/tugas?lane=dafdud").text
-    assert re.search(r"2 KIA dikelompokkan dalam batch \d+ \u201c2026-11-28 Binawidya\u201d", page)
+    assert re.search(r"2 KIA dikelompokkan \u201c2026-11-28 Binawidya\u201d: batch \d+ \(Binawidya, 2 KIA\)", page)
     recap = re.search(r'<a href="(/api/v1/reports/distribution.pdf\?batch=\d+)"', page).group(1)
     assert client.get(recap).headers["Content-Type"] == "application/pdf"
     # all or nothing: a task that is no longer open refuses the whole batch

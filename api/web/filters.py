@@ -24,8 +24,7 @@ from . import csrf
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 LANES = LANE_NAMES
-DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}  # the applicant's
-DOCUMENT_LABELS = {**DOCUMENT_KINDS, "proxy_letter": "Surat kuasa (penyerahan KIA)"}  # every stored kind
+DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}
 ROLE_LABELS = {**LANES, "owner": "Pemilik proses", "supervisor": "Supervisor"}
 EVENT_LABELS = {
     "started": "Permohonan dimulai",
@@ -51,7 +50,7 @@ EVENT_LABELS = {
     "resubmitted": "Permohonan diajukan kembali",
     "held": "Ditunda (kendala kantor)",
     "resumed": "Dilanjutkan setelah ditunda",
-    "handed_over": "KIA diserahkan",
+    "collection_reminded": "Pengingat pengambilan KIA dikirim ke pemohon",
 }
 
 
@@ -86,6 +85,10 @@ DECISIONS = {  # the forms' choice values as an officer reads them in the histor
     "incomplete": "tidak lengkap",
     "issued": "dicetak",
     "problem": "data bermasalah",
+    "arrived": "tiba di UPTD",
+    "missing": "tidak ada dalam kiriman",
+    "resent": "ditemukan dan dikirim ulang",
+    "reprinted": "dicetak ulang dan dikirim",
 }
 
 
@@ -175,6 +178,8 @@ def duration_label(standard: str | None) -> str:
 
 NAV = (
     ("web.inbox", "Kotak masuk", {"admin", "operator", "dafdud", "uptd", "supervisor"}),
+    ("web.grouping_page", "Pengelompokan", {"dafdud"}),
+    ("web.batches_page", "Batch distribusi", {"dafdud", "uptd", "supervisor"}),
     ("web.dashboard_page", "Dasbor", {"supervisor", "owner"}),
     ("web.modeler", "Modeler", {"owner"}),
     ("web.versions", "Versi proses", {"owner", "supervisor"}),
@@ -213,7 +218,6 @@ def register(app: Flask) -> None:
         csrf_token=csrf.token,
         nav_links=nav_links,
         DOCUMENT_KINDS=DOCUMENT_KINDS,
-        DOCUMENT_LABELS=DOCUMENT_LABELS,
         LANES=LANES,
         ROLE_LABELS=ROLE_LABELS,
         EVENT_LABELS=EVENT_LABELS,

@@ -1,6 +1,6 @@
 """Collects the page modules onto one blueprint."""
 
-from . import accounts, notices, owner, public, staff, supervisor  # noqa: F401  (registers the routes)
+from . import accounts, batches, notices, owner, public, staff, supervisor  # noqa: F401  (registers the routes)
 from .blueprint import blp, unknown_address
 
 __all__ = ["blp", "unknown_address"]

@@ -10,13 +10,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 import forms
-from engine.kia import applications, corrections, distribution, handover
+from engine.kia import applications, corrections
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
 from engine.models import Kecamatan, TaskRow, TaskRowState, User
 from engine.reports.control_card import control_card, duration_label
 from engine.workflow import holds
 from engine.workflow.clock import clock
-from engine.workflow.errors import EngineError, InvalidData
+from engine.workflow.errors import InvalidData
 
 from ..applications import application_detail
 from ..auth import sign_in_staff
@@ -38,10 +38,8 @@ from .blueprint import blp, principal, safe_next, staff_page
 from .filters import LANES
 
 PAGE_SIZE = 50  # tasks per inbox page
-GROUP_LIMIT = 200  # tasks one bulk grouping may complete
 SORT_LABELS = {"due": "Batas waktu terdekat", "ready": "Waktu masuk (terlama dulu)", "kecamatan": "Kecamatan"}
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
-HANDOVER_PAPER = ("documents.handover_receipt", "Tanda terima penyerahan (PDF)")
 TASK_KEYS = set(TaskDetail().fields)  # what the task page shows in place; other keys are extras
 
 
@@ -209,7 +207,7 @@ def _render_task(
         task=detail,
         app=detail["application"],
         fields=formdata.fields_of(detail["form"]),
-        values=values if values is not None else _prefilled(detail),
+        values=values or {},
         errors=errors or {},
         actionable=actionable,
         who=who,
@@ -221,12 +219,6 @@ def _render_task(
         hold_errors=hold_errors or [],
         hold_reason=(values or {}).get("reason", "") if hold_errors else "",
     ), status
-
-
-def _prefilled(detail: dict[str, Any]) -> dict[str, Any]:
-    """What a task's form opens with: the hand-over's card number as printed."""
-    card_number = (detail.get("handover") or {}).get("card_number")
-    return {"card_number": card_number} if card_number else {}
 
 
 def _evidence(detail: dict[str, Any]) -> dict[str, Any]:
@@ -328,16 +320,14 @@ def resume(task_id: str) -> Any:
 @blp.route("/petugas/tugas/<task_id>/selesaikan", methods=["POST"])
 @staff_page()
 def complete(task_id: str) -> Any:
-    detail = task_detail(task_id)
-    raw = formdata.from_form(detail["form"], request.form)
+    schema = task_detail(task_id)["form"]
+    raw = formdata.from_form(schema, request.form)
     try:
-        row = complete_task(task_id, raw, _uploaded(handover.UPLOAD_FIELDS)).task
+        row = complete_task(task_id, raw).task
     except (forms.FormValidationError, InvalidData) as exc:  # InvalidData: an override without its reason
         db.session.rollback()
         return _render_task(task_id, formdata.posted(request.form), formdata.flat_errors(exc.fields), 422)
     flash(f"Tugas \u201c{row.title}\u201d untuk {row.instance.business_key} selesai.", "ok")
-    if row.form_key == handover.HANDOVER_FORM:
-        flash(url_for("documents.handover_receipt", code=row.instance.business_key), "handover_receipt")
     if request.form.get("next"):
         following = next_task_for(principal(), row.lane)
         if following is not None:
@@ -345,43 +335,6 @@ def complete(task_id: str) -> Any:
         flash(f"Tidak ada tugas terbuka lagi di lane {LANES.get(row.lane, row.lane)}.", "ok")
         return redirect(url_for("web.inbox", lane=row.lane))
     return redirect(url_for("web.inbox"))
-
-
-def _uploaded(names: tuple[str, ...]) -> dict[str, bytes]:
-    """The files of ``names`` the page's form sent (a file input left empty sends no file)."""
-    limit = current_app.config["MAX_UPLOAD_BYTES"] + 1
-    return {
-        name: request.files[name].read(limit)
-        for name in names
-        if name in request.files and request.files[name].filename
-    }
-
-
-@blp.route("/petugas/kelompokkan", methods=["POST"])
-@staff_page("dafdud")
-def group_cards() -> Any:
-    """Dafdud: complete several grouping tasks at once with one batch name."""
-    ids = request.form.getlist("task_id")[:GROUP_LIMIT]
-    if not ids:
-        flash("Pilih minimal satu KIA untuk dikelompokkan.", "error")
-        return redirect(url_for("web.inbox", lane="dafdud"))
-    try:
-        raw = formdata.from_form(forms.form_json_schema(distribution.GROUPING_FORM), request.form)
-        batch, completed, _ = distribution.group_in_batch(db.session, principal(), ids, raw, forms.load_form)
-        db.session.commit()
-    except (EngineError, forms.FormValidationError) as exc:
-        db.session.rollback()
-        flash(f"Tidak ada yang dikelompokkan: {getattr(exc, 'message', exc)}", "error")
-        return redirect(url_for("web.inbox", lane="dafdud"))
-    flash(f"{len(completed)} KIA dikelompokkan dalam batch {batch.id} \u201c{batch.label or '-'}\u201d.", "ok")
-    session_flash_recap(batch.id)
-    return redirect(url_for("web.inbox", lane="dafdud"))
-
-
-def session_flash_recap(batch_id: int) -> None:
-    """Point to the batch's distribution recap (PDF) when the documents endpoint is there."""
-    if "documents.distribution" in current_app.view_functions:
-        flash(url_for("documents.distribution", batch=batch_id), "recap")
 
 
 @blp.route("/petugas/permohonan/<code>")
@@ -400,12 +353,7 @@ def application(code: str) -> Any:
         "overdue": sorted({r.step for r in rows if r.overdue or r.escalations}),
     }
     kec = db.session.get(Kecamatan, detail["kecamatan"] or "")
-    handed = handover.handover_of(db.session, app_row) is not None
-    documents = [
-        (endpoint, label)
-        for endpoint, label in (*PAPERS, *([HANDOVER_PAPER] if handed else []))
-        if endpoint in current_app.view_functions
-    ]
+    documents = [(endpoint, label) for endpoint, label in PAPERS if endpoint in current_app.view_functions]
     return render_template(
         "web/application.html",
         app=detail,

@@ -102,10 +102,9 @@ def may_see_population_records(principal: Principal | None, app: Application) ->
 # What the history holds that comes from the population records: a verification override as a whole
 # (that the entry disagreed with the records, which fields, the officer's reason that may quote them),
 # and by event kind the keys of a detail: the routing's source (whether the KK is known to SIAK) and the
-# override's reason again in the completed verification's form data, and whether the hand-over's recipient
-# could be checked against the KK in the records.
+# override's reason again in the completed verification's form data.
 POPULATION_EVENTS = frozenset({"verification_override"})
-POPULATION_DETAIL = {"routed": ("source",), "completed": ("override_reason",), "handed_over": ("kk_checked",)}
+POPULATION_DETAIL = {"routed": ("source",), "completed": ("override_reason",)}
 
 
 def event_detail(kind: str, detail: dict, population_records: bool) -> dict | None:

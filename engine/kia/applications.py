@@ -18,7 +18,7 @@ from engine.workflow import incidents, instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import Conflict, EngineError, InvalidData, NotFound
 from engine.workflow.events import record
-from engine.workflow.models import Event, Instance, Outbox
+from engine.workflow.models import Event, Instance, Outbox, TaskRow
 
 PROCESS_KEY = "kia_whatsapp"
 REQUIRED_DOCUMENTS = ("kk", "akta")
@@ -257,25 +257,28 @@ def by_code(session: Session, raw_code: str) -> Application:
 
 
 def matching(raw: str) -> ColumnElement[bool]:
-    """The applications a staff search ``raw`` finds. A code (one word once its dashes are dropped, case
-    ignored) is looked up by the unique index on ``code`` alone; 16 digits are the child's NIK (exact);
-    anything else is a case-insensitive fragment of the child's or the applicant's name (or a code typed with
-    spaces), compared with ``search_names``, the lowercased copy of both names (``models.search_names_of``).
-    The caller drives the search from its open tasks, so that each is one lookup in
-    ``ix_applications_instance_names``."""
+    """The tasks a staff search ``raw`` finds. A code (one word once its dashes are dropped, case ignored)
+    is looked up by the unique index on ``code`` alone; 16 digits are the child's NIK (exact, the index on
+    ``child_nik``); anything else is a case-insensitive fragment of the child's or the applicant's name (or
+    a code typed with spaces), compared with the open task's own copy of both names (``tasks.search_text``,
+    kept by ``models._copy_search_keys``), which ``ix_tasks_open_search`` holds for every open task."""
     text = " ".join(raw.split())
     if not text:
         return false()
     code = normalize_code(text)
     if code is not None and " " not in text:  # no name fragment is 12 letters of the code alphabet, unspaced
-        return Application.code == code
+        return _of_applications(Application.code == code)
     digits = text.replace(" ", "")
     if digits.isdigit() and len(digits) == NIK_LENGTH:
-        return Application.child_nik == digits  # the indexed copy of child["nik"]
-    found = [Application.search_names.contains(text.lower(), autoescape=True)]  # both names, lowercased
+        return _of_applications(Application.child_nik == digits)  # the indexed copy of child["nik"]
+    found = [TaskRow.search_text.contains(text.lower(), autoescape=True)]  # both names, lowercased
     if code is not None:
-        found.append(Application.code == code)
+        found.append(_of_applications(Application.code == code))
     return or_(*found)
+
+
+def _of_applications(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return TaskRow.instance_id.in_(select(Application.instance_id).where(condition))
 
 
 def mask_name(name: str) -> str:

@@ -4,9 +4,8 @@ applicant's correction (web page and WhatsApp).
 In order, with one fetch of the task row: the row (404), the caller's own precondition (the bulk
 grouping: a grouping task), the caller may see it and act on it (403), it is still open (409), the form
 data validates (422, field by field), the SOP's rules for the step (verification: a reason to override
-disagreeing records; hand-over: the recipient in the KK or a proxy with a letter, ``engine.kia.handover``;
-correction: changed personal data goes to the application and may re-route it, and the answer with every
-changed field is recorded for the verifier),
+disagreeing records; correction: changed personal data goes to the application and may re-route it, and
+the answer with every changed field is recorded for the verifier),
 then the runtime completes it (409 when claimed by another or lost to a concurrent completion) and
 returns the tasks it opened. The caller commits.
 """
@@ -20,9 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import corrections, handover, reference, routing, verification
+from engine.kia import corrections, routing, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
-from engine.kia.models import Document, Kecamatan
+from engine.kia.models import ArrivalState, DistributionItem, Document, Kecamatan
 from engine.workflow import instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import Forbidden, InvalidData
@@ -38,6 +37,7 @@ Precondition = Callable[[TaskRow], None]
 ApplicationCheck = Callable[[dict[str, Any]], dict[str, Any]]
 
 PERSONAL_SECTIONS = ("applicant", "child")
+ARRIVAL_FORM = "arrival"  # the UPTD's confirmation that a card of a batch arrived (``engine.kia.arrival``)
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,8 @@ def complete_task(
     *,
     precondition: Precondition | None = None,
     check_application: ApplicationCheck | None = None,
-    uploads: handover.Uploads | None = None,
 ) -> Completion:
-    """Complete task ``task_id`` as ``principal`` with the form data ``raw`` and the files sent with it
-    (``uploads``: the hand-over's proxy letter) (see the module's doc)."""
+    """Complete task ``task_id`` as ``principal`` with the form data ``raw`` (see the module's doc)."""
     row = instances.get_task(session, task_id)
     if precondition is not None:
         precondition(row)
@@ -71,7 +69,7 @@ def complete_task(
     require_task_action(principal, row)
     instances.require_open(row)
     data = load_form(row.form_key, raw)
-    return complete_validated(session, row, data, principal.name, check_application, uploads)
+    return complete_validated(session, row, data, principal.name, check_application)
 
 
 def complete_validated(
@@ -80,13 +78,12 @@ def complete_validated(
     data: dict[str, Any],
     actor: str,
     check_application: ApplicationCheck | None = None,
-    uploads: handover.Uploads | None = None,
 ) -> Completion:
     """The SOP's rules for the step, then the runtime, with form data already validated (also the retry
     of an incident: the data it was completed with, as the officer who did). A ``StepFailed`` carries
     the task, the data and the actor, so that the caller can record it as an incident."""
     try:
-        workflow_data = _apply_step_rules(session, row, data, actor, check_application, uploads)
+        workflow_data = _apply_step_rules(session, row, data, actor, check_application)
         return Completion(row, instances.complete(session, row, workflow_data, actor))
     except instances.StepFailed as failure:
         failure.task_id, failure.payload, failure.actor = row.id, data, actor
@@ -94,12 +91,7 @@ def complete_validated(
 
 
 def _apply_step_rules(
-    session: Session,
-    row: TaskRow,
-    data: dict[str, Any],
-    actor: str,
-    check_application: ApplicationCheck | None,
-    uploads: handover.Uploads | None = None,
+    session: Session, row: TaskRow, data: dict[str, Any], actor: str, check_application: ApplicationCheck | None
 ) -> dict[str, Any]:
     """What the SOP adds to completing this step; returns the data for the workflow."""
     workflow_data = dict(data)
@@ -111,9 +103,8 @@ def _apply_step_rules(
         card_number = (data.get("card_number") or "").strip()
         if data.get("decision") == "issued" and card_number:
             row.instance.application.card_number = card_number  # on the office's distribution recap
-    elif row.form_key == handover.HANDOVER_FORM:
-        known = reference.known_region_codes(session)
-        workflow_data = handover.hand_over(session, row, data, actor, uploads, known or None)
+    elif row.form_key == ARRIVAL_FORM:
+        _record_arrival(session, row, data, actor)
     elif row.form_key == "correction":
         if check_application is None:
             raise TypeError("a correction is checked like a submission: give check_application")
@@ -150,3 +141,19 @@ def _apply_correction(session: Session, row: TaskRow, checked: dict[str, Any]) -
     if route.kecamatan != row.instance.kecamatan:
         row.instance.kecamatan = route.kecamatan
         record(session, row.instance, "routed", actor="sistem", at=now, kecamatan=route.kecamatan, source=route.source)
+
+
+def _record_arrival(session: Session, row: TaskRow, data: dict[str, Any], actor: str) -> None:
+    """The card's line in its latest batch takes the arrival step's outcome (a card sent again after it
+    went missing arrives on the same line)."""
+    item = session.scalar(
+        select(DistributionItem)
+        .where(DistributionItem.application_id == row.instance.application.id)
+        .order_by(DistributionItem.id.desc())
+        .limit(1)
+    )
+    if item is not None:
+        item.arrival = ArrivalState(data["decision"]).value
+        item.arrival_at = clock.now()
+        item.arrival_by = actor
+        item.arrival_note = (data.get("note") or "").strip() or None

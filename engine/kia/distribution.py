@@ -2,9 +2,10 @@
 
 A Dafdud officer completes many open grouping tasks at once (``group_in_batch``): every task goes
 through the one completion use case (``completion.complete_task``) in the caller's transaction, and one
-``DistributionBatch`` links the applications. Any failing task raises an engine error naming it, and
-the caller rolls the whole batch back. ``recap`` reads a batch, or every grouping completed on one day,
-grouped by kecamatan; ``number_recap`` gives each kecamatan's page its letter number.
+``DistributionBatch`` per kecamatan links its applications (the envelope for that UPTD). Any failing
+task raises an engine error naming it, and the caller rolls the whole batch back. ``batches`` lists the
+past batches with how many of their cards the UPTD confirmed. ``recap`` reads a batch, or every grouping
+completed on one day, grouped by kecamatan; ``number_recap`` gives each kecamatan's page its letter number.
 
 The recap stays inside the office (Dafdud to the UPTD, with the cards): it shows each child's full NIK and
 the card number the print operator entered, so that the cards in the envelope can be matched to the list.
@@ -15,16 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.kia import completion, letters
 from engine.kia.access import Principal
 from engine.kia.completion import FormLoader
-from engine.kia.models import Application, DistributionBatch, DistributionItem, Kecamatan
+from engine.kia.models import Application, ArrivalState, DistributionBatch, DistributionItem, Kecamatan
 from engine.kia.people import Signatory, signatories
 from engine.workflow import instances
 from engine.workflow.clock import clock
@@ -34,6 +36,39 @@ from engine.workflow.models import TaskRow, TaskRowState
 GROUPING_FORM = "grouping"
 MAX_BATCH = 500
 JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+class BatchState(StrEnum):
+    SENT = "sent"  # no card confirmed yet
+    PARTLY_CONFIRMED = "partly_confirmed"
+    ARRIVED = "arrived"  # every card arrived
+    INCOMPLETE = "incomplete"  # every card confirmed, some missing
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One past batch for the lists: how many cards, how many confirmed at the UPTD."""
+
+    id: int
+    label: str | None
+    kecamatan: str | None
+    created_by: str
+    created_at: datetime
+    count: int
+    arrived: int
+    missing: int
+
+    @property
+    def waiting(self) -> int:
+        return self.count - self.arrived - self.missing
+
+    @property
+    def state(self) -> BatchState:
+        if self.waiting == self.count:
+            return BatchState.SENT
+        if self.waiting:
+            return BatchState.PARTLY_CONFIRMED
+        return BatchState.INCOMPLETE if self.missing else BatchState.ARRIVED
 
 
 @dataclass(frozen=True)
@@ -77,10 +112,11 @@ def _naming(task_id: str, exc: EngineError) -> EngineError:
 
 def group_in_batch(
     session: Session, principal: Principal, task_ids: Sequence[str], raw: dict[str, Any], load_form: FormLoader
-) -> tuple[DistributionBatch, list[TaskRow], list[TaskRow]]:
-    """Complete every grouping task in ``task_ids`` with the grouping form data ``raw``.
+) -> tuple[list[DistributionBatch], list[TaskRow], list[TaskRow]]:
+    """Complete every grouping task in ``task_ids`` with the grouping form data ``raw``, one batch per
+    kecamatan (the envelope that goes to that kecamatan's UPTD), in the order of the kecamatan codes.
 
-    Returns the batch, the completed rows and the rows they opened. All or nothing: invalid form data
+    Returns the batches, the completed rows and the rows they opened. All or nothing: invalid form data
     raises first, then the first failing task (403 not the caller's lane, 409 no longer open or claimed
     by another, 422 not a grouping task or unknown), and the caller must roll back."""
     form_data = load_form(GROUPING_FORM, raw)  # the batch's label and note; each task validates it again
@@ -95,13 +131,7 @@ def group_in_batch(
             "Tugas disebut lebih dari sekali.", {"task_ids": {t: ["Disebut lebih dari sekali."] for t in duplicates}}
         )
     now = clock.now()
-    batch = DistributionBatch(
-        label=form_data.get("batch") or None,
-        note=form_data.get("note") or None,
-        created_by=principal.name,
-        created_at=now,
-    )
-    session.add(batch)
+    batches: dict[str | None, DistributionBatch] = {}
     completed: list[TaskRow] = []
     opened: list[TaskRow] = []
     for task_id in ids:
@@ -112,19 +142,62 @@ def group_in_batch(
         except EngineError as exc:
             raise _naming(task_id, exc) from None
         row = done.task
+        batch = batches.get(row.kecamatan)
+        if batch is None:
+            batch = batches[row.kecamatan] = DistributionBatch(
+                label=form_data.get("batch") or None,
+                note=form_data.get("note") or None,
+                created_by=principal.name,
+                created_at=now,
+                kecamatan=row.kecamatan,
+            )
         batch.items.append(
             DistributionItem(application_id=row.instance.application.id, task_id=task_id, kecamatan=row.kecamatan)
         )
         completed.append(row)
         opened += done.next_tasks
+    ordered = [batches[k] for k in sorted(batches, key=lambda k: k or "")]
+    session.add_all(ordered)
     instances.flush(session)
-    return batch, completed, opened
+    return ordered, completed, opened
 
 
 def jakarta_day(day: date) -> tuple[datetime, datetime]:
     """The UTC bounds ``[start, end)`` of a calendar day in Asia/Jakarta."""
     start = datetime.combine(day, time(0), JAKARTA)
     return start, start + timedelta(days=1)
+
+
+def batches(
+    session: Session, kecamatan: str | None = None, limit: int = 50, offset: int = 0, only: int | None = None
+) -> list[BatchSummary]:
+    """Past batches, newest first, with their counts (one grouped query); ``kecamatan``: only the
+    batches with cards for that kecamatan (a Ka. UPTD's)."""
+    query = (
+        select(
+            DistributionBatch.id,
+            DistributionBatch.label,
+            DistributionBatch.kecamatan,
+            DistributionBatch.created_by,
+            DistributionBatch.created_at,
+            func.count(DistributionItem.id),
+            func.sum(case((DistributionItem.arrival == ArrivalState.ARRIVED, 1), else_=0)),
+            func.sum(case((DistributionItem.arrival == ArrivalState.MISSING, 1), else_=0)),
+        )
+        .join(DistributionItem, DistributionItem.batch_id == DistributionBatch.id)
+        .group_by(DistributionBatch.id)
+        .order_by(DistributionBatch.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if kecamatan is not None:
+        query = query.where(DistributionItem.kecamatan == kecamatan)
+    if only is not None:
+        query = query.where(DistributionBatch.id == only)
+    return [
+        BatchSummary(id_, label, kec, by, at, int(n), int(arrived or 0), int(missing or 0))
+        for id_, label, kec, by, at, n, arrived, missing in session.execute(query)
+    ]
 
 
 def get_batch(session: Session, batch_id: int) -> DistributionBatch:

@@ -4,6 +4,7 @@ channel, staff accounts and the reference data (kecamatan, region codes, populat
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -16,10 +17,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    update,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from engine.workflow.models import Base, Instance, _now
+from engine.workflow.models import Base, Instance, TaskRow, TaskRowState, _now
 
 
 class Application(Base):
@@ -36,7 +38,8 @@ class Application(Base):
     applicant: Mapped[dict[str, Any]]
     child: Mapped[dict[str, Any]]
     # Copies of the JSON kept by ``_copy_search_keys`` on every write: child["nik"] (the duplicate check,
-    # the NIK search) and both names, lowercased, for the staff search by a name fragment.
+    # the NIK search) and both names, lowercased, which the open tasks carry for the staff search by a
+    # name fragment (``tasks.search_text``).
     child_nik: Mapped[str | None] = mapped_column(String(16), index=True)
     search_names: Mapped[str | None] = mapped_column(String(250))
     # the number on the printed card, as the print operator entered it (SOP step 3; on the office's recap)
@@ -49,11 +52,6 @@ class Application(Base):
     # Set when WhatsApp reported the applicant's number unreachable (e.g. error 131026): notices then go
     # by e-mail, and staff see the flag on the application.
     whatsapp_unreachable_at: Mapped[datetime | None]
-
-    __table_args__ = (
-        # The inbox search by name reads the open tasks' applications through this index alone.
-        Index("ix_applications_instance_names", "instance_id", "search_names"),
-    )
 
     # ``Instance.application`` (one per instance) is defined here, so that the runtime's model knows no domain
     instance: Mapped[Instance] = relationship(lazy="joined", backref=backref("application", uselist=False))
@@ -71,10 +69,20 @@ def search_names_of(child: dict[str, Any] | None, applicant: dict[str, Any] | No
 
 @event.listens_for(Application, "before_insert")
 @event.listens_for(Application, "before_update")
-def _copy_search_keys(_mapper: Any, _connection: Any, app: Application) -> None:
+def _copy_search_keys(_mapper: Any, connection: Any, app: Application) -> None:
+    """Keep the copies of the JSON up to date, and the names on the application's open tasks (the inbox
+    searches those, ``tasks.search_text``) when they changed: a correction of a name, or the blanking of a
+    cancelled application's personal data."""
     nik = (app.child or {}).get("nik")
     app.child_nik = str(nik)[:16] if nik else None
-    app.search_names = search_names_of(app.child, app.applicant)
+    names = search_names_of(app.child, app.applicant)
+    if names != app.search_names:
+        app.search_names = names
+        connection.execute(
+            update(TaskRow)
+            .where(TaskRow.instance_id == app.instance_id, TaskRow.state == TaskRowState.OPEN)
+            .values(search_text=names)
+        )
 
 
 class Document(Base):
@@ -93,6 +101,13 @@ class Document(Base):
     application: Mapped[Application] = relationship(back_populates="documents")
 
 
+class ArrivalState(StrEnum):
+    """A card of a distribution batch at the UPTD (``DistributionItem.arrival``; None: on its way)."""
+
+    ARRIVED = "arrived"
+    MISSING = "missing"
+
+
 class DistributionBatch(Base):
     """SOP step 4: one batch of printed cards grouped by a Dafdud officer at once (the recap's record)."""
 
@@ -103,6 +118,7 @@ class DistributionBatch(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    kecamatan: Mapped[str | None] = mapped_column(String(16), index=True)  # one kecamatan's cards (None: older batches)
 
     items: Mapped[list[DistributionItem]] = relationship(back_populates="batch", order_by="DistributionItem.id")
 
@@ -117,35 +133,13 @@ class DistributionItem(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36))
     kecamatan: Mapped[str | None] = mapped_column(String(16))
+    # at the UPTD (``engine.kia.arrival``): None while on its way, else "arrived" or "missing"
+    arrival: Mapped[str | None] = mapped_column(String(16))
+    arrival_at: Mapped[datetime | None]
+    arrival_by: Mapped[str | None] = mapped_column(String(100))
+    arrival_note: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[DistributionBatch] = relationship(back_populates="items")
-
-
-class Handover(Base):
-    """SOP step 5: who received the card at the UPTD (``engine.kia.handover``), one per application.
-
-    Personal data (the recipient's name and NIK): shown to staff of the application and on its control
-    card and hand-over receipt with the NIK masked, never logged. ``in_kk``: True when the recipient's NIK
-    is in the child's family card per the population records, False when not (a proxy), None when the
-    records held no family to check against (the officer checked the KK paper)."""
-
-    __tablename__ = "handovers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
-    task_id: Mapped[str] = mapped_column(String(36))
-    recipient_name: Mapped[str] = mapped_column(String(100))
-    recipient_nik: Mapped[str] = mapped_column(String(16))
-    recipient_relationship: Mapped[str] = mapped_column(String(32))  # engine.kia.handover.Relationship
-    in_kk: Mapped[bool | None] = mapped_column(Boolean)
-    # the proxy's letter (a document of the application, kind "proxy_letter"); NULL once the retention
-    # clean-up removed the application's documents (the hand-over itself stays on the control card)
-    proxy_letter_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
-    card_number: Mapped[str] = mapped_column(String(32))
-    handed_over_by: Mapped[str] = mapped_column(String(64))
-    handed_over_at: Mapped[datetime] = mapped_column(default=_now)
-
-    application: Mapped[Application] = relationship()
 
 
 class Conversation(Base):
@@ -288,6 +282,7 @@ class Kecamatan(Base):
     uptd_address: Mapped[str] = mapped_column(String(300), default="")
     uptd_head: Mapped[str] = mapped_column(String(200), default="")
     uptd_head_nip: Mapped[str] = mapped_column(String(18), default="")
+    uptd_hours: Mapped[str] = mapped_column(String(200), default="")  # opening hours, told to the parents
 
 
 class LetterSequence(Base):

@@ -7,6 +7,7 @@ itself names no lane, field or status of the SOP.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from engine.kia.access import STAFF_LANES
 from engine.workflow.config import WorkflowConfig, configure
@@ -32,6 +33,20 @@ class ApplicationStatus(StrEnum):
 
 INITIAL_STATUS = ApplicationStatus.BARU
 
+
+def search_text(instance: Any) -> str | None:
+    """What the staff search compares a name fragment with on the instance's open tasks: the child's and
+    the applicant's names, lowercased (``Application.search_names``; none before the application is
+    stored, at the very first step)."""
+    application = instance.application
+    return application.search_names if application is not None else None
+
+
 WORKFLOW = configure(
-    WorkflowConfig(lane_roles=LANE_ROLES, completion_fields=COMPLETION_FIELDS, initial_status=INITIAL_STATUS)
+    WorkflowConfig(
+        lane_roles=LANE_ROLES,
+        completion_fields=COMPLETION_FIELDS,
+        initial_status=INITIAL_STATUS,
+        search_text=search_text,
+    )
 )

@@ -21,6 +21,7 @@ from engine.workflow.errors import InvalidData, NotFound
 LEVELS = ("province", "regency", "district")
 _CODE = re.compile(r"[0-9]{2}(?:\.[0-9]{2}){0,2}")
 CODE_MESSAGE = "Kode wilayah tidak sah: gunakan format Kemendagri, mis. 14, 14.71 atau 14.71.08."
+DEFAULT_HOURS = "Senin–Kamis 08.00–15.00 WIB, Jumat 08.00–11.30 WIB"
 NAME_MESSAGE = "Nama wajib diisi (paling banyak 100 karakter)."
 
 
@@ -33,6 +34,7 @@ class KecamatanChange:
     uptd_address: str | None = None
     uptd_head: str | None = None
     uptd_head_nip: str | None = None
+    uptd_hours: str | None = None  # opening hours, named in the "KIA siap diambil" notice
 
 
 def level_of(code: str) -> str:
@@ -55,6 +57,7 @@ def default_kecamatan(code: str, name: str) -> Kecamatan:
         uptd_address=f"Kantor Camat {name}, Kota Pekanbaru",
         uptd_head="",
         uptd_head_nip="",
+        uptd_hours=DEFAULT_HOURS,
     )
 
 
@@ -146,9 +149,10 @@ def set_kecamatan(session: Session, code: str, change: KecamatanChange) -> tuple
         "uptd_name": change.uptd_name,
         "uptd_address": change.uptd_address,
         "uptd_head": change.uptd_head,
+        "uptd_hours": change.uptd_hours,
     }
     errors: dict[str, list[str]] = {}
-    limits = {"name": 100, "uptd_name": 200, "uptd_address": 300, "uptd_head": 200}
+    limits = {"name": 100, "uptd_name": 200, "uptd_address": 300, "uptd_head": 200, "uptd_hours": 200}
     for field, value in fields.items():
         if value is None:
             continue

@@ -23,9 +23,7 @@ again; else ``None``), ``held`` (True while the step is on hold), ``held_seconds
 long it was on hold in all, in its basis, the current hold so far included; 0 and None when never) and
 ``holds`` (a list of ``{"reason", "by", "by_name", "at", "resumed_at", "resumed_by", "resumed_by_name",
 "seconds", "label"}`` in order; ``resumed_*`` None while it lasts): a hold stops the step's clock, so its
-deadline moved by the held time and an overrun counts outside holds; ``handover`` (the step that handed
-the card over: who received it, ``engine.kia.handover.recipient_view``: name, masked NIK, relationship,
-whether a proxy with a letter, the card number; else ``None``).
+deadline moved by the held time and an overrun counts outside holds.
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -39,8 +37,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import corrections, handover, verification
-from engine.kia.models import Handover, User
+from engine.kia import corrections, verification
+from engine.kia.models import User
 from engine.workflow import holds as holds_module
 from engine.workflow import worktime
 from engine.workflow.clock import clock
@@ -122,17 +120,7 @@ def control_card(session: Session, instance: Instance, population_records: bool 
         if event.kind == "escalated" and event.task_id:
             escalations.setdefault(event.task_id, []).append({"level": event.detail.get("level"), "at": event.at})
     holders = [e.actor for e in events if e.kind in ("held", "resumed") and e.actor]
-    app = instance.application
-    handed = session.scalar(select(Handover).where(Handover.application_id == app.id)) if app is not None else None
-    people = _people(
-        session,
-        [
-            *(name for r in rows for name in (r.claimed_by, r.completed_by) if name),
-            *holders,
-            *([handed.handed_over_by] if handed else []),
-        ],
-    )
-    recipients = {handed.task_id: _recipient(handed, people, population_records)} if handed else {}
+    people = _people(session, [*(name for r in rows for name in (r.claimed_by, r.completed_by) if name), *holders])
     now = clock.now()
     holds = _holds(events, people, {r.id: r for r in rows}, now)
     return [
@@ -142,7 +130,6 @@ def control_card(session: Session, instance: Instance, population_records: bool 
             "sent_back": sent_back.get(row.id),
             "correction": answers.get(row.id),
             **_held(row, holds.get(row.id, []), now),
-            "handover": recipients.get(row.id),
         }
         for seq, row in enumerate(rows, 1)
     ]
@@ -197,13 +184,6 @@ def _held(row: TaskRow, holds: list[dict[str, Any]], now: datetime) -> dict[str,
         "held_label": duration_label(timedelta(seconds=total)) if holds else None,
         "holds": holds,
     }
-
-
-def _recipient(found: Handover, people: dict[str, User], population_records: bool) -> dict[str, Any]:
-    officer = people.get(found.handed_over_by)
-    return handover.recipient_view(
-        found, officer.full_name if officer else None, officer.nip if officer else None, population_records
-    )
 
 
 def _name(people: dict[str, User], username: str | None) -> str | None:

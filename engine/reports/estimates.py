@@ -3,7 +3,9 @@
 Read from the projection (open tasks and their ``due_at``) and the cached diagram; no workflow is
 deserialized. The steps still to come are the staff user tasks reachable from the open ones along the
 diagram's flows; the walk stops at the applicant's own tasks (a correction loop is not the expected
-path). Each later step is due one time standard after the previous deadline, in its own time basis.
+path), leaves out a step that only leads back to where the walk has been (a rework step, such as a
+card that did not arrive), and a step without a deadline (one waiting for the applicant, such as the
+hand-over). Each later step is due one time standard after the previous deadline, in its own time basis.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections import deque
 from datetime import datetime
 from typing import Any, cast
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent
 from sqlalchemy.orm import Session
 
 from engine.workflow import instances, worktime
@@ -37,9 +41,34 @@ def later_steps(definition: Definition, step: str) -> list[str]:
         if info is not None:
             if info.lane == APPLICANT_LANE:
                 continue
-            found.append(name)
+            if _has_deadline(spec) and _leads_on(spec, seen):
+                found.append(name)
         queue.extend(spec.outputs)
     return found
+
+
+def _is_boundary(spec: Any) -> bool:
+    return isinstance(spec, BoundaryEvent)
+
+
+def _has_deadline(spec: Any) -> bool:
+    """A user task with a boundary event (its deadline timer) attached."""
+    return any(isinstance(parent, BoundaryEventSplit) for parent in spec.inputs)
+
+
+def _leads_on(spec: Any, seen: set[str]) -> bool:
+    """Whether some path from ``spec`` (not through its boundary events) reaches an end event without
+    coming back to a node the walk has been at."""
+    stack, visited = [o for o in spec.outputs if not _is_boundary(o)], set(seen)
+    while stack:
+        node = stack.pop()
+        if node.name in visited:
+            continue
+        visited.add(node.name)
+        if isinstance(node, EndEvent):
+            return True
+        stack.extend(o for o in node.outputs if not _is_boundary(o))
+    return False
 
 
 def expected_completion(session: Session, instance: Instance) -> datetime | None:

@@ -7,7 +7,9 @@ accepted, a completion records no form fields, and an instance starts with the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,10 @@ class WorkflowConfig:
     completion_fields: tuple[str, ...] = ()
     # an instance's status before its first milestone
     initial_status: str = "new"
+    # the words a staff search compares with for an instance's open tasks, lowercased (``tasks.search_text``;
+    # the domain keeps open rows up to date when they change): called with the instance when its tasks
+    # open; None: tasks carry no words
+    search_text: Callable[[Any], str | None] | None = None
 
 
 GENERIC = WorkflowConfig()

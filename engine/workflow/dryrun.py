@@ -370,12 +370,7 @@ class _Run:
                 Outcome.ERROR,
                 Problem(step, f"{self._name(step)}: tidak ada contoh data yang diterima formulirnya"),
             )
-        # one run per decision value: samples that differ only in other choices (who received the card)
-        # take the same path through the diagram's decisions, the first of them stands for all
-        by_decision: dict[str, Mapping[str, Any]] = {}
-        for option in options:
-            by_decision.setdefault(str(option.get("decision", "")), option)
-        return [(label if len(by_decision) > 1 else "", o) for label, o in by_decision.items()]
+        return [(str(o.get("decision", "")) if len(options) > 1 else "", o) for o in options]
 
     def _check_ends(self) -> None:
         """A finished run whose branches all stopped at end events; a flow node with no way on that is

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -200,6 +201,20 @@ class TaskRow(Base):
         Index("ix_tasks_instance", "instance_id", "state"),
         # The whole inbox in deadline order (a supervisor's deep page reads it in order, without sorting).
         Index("ix_tasks_due_order", "state", "due_at", "ready_at", "id"),
+        # A search by words reads the open tasks' ``search_text`` and every column the inbox filters or
+        # orders by from this index alone: small (open tasks only), scanned whole, never the task rows.
+        Index(
+            "ix_tasks_open_search",
+            "search_text",
+            "lane",
+            "kecamatan",
+            "overdue",
+            "due_at",
+            "ready_at",
+            "id",
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -223,6 +238,9 @@ class TaskRow(Base):
     # set by the domain when something keeps the task from going on (e.g. "note_undelivered": the
     # applicant has not received the correction note this task waits for)
     notice_problem: Mapped[str | None] = mapped_column(String(32))
+    # what a staff search by words compares with while the task is open (the domain's words for its
+    # instance, lowercased: ``WorkflowConfig.search_text``); cleared when the task ends
+    search_text: Mapped[str | None] = mapped_column(String(250))
     # an office problem keeps the step waiting ("tunda", engine.workflow.holds): since when, by whom, why;
     # ``held_seconds`` is the time of its ended holds, in the step's basis (working time for a "working"
     # step), by which its deadline moved

@@ -14,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.workflow import worktime
+from engine.workflow import config, worktime
 from engine.workflow.definitions import Definition
 from engine.workflow.events import record
 from engine.workflow.models import Instance, TaskRow, TaskRowState, Timer, TimerKind, TimerState
@@ -42,6 +42,7 @@ def sync_tasks(
             TaskRowState.COMPLETED if task is not None and task.state == TaskState.COMPLETED else TaskRowState.CANCELLED
         )
         row.completed_at = now
+        row.search_text = None  # only open tasks are searched: the words go with the task
         if row.held_at is not None:  # the step ended while held (its instance moved on): the hold ends too
             held = worktime.time_between(row.held_at, now, row.time_basis)
             row.held_seconds = (row.held_seconds or 0) + max(int(held.total_seconds()), 0)
@@ -61,10 +62,14 @@ def sync_tasks(
             row.completed_by = row.completed_by or actor
         else:
             record(session, instance, "cancelled", actor=actor, at=now, task_id=row_id, step=row.step, lane=row.lane)
-    opened = []
+    opened: list[TaskRow] = []
+    search_text = config.current().search_text
+    words: str | None = None
     for task_id, task in ready.items():
         if task_id in rows:
             continue
+        if search_text is not None and not opened:
+            words = search_text(instance)  # once per call, for every task it opens
         info = definition.user_tasks[task.task_spec.bpmn_id]
         row = TaskRow(
             id=task_id,
@@ -74,6 +79,7 @@ def sync_tasks(
             lane=info.lane,
             form_key=info.form_key,
             kecamatan=instance.kecamatan,
+            search_text=words,
             state=TaskRowState.OPEN,
             time_standard=info.time_standard,
             time_basis=info.time_basis,

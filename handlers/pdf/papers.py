@@ -1,4 +1,4 @@
-"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report, hand-over receipt.
+"""The SOP's four papers as PDF: receipt, control card, distribution recap, delivery report.
 
 Each builder gathers what its paper shows from the engine (projection tables, never a workflow) and
 renders one template. Personal numbers are masked to their last four digits on every paper that may be
@@ -12,16 +12,14 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import handover as handovers
 from engine.kia.applications import STATUS_LABELS, mask_number
 from engine.kia.distribution import RecapGroup, jakarta_day
 from engine.kia.people import Signatory
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
-from engine.models import Application, Handover, Kecamatan, User
+from engine.models import Application, Kecamatan
 from engine.reports import deliveries as delivery_log
 from engine.reports.control_card import control_card as control_card_items
 from engine.reports.control_card import process_versions
@@ -85,25 +83,6 @@ def control_card(session: Session, app: Application, population_records: bool = 
         process=process_versions(session, app.instance),
         lanes=lanes,
         outcomes=OUTCOMES,
-    )
-
-
-def handover(session: Session, app: Application, found: Handover) -> bytes:
-    """The hand-over receipt ("tanda terima penyerahan KIA"), given to the recipient with the card: the
-    card number, the recipient (NIK masked) and their relationship, the officer's (full name, NIP) and the
-    recipient's signature blocks, and the Ka. UPTD's when the reference data names them."""
-    context, kec = _common(session, app)
-    officer = session.scalar(select(User).where(User.username == found.handed_over_by))
-    shown = handovers.recipient_view(
-        found, officer.full_name if officer else None, officer.nip if officer else None, population_records=False
-    )
-    return render_pdf(
-        "handover.html",
-        **context,
-        handover=shown,
-        officer=Signatory(officer.full_name, officer.nip or "") if officer else Signatory(found.handed_over_by),
-        head=Signatory(kec.uptd_head, kec.uptd_head_nip) if kec and kec.uptd_head else None,
-        uptd_name=kec.uptd_name if kec else "UPTD Disdukcapil kecamatan domisili",
     )
 
 

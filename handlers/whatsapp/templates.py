@@ -65,6 +65,14 @@ CATALOGUE: tuple[Template, ...] = (
         ("kode permohonan", "UPTD dan alamatnya"),
     ),
     Template(
+        "collection_reminder",
+        "kia_pengingat_pengambilan",
+        "id",
+        "Pengingat: KIA untuk permohonan {{1}} sudah menunggu sejak {{2}} di {{3}}. Bawa resi permohonan saat "
+        "pengambilan.",
+        ("kode permohonan", "tanggal pemberitahuan siap diambil", "UPTD, alamat dan jam layanan"),
+    ),
+    Template(
         "pin_reissued",
         "kia_pin_baru",
         "id",
