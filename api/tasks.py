@@ -178,7 +178,7 @@ def visible_task(task_id: str) -> tuple[Principal, TaskRow]:
     principal = current_principal()
     row = instances.get_task(db.session, task_id)
     if not can_view_task(principal, row):
-        raise Forbidden("Tugas ini bukan untuk lane Anda.")
+        raise Forbidden("Tugas ini bukan untuk bagian Anda.")
     return principal, row
 
 

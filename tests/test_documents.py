@@ -353,7 +353,7 @@ def test_bulk_complete_is_all_or_nothing_and_names_the_failing_task(client: Flas
         "/api/v1/tasks/bulk-complete", json={"task_ids": ids}, headers=token(client, "uptd_binawidya")
     )
     assert response.status_code == 403
-    assert response.get_json()["error"]["fields"] == {"task_ids": {ids[0]: ["Tugas ini bukan untuk lane Anda."]}}
+    assert response.get_json()["error"]["fields"] == {"task_ids": {ids[0]: ["Tugas ini bukan untuk bagian Anda."]}}
     _assert_nothing_grouped(client, app, dafdud, 4)
 
     # 422: a task that is not a grouping task, after two good ones (which are rolled back)

@@ -185,7 +185,7 @@ def test_simpan_dan_berikutnya_opens_the_next_task_of_the_lane(client: FlaskClie
         f"/petugas/tugas/{third}/selesaikan", data={"csrf_token": csrf, "decision": "complete", "next": "1"}
     )
     assert last.status_code == 302 and last.headers["Location"] == "/petugas/tugas?lane=admin"
-    assert "Tidak ada tugas terbuka lagi di lane Admin KIA WhatsApp" in client.get(last.headers["Location"]).text
+    assert "Tidak ada tugas terbuka lagi di bagian Admin KIA WhatsApp" in client.get(last.headers["Location"]).text
     plain = tasks[codes[1]]  # without "next": back to the inbox, as before
     assert client.post(f"/api/v1/tasks/{plain}/unclaim", headers=other).status_code == 200
     assert client.post(f"/petugas/tugas/{plain}/ambil", data={"csrf_token": csrf}).status_code == 302

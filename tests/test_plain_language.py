@@ -40,7 +40,7 @@ SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 ENGLISH = re.compile(
     r"\b(complete|completed|incomplete|issued|problem|system|pending|failed|delivered|cancell?ed|open|closed|"
     r"none|null|true|false|working|calendar|escalated|finished|started|claimed|unclaimed|overdue|approved|"
-    r"rejected|submitted|verified|printed|ready|done|step)\b",
+    r"rejected|submitted|verified|printed|ready|done|step|lane)\b",
     re.IGNORECASE,
 )
 ISO_TIMESTAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?")

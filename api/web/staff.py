@@ -332,7 +332,7 @@ def complete(task_id: str) -> Any:
         following = next_task_for(principal(), row.lane)
         if following is not None:
             return redirect(url_for("web.task", task_id=following.id))
-        flash(f"Tidak ada tugas terbuka lagi di lane {LANES.get(row.lane, row.lane)}.", "ok")
+        flash(f"Tidak ada tugas terbuka lagi di bagian {LANES.get(row.lane, row.lane)}.", "ok")
         return redirect(url_for("web.inbox", lane=row.lane))
     return redirect(url_for("web.inbox"))
 

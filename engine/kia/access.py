@@ -66,7 +66,7 @@ def require_task_action(principal: Principal, row: TaskRow) -> None:
     if not can_act_on_task(principal, row):
         if principal.user is not None and row.lane in principal.roles and row.lane == "uptd":
             raise Forbidden("Tugas ini milik UPTD kecamatan lain.")
-        raise Forbidden("Tugas ini bukan untuk lane Anda.")
+        raise Forbidden("Tugas ini bukan untuk bagian Anda.")
 
 
 def can_view_application(principal: Principal, app: Application) -> bool:

@@ -65,7 +65,7 @@ def complete_task(
     if precondition is not None:
         precondition(row)
     if not can_view_task(principal, row):
-        raise Forbidden("Tugas ini bukan untuk lane Anda.")
+        raise Forbidden("Tugas ini bukan untuk bagian Anda.")
     require_task_action(principal, row)
     instances.require_open(row)
     data = load_form(row.form_key, raw)

@@ -202,7 +202,7 @@ def escalation_notice(
         kind="escalation",
         title=f"Eskalasi tingkat {level}: {title} ({shown})",
         body=(
-            f"Permohonan {shown}: langkah '{title}' di lane {lane_name} melewati standar waktu "
+            f"Permohonan {shown}: langkah '{title}' di bagian {lane_name} melewati standar waktu "
             f"{standard_text(standard)}; terlambat {late}. Eskalasi tingkat {level}."
         ),
         application_code=code,
