@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
+
+from api.extensions import db
+from engine.kia import applications
+from engine.models import Application
 
 from . import test_log_privacy
 from .helpers import PDF_BYTES, PNG_BYTES, application_data
@@ -60,6 +66,38 @@ def test_submissions_are_limited_per_client_and_per_child(
         assert error["code"] == "duplicate_application" and "Ikuti permohonan tersebut" in error["message"]
         assert all(r.json()["code"] not in duplicate.text for r in created)
         assert all(r.json()["display_code"] not in duplicate.text for r in created)
+
+
+def test_two_submissions_of_one_child_at_once_give_one_application(
+    app: Flask, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The duplicate check is a read before the insert: the first submission is held for a second after
+    its check (before it stores anything), while the second comes in. Both passed before; now the second
+    waits for the first to commit and is refused (PostgreSQL: a lock on the NIK; SQLite: one writer)."""
+    submit = applications.submit
+    arrived = threading.Event()
+
+    def slow_submit(*args: Any, **kwargs: Any) -> Any:
+        if not arrived.is_set():  # the first one: let the second start its check meanwhile
+            arrived.set()
+            time.sleep(1.0)
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(applications, "submit", slow_submit)
+    answers: list[httpx.Response] = []
+
+    def post(n: int) -> None:
+        with from_address(server, n) as client:
+            answers.append(post_application(client, application_data(nik=nik(7))))
+
+    first = threading.Thread(target=post, args=(4,))
+    first.start()
+    assert arrived.wait(30)
+    post(5)
+    first.join(60)
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    with app.app_context():
+        assert db.session.query(Application).filter_by(child_nik=nik(7)).count() == 1
 
 
 def chat_application(phone: Phone, fake: Any, child_nik: str) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.kia import documents, lockout, routing
@@ -160,9 +160,14 @@ DUPLICATE = (
 def refuse_duplicate(session: Session, child_nik: str | None) -> None:
     """DuplicateApplication when an application for the same child NIK is still open (not finished nor
     cancelled). Names no code: the caller may be anyone who knows the NIK. Both applicant channels (the
-    API and the WhatsApp chat) call it before ``submit``."""
+    API and the WhatsApp chat) call it before ``submit``, in the transaction that submits: on PostgreSQL
+    it holds a lock on the NIK until that transaction ends, so that two at once cannot both pass."""
     if not child_nik:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        # two submissions of one child at once: the second waits here until the first commits, then finds
+        # it (SQLite's transactions already run one at a time: BEGIN IMMEDIATE)
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"kia-child-nik:{child_nik}"))))
     open_one = session.scalar(
         select(Application.id)
         .join(Instance, Instance.id == Application.instance_id)
