@@ -39,6 +39,11 @@ class ExpressionError(Exception):
     """The expression is outside the grammar, or failed while being evaluated."""
 
 
+class ExpressionSyntaxError(ExpressionError, SyntaxError):
+    """The expression is not Python at all. Also a ``SyntaxError``, which is what SpiffWorkflow's DMN
+    engine expects from ``validate`` to tell a comparison cell (``< 5``) from a value cell (``5``)."""
+
+
 SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "str": str,
@@ -118,9 +123,9 @@ def _parse(source: str, functions: frozenset[str]) -> ast.Expression:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}") from None
+        raise ExpressionSyntaxError(f"syntax error: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError):
-        raise ExpressionError("syntax error: the expression cannot be read") from None
+        raise ExpressionSyntaxError("syntax error: the expression cannot be read") from None
     _check_size(tree)
     callable_names = set(SAFE_FUNCTIONS) | set(ENGINE_FUNCTIONS) | set(functions)
     for node in ast.walk(tree):

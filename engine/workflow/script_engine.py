@@ -20,25 +20,37 @@ class ScriptsForbidden(WorkflowException):
     pass
 
 
-class SandboxScriptEngine(PythonScriptEngine):
-    def __init__(self, context: ServiceContext) -> None:
-        super().__init__()
-        self.context = context
+class RestrictedScriptEngine(PythonScriptEngine):
+    """Expressions through the restricted evaluator (``expressions``), scripts refused. What a decision
+    table is evaluated with, inside a workflow and on its own (``decisions.evaluate``)."""
 
     def validate(self, expression: str) -> None:
-        expressions.parse_expression(expression)
+        expressions.parse_expression(expression)  # ExpressionSyntaxError is a SyntaxError, as spiff expects
+
+    def functions(self, task: Any) -> dict[str, Any]:
+        """The engine functions an expression of ``task`` may call besides ``SAFE_FUNCTIONS``."""
+        return {}
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
         data = dict(task.data)
         if external_context:
             data.update(external_context)
         try:
-            return expressions.evaluate(expression, data, {"deadline": lambda: self._deadline(task)})
+            return expressions.evaluate(expression, data, self.functions(task))
         except expressions.ExpressionError as exc:  # names the element (task) that failed
             raise WorkflowTaskException(f"expression {expression!r} failed: {exc}", task=task) from None
 
     def execute(self, task: Any, script: str, external_context: dict | None = None) -> Any:
         raise ScriptsForbidden("scripts are not allowed in this service")
+
+
+class SandboxScriptEngine(RestrictedScriptEngine):
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__()
+        self.context = context
+
+    def functions(self, task: Any) -> dict[str, Any]:
+        return {"deadline": lambda: self._deadline(task)}
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict, **kwargs: Any) -> str:
         func = get_handler(operation_name)
