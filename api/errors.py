@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from engine.kia import documents
+from engine.workflow.decisions import DecisionFailed
 from engine.workflow.errors import Conflict, DiagramRejected, EngineError, Forbidden, InvalidData, NotFound
 from engine.workflow.instances import StepFailed
 from forms import FormValidationError
@@ -39,6 +40,7 @@ STATUS_OF: dict[type[EngineError], int] = {
     StepFailed: 409,
     InvalidData: 422,
     DiagramRejected: 422,
+    DecisionFailed: 422,
     documents.UnsupportedMediaType: 415,
     documents.TooLarge: 413,
 }

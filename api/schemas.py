@@ -851,3 +851,33 @@ class KecamatanUpdate(Schema):
     uptd_head = Text(max_length=200)
     uptd_head_nip = Text(max_length=40, metadata={"description": "the Ka. UPTD's NIP (18 digits); empty clears it"})
     uptd_hours = Text(max_length=200, metadata={"description": "the UPTD's opening hours, told to the parents"})
+
+
+class DecisionTrial(Schema):
+    """A decision table to try (DMN XML, as the modeler holds it) and the inputs to try it with."""
+
+    dmn = fields.String(required=True, validate=validate.Length(min=1), metadata={"description": "DMN XML"})
+    inputs = fields.Dict(
+        keys=fields.String(),
+        load_default=None,
+        metadata={"description": "input data name -> value (text is read as the input's typeRef says)"},
+    )
+
+
+class DecisionColumnSchema(Schema):
+    label = fields.String(required=True)
+    expression = fields.String(required=True, metadata={"description": "an input's expression, an output's name"})
+    type_ref = fields.String(required=True)
+
+
+class DecisionTrialResult(Schema):
+    decision_id = fields.String(required=True)
+    name = fields.String(required=True)
+    hit_policy = fields.String(required=True)
+    inputs = fields.List(fields.Nested(DecisionColumnSchema), required=True)
+    outputs = fields.List(fields.Nested(DecisionColumnSchema), required=True)
+    warnings = fields.List(fields.Nested(ProblemSchema), required=True)
+    result = fields.Dict(
+        allow_none=True, metadata={"description": "output name -> value (COLLECT: a list); null without inputs"}
+    )
+    matched_rules = fields.List(fields.Integer(), metadata={"description": "the rules that matched (numbered from 1)"})

@@ -16,7 +16,7 @@ from engine.kia.identity import (
     IdentityError,
     check_child_age,
     jakarta_today,
-    kia_kind,
+    age_on,
     nik_mismatches,
     parse_kk_number,
     parse_nik,
@@ -344,8 +344,9 @@ def validate_application(data: Any, on: date | None = None, known_regions: Colle
     """Load a KIA application and apply the checks that depend on the application date.
 
     ``on`` defaults to today in Asia/Jakarta; ``known_regions`` (regency codes "14.71") narrows the
-    NIK and KK region checks. Returns the JSON-ready cleaned application plus ``kia_kind``
-    ("under_5" or "5_to_17") and ``warnings`` (Indonesian, for the verifying officer).
+    NIK and KK region checks. Returns the JSON-ready cleaned application plus ``child_age`` (completed
+    years on ``on``: what the version's ``kia_rules`` table decides the KIA kind and the photo rule from,
+    ``engine.kia.rules``) and ``warnings`` (Indonesian, for the verifying officer).
     """
     form = ApplicationForm()
     loaded = _load(form, data)
@@ -369,7 +370,7 @@ def validate_application(data: Any, on: date | None = None, known_regions: Colle
     if results["kk_number"].regency != PEKANBARU:
         warnings.append(KK_OUTSIDE_PEKANBARU)
     cleaned = form.dump(loaded)
-    return {**cleaned, "kia_kind": kia_kind(child["birth_date"], on), "warnings": warnings}
+    return {**cleaned, "child_age": age_on(child["birth_date"], on), "warnings": warnings}
 
 
 def application_check(known_regions: Callable[[], Collection[str] | None]) -> Callable[[Any], dict]:

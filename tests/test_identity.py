@@ -13,7 +13,6 @@ from engine.kia.identity import (
     age_on,
     check_child_age,
     jakarta_today,
-    kia_kind,
     nik_mismatches,
     parse_kk_number,
     parse_nik,
@@ -217,7 +216,11 @@ def test_age_on(birth_date: date, on: date, age: int) -> None:
     ],
 )
 def test_kia_kind(birth_date: date, on: date, kind: str) -> None:
-    assert kia_kind(birth_date, on) == kind
+    """By the bundled kia_rules decision table (bpmn/kia_rules.dmn), through the restricted evaluator."""
+    from engine.kia import rules
+
+    rule = rules.decide(None, age_on(birth_date, on))
+    assert (rule.kind, rule.photo_required) == (kind, kind == "5_to_17")
 
 
 @pytest.mark.parametrize(
@@ -382,7 +385,7 @@ def test_validate_application_table(changes: dict, on: date, field: str | None, 
     if field is None:
         cleaned = validate_application(data, on=on, known_regions=KNOWN)
         birth = date.fromisoformat(cleaned["child"]["birth_date"])
-        assert cleaned["kia_kind"] == kia_kind(birth, on)
+        assert cleaned["child_age"] == age_on(birth, on)
         assert cleaned["warnings"] == []
         assert cleaned["child"]["kecamatan"] == data["child"]["kecamatan"]  # never taken from the NIK
     else:

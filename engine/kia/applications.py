@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.kia import documents, lockout, routing
+from engine.kia import documents, lockout, routing, rules
 from engine.kia.models import Application, Document, Kecamatan
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code, hash_secret, new_code, new_pin, normalize_code
@@ -54,9 +54,11 @@ def submit(
     """Start an application and complete the applicant's submission step.
 
     ``data`` is a validated application (``forms.validate_application``). Returns the application and
-    its PIN in clear text (shown once; only its hash is stored)."""
+    its PIN in clear text (shown once; only its hash is stored). The KIA kind and whether the photo is
+    required come from the ``kia_rules`` table of the version the application starts on."""
     files = {u.kind: u for u in uploads}
-    needed = list(REQUIRED_DOCUMENTS) + (["photo"] if data["kia_kind"] == "5_to_17" else [])
+    rule = rules.for_new_application(session, process_key, data["child_age"])
+    needed = list(REQUIRED_DOCUMENTS) + (["photo"] if rule.photo_required else [])
     missing = {kind: ["Dokumen wajib diunggah."] for kind in needed if kind not in files}
     if missing:
         raise InvalidData("Dokumen belum lengkap.", missing)
@@ -74,7 +76,7 @@ def submit(
         process_key,
         business_key=code,
         kecamatan=route.kecamatan,
-        data={"kia_kind": data["kia_kind"]},
+        data={"child_age": data["child_age"], "kia_kind": rule.kind, "photo_required": rule.photo_required},
         actor="pemohon",
     )
     record(session, instance, "routed", actor="sistem", at=clock.now(), kecamatan=route.kecamatan, source=route.source)
@@ -83,7 +85,7 @@ def submit(
         code=code,
         pin_hash=hash_secret(pin),
         channel=channel,
-        kia_kind=data["kia_kind"],
+        kia_kind=rule.kind,
         applicant=data["applicant"],
         child=data["child"],
         warnings={"nik": data.get("warnings", [])},

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import corrections, routing, verification
+from engine.kia import corrections, routing, rules, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
 from engine.kia.models import ArrivalState, DistributionItem, Document, Kecamatan
 from engine.workflow import instances
@@ -32,7 +32,7 @@ from engine.workflow.models import TaskRow
 # (``forms.load_form``): the engine does not import the forms.
 FormLoader = Callable[[str, Any], dict[str, Any]]
 Precondition = Callable[[TaskRow], None]
-# the corrected application (applicant, child) -> validated like a new submission, with ``kia_kind`` and
+# the corrected application (applicant, child) -> validated like a new submission, with ``child_age`` and
 # ``warnings``; raises with per-field messages. The forms layer gives it (``forms.application_check``).
 ApplicationCheck = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -115,28 +115,30 @@ def _apply_step_rules(
             for section in PERSONAL_SECTIONS
         }
         checked = check_application(corrected)
-        _apply_correction(session, row, checked)
+        rule = rules.for_instance(row.instance, checked["child_age"])
+        _apply_correction(session, row, checked, rule)
         corrections.record_answer(session, row, data.get("response") or "", before, checked, actor)
-        workflow_data["kia_kind"] = checked["kia_kind"]
+        workflow_data.update(child_age=checked["child_age"], kia_kind=rule.kind, photo_required=rule.photo_required)
     return workflow_data
 
 
-def _apply_correction(session: Session, row: TaskRow, checked: dict[str, Any]) -> None:
+def _apply_correction(session: Session, row: TaskRow, checked: dict[str, Any], rule: rules.KiaRule) -> None:
     """The corrected application, checked like a submission: its data, KIA kind, NIK warnings and routing
-    as they are computed now (a child found to be 5 or older needs the photo)."""
+    as they are computed now; the kind and the photo rule by the application's own version's table (a
+    child found to be 5 or older needs the photo)."""
     app = row.instance.application
-    if checked["kia_kind"] == "5_to_17" and not session.scalar(
+    if rule.photo_required and not session.scalar(
         select(Document.id).where(Document.application_id == app.id, Document.kind == "photo").limit(1)
     ):
-        raise InvalidData("Dokumen belum lengkap.", {"photo": ["Pas foto wajib diunggah untuk anak 5 tahun ke atas."]})
+        raise InvalidData("Dokumen belum lengkap.", {"photo": [rules.PHOTO_REQUIRED]})
     if session.get(Kecamatan, checked["child"]["kecamatan"]) is None:
         raise InvalidData("Data tidak sah.", {"child": {"kecamatan": ["Kecamatan tidak dikenal."]}})
     app.applicant, app.child = checked["applicant"], checked["child"]
     app.warnings = {**(app.warnings or {}), "nik": checked.get("warnings", [])}
     now = clock.now()
-    if checked["kia_kind"] != app.kia_kind:
-        record(session, row.instance, "kind_changed", actor="sistem", at=now, kia_kind=checked["kia_kind"])
-        app.kia_kind = checked["kia_kind"]
+    if rule.kind != app.kia_kind:
+        record(session, row.instance, "kind_changed", actor="sistem", at=now, kia_kind=rule.kind)
+        app.kia_kind = rule.kind
     route = routing.domicile(session, app.child)
     if route.kecamatan != row.instance.kecamatan:
         row.instance.kecamatan = route.kecamatan

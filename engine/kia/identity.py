@@ -31,7 +31,6 @@ __all__ = [
     "age_on",
     "check_child_age",
     "jakarta_today",
-    "kia_kind",
     "nik_mismatches",
     "parse_kk_number",
     "parse_nik",
@@ -170,11 +169,6 @@ def age_on(birth_date: date, on: date) -> int:
     """Completed years of age on ``on`` (someone born on 29 February ages on 1 March)."""
     before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
     return on.year - birth_date.year - before_birthday
-
-
-def kia_kind(birth_date: date, on: date) -> Literal["under_5", "5_to_17"]:
-    """Which KIA a child gets on ``on``: without photo under 5, with photo from 5 to under 17."""
-    return "under_5" if age_on(birth_date, on) < 5 else "5_to_17"
 
 
 def check_child_age(birth_date: date, on: date) -> None:

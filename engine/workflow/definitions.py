@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import structure, version_files, versions
 from engine.workflow.clock import clock
+from engine.workflow.decisions import DecisionTable, read_all
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
 from engine.workflow.lint import NS, lint, props
 from engine.workflow.models import ProcessVersion
@@ -59,6 +60,8 @@ class Definition:
     # deployed with the diagram: form id -> form-js JSON, and DMN file name -> its XML (raw bytes)
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     decisions: dict[str, bytes] = field(default_factory=dict)
+    # those decision tables checked and parsed: decision id -> table (what business-rule tasks call)
+    decision_tables: dict[str, DecisionTable] = field(default_factory=dict)
 
 
 def _safe_parse(xml: bytes) -> etree._Element:

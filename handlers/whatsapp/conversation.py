@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import forms
-from engine.kia import applications, completion, corrections, documents, reference
+from engine.kia import applications, completion, corrections, documents, reference, rules
 from engine.kia.access import Principal
 from engine.kia.applications import Upload
 from engine.kia.process import ApplicationStatus
@@ -263,7 +263,7 @@ class _Dialog:
 
     def advance(self) -> None:
         """Go to the first step without an answer; when all are answered, show the summary."""
-        for step in intake.steps_for(self.draft):
+        for step in intake.steps_for(self.draft, self.photo_required):
             if step.is_document:
                 answered = step.name in self.data.get("documents", {})
             else:
@@ -274,6 +274,14 @@ class _Dialog:
         self.state = "confirm"
         self.data.pop("step", None)
         self.say(self.summary())
+
+    def photo_required(self, age: int) -> bool:
+        """Whether the version a new application starts on asks a photo at this age (asked, when its
+        table gives no answer: the submission then says why)."""
+        try:
+            return rules.for_new_application(self.session, applications.PROCESS_KEY, age).photo_required
+        except InvalidData:
+            return True
 
     def accept_document(self, step: intake.Step) -> bool:
         message = self.message

@@ -9,13 +9,14 @@ like a ``POST /api/v1/applications``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import marshmallow as ma
 
-from engine.kia.identity import IdentityError, check_child_age, jakarta_today, kia_kind
+from engine.kia.identity import IdentityError, age_on, check_child_age, jakarta_today
 from forms.fields import Form
 from forms.schemas import ApplicantSchema, ChildSchema
 
@@ -87,18 +88,20 @@ FIELD_STEPS = [
 DOCUMENT_STEPS = [
     Step("doc:kk", "Kirim foto atau PDF Kartu Keluarga (KK)."),
     Step("doc:akta", "Kirim foto atau PDF akta kelahiran anak."),
-    Step("doc:photo", "Anak berusia 5 tahun atau lebih: kirim pas foto anak ukuran 2x3 (foto atau PDF)."),
+    Step("doc:photo", "Untuk usia anak ini pas foto wajib: kirim pas foto anak ukuran 2x3 (foto atau PDF)."),
 ]
 
 
-def kind_of(draft: dict[str, Any], on: date | None = None) -> str | None:
+def child_age(draft: dict[str, Any], on: date | None = None) -> int | None:
     birth = (draft.get("child") or {}).get("birth_date")
-    return kia_kind(date.fromisoformat(birth), on or jakarta_today()) if birth else None
+    return age_on(date.fromisoformat(birth), on or jakarta_today()) if birth else None
 
 
-def steps_for(draft: dict[str, Any]) -> list[Step]:
-    """The steps of this draft: the photo only for a child of 5 or more."""
-    documents = DOCUMENT_STEPS if kind_of(draft) == "5_to_17" else DOCUMENT_STEPS[:2]
+def steps_for(draft: dict[str, Any], photo_required: Callable[[int], bool]) -> list[Step]:
+    """The steps of this draft: the photo only when ``photo_required`` (the version's ``kia_rules``
+    table) says so for the child's age."""
+    age = child_age(draft)
+    documents = DOCUMENT_STEPS if age is not None and photo_required(age) else DOCUMENT_STEPS[:2]
     return FIELD_STEPS + documents
 
 
