@@ -1,8 +1,9 @@
-// Bundles the bpmn-js viewer (staff) and modeler (process owners) into static/dist (gitignored).
+// Bundles the bpmn-js viewer (staff) and modeler (process owners) and the dmn-js decision table editor
+// (the modeler's "Tabel keputusan" tab) into static/dist (gitignored).
 import { build } from "esbuild";
 
 await build({
-  entryPoints: { viewer: "src/viewer.js", modeler: "src/modeler.js" },
+  entryPoints: { viewer: "src/viewer.js", modeler: "src/modeler.js", dmn: "src/dmn.js" },
   bundle: true,
   minify: true,
   format: "iife",

@@ -39,6 +39,8 @@ def modeler() -> Any:
         validate_url=url_for("processes.ProcessValidation"),
         deploy_url=url_for("processes.ProcessCollection"),
         versions_url=url_for("web.versions", proses=key),
+        version_url=url_for("processes.ProcessVersionDetail", key=key, version=version.version),
+        evaluate_url=url_for("decisions.DecisionEvaluation"),
     )
 
 

@@ -209,6 +209,9 @@ async function postDeploy(url, xml, note) {
   const body = new FormData();
   body.append("file", new Blob([xml], { type: "application/xml" }), "diagram.bpmn");
   body.append("note", note);
+  for (const decision of (await window.kiaDecisions?.files()) || []) {
+    body.append("decision", new Blob([decision.xml], { type: "application/xml" }), decision.name);
+  }
   const response = await fetch(url, {
     method: "POST", credentials: "same-origin", body, headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
   });
