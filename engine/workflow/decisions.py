@@ -78,6 +78,7 @@ class DecisionTable:
     inputs: list[Column]
     outputs: list[Column]  # expression = the output's name (the task data key it sets)
     engine: DMNEngine
+    root: etree._Element  # the checked document, for the diagram's parser (``parser.add_dmn_xml``)
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -148,10 +149,28 @@ def read(file_name: str, raw: bytes) -> DecisionTable:
         inputs=[Column(i.label or i.expression or i.id, i.expression or "", i.typeRef or "") for i in spiff_table.inputs],
         outputs=[Column(o.label or o.name, o.name or o.label, o.typeRef or "") for o in spiff_table.outputs],
         engine=DMNEngine(spiff_table),
+        root=root,
     )
     if policy == "UNIQUE":
         result.warnings = list(_overlaps(result))
     return result
+
+
+def read_all(files: Mapping[str, bytes]) -> tuple[dict[str, DecisionTable], list[Problem]]:
+    """The decision tables of a deployment (file name -> DMN XML) by decision id, and every problem of
+    every file (a decision id used twice included)."""
+    tables: dict[str, DecisionTable] = {}
+    problems: list[Problem] = []
+    for file_name, raw in files.items():
+        try:
+            table = read(file_name, raw)
+        except DiagramRejected as exc:
+            problems += [Problem(p.element_id, f"{file_name}: {p.message}") for p in exc.problems]
+            continue
+        if table.decision_id in tables:
+            problems.append(Problem(table.decision_id, f"{file_name}: id keputusan sudah dipakai berkas lain"))
+        tables[table.decision_id] = table
+    return tables, problems
 
 
 def _check_expressions(decision_id: str, table: etree._Element, ns: dict[str, str]) -> list[Problem]:
@@ -220,7 +239,10 @@ def _cell_problem(text: str, decision_id: str, number: int) -> Problem | None:
 
 def _task(data: Mapping[str, Any]) -> Any:
     """The little of a SpiffWorkflow task that its DMN engine reads: the data and the script engine."""
-    return SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=RestrictedScriptEngine()))
+    spec = SimpleNamespace(name="tabel_keputusan", bpmn_id="tabel_keputusan", bpmn_name="tabel keputusan")
+    workflow = SimpleNamespace(script_engine=RestrictedScriptEngine(), spec=SimpleNamespace(file="tabel keputusan"))
+    workflow.top_workflow = workflow  # what spiff's error reports walk up
+    return SimpleNamespace(data=dict(data), task_spec=spec, workflow=workflow)
 
 
 def evaluate(table: DecisionTable, inputs: Mapping[str, Any]) -> Evaluation:

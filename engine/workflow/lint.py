@@ -26,7 +26,6 @@ NS = {
 RESERVED_IDS = frozenset({"Start", "End"})
 FORBIDDEN_ELEMENTS = {
     "scriptTask": "script task tidak diizinkan",
-    "businessRuleTask": "business rule task tidak didukung",
     "callActivity": "call activity tidak didukung",
 }
 EXPRESSION_TAGS = (
@@ -69,6 +68,7 @@ class Lint:
     form_keys: Collection[str]
     handlers: Collection[str] = field(default_factory=handler_names)
     lane_roles: Collection[str] | None = field(default_factory=lambda: config.current().lane_roles)
+    decision_ids: Collection[str] = ()  # the decisions deployed with the diagram (``decisions``)
 
     def elements(self) -> Iterator[tuple[etree._Element, str, str | None]]:
         """Every element of the document with its local name and namespace (comments skipped)."""
@@ -170,6 +170,20 @@ def service_task_handlers_known(lint: Lint) -> Iterator[Problem]:
             yield Problem(task.get("id", ""), f"handler service task '{name}' tidak dikenal")
 
 
+def business_rule_tasks_call_decisions(lint: Lint) -> Iterator[Problem]:
+    """A business-rule task names a decision table deployed with the diagram."""
+    for task in lint.process.iter(bpmn("businessRuleTask")):
+        called = task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", default="", namespaces=NS)
+        called = (called or "").strip()
+        if not called:
+            yield Problem(task.get("id", ""), "business rule task harus menyebut tabel keputusan (calledDecisionId)")
+        elif called not in lint.decision_ids:
+            known = ", ".join(sorted(lint.decision_ids)) or "tidak ada"
+            yield Problem(
+                task.get("id", ""), f"tabel keputusan '{called}' tidak ikut di-deploy (tabel yang ada: {known})"
+            )
+
+
 RULES: list[Rule] = [
     reserved_ids,
     forbidden_elements,
@@ -181,15 +195,18 @@ RULES: list[Rule] = [
     user_task_forms_known,
     user_task_time_standards,
     service_task_handlers_known,
+    business_rule_tasks_call_decisions,
 ]
 
 
-def lint(root: etree._Element, form_keys: Collection[str]) -> tuple[str, list[Problem]]:
+def lint(
+    root: etree._Element, form_keys: Collection[str], decision_ids: Collection[str] = ()
+) -> tuple[str, list[Problem]]:
     """Check a diagram against every rule. Returns the executable process id and the problems found."""
     processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
     if len(processes) != 1:
         return "", [Problem("", "diagram harus memuat tepat satu proses yang dapat dijalankan")]
-    context = Lint(root, processes[0], form_keys)
+    context = Lint(root, processes[0], form_keys, decision_ids=decision_ids)
     return processes[0].get("id", ""), [problem for rule in RULES for problem in rule(context)]
 
 
