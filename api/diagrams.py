@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 import forms
 from engine.models import ProcessVersion
-from engine.workflow import definitions, dryrun, version_files
-from engine.workflow.errors import DiagramRejected, Problem
+from engine.workflow import definitions, dryrun, version_files, versions
+from engine.workflow.errors import DiagramRejected, NotFound, Problem
 from engine.workflow.version_files import NO_FILES, VersionFiles
 
 # What every application starts with (engine.kia.applications); a dry run starts with the same keys.
-START_DATA = {"kia_kind": "under_5"}
+START_DATA = {"child_age": 3, "kia_kind": "under_5", "photo_required": False}
 
 
 @dataclass
@@ -35,8 +35,11 @@ def dry_run_problems(definition: definitions.Definition) -> list[Problem]:
     return dry_run(definition).problems
 
 
-def check(xml: bytes, files: VersionFiles = NO_FILES) -> Checked:
-    """Lint and dry-run ``xml`` with its ``files``; never raises for a bad diagram, reports it."""
+def check(xml: bytes, files: VersionFiles = NO_FILES, session: Session | None = None) -> Checked:
+    """Lint and dry-run ``xml`` with its ``files`` (and, given a ``session``, the decision tables it would
+    keep: ``kept_decisions``); never raises for a bad diagram, reports it."""
+    if session is not None:
+        files = kept_decisions(session, xml, files)
     try:
         definition = definitions.build_definition(xml, forms.form_choices(), files)
     except DiagramRejected as exc:
@@ -49,10 +52,34 @@ def deploy(
     session: Session, xml: bytes, actor: str, files: VersionFiles = NO_FILES, **options: Any
 ) -> tuple[ProcessVersion, bool]:
     """Deploy ``xml`` with its ``files`` only if it lints clean and every path of its dry run succeeds;
-    ``options`` go on to ``definitions.deploy``."""
+    ``options`` go on to ``definitions.deploy``. Sent without decision tables, the diagram keeps the
+    active version's (``kept_decisions``)."""
     return definitions.deploy(
-        session, xml, forms.form_choices(), actor, files=files, verify=dry_run_problems, **options
+        session,
+        xml,
+        forms.form_choices(),
+        actor,
+        files=kept_decisions(session, xml, files),
+        verify=dry_run_problems,
+        **options,
     )
+
+
+def kept_decisions(session: Session, xml: bytes, files: VersionFiles) -> VersionFiles:
+    """``files``, with the decision tables of the process's active version when none were sent: a diagram
+    changed without touching its tables keeps them (as Camunda's business-rule tasks call the newest
+    deployed decision), stored with the new version like sent ones. Sending any table replaces them all."""
+    if files.decisions:
+        return files
+    process_key = definitions.process_key_of(xml)
+    if process_key is None:
+        return files  # not a diagram: the build reports why
+    try:
+        active = versions.active_version(session, process_key)
+    except NotFound:
+        return files
+    kept = version_files.from_rows(active.files).decisions
+    return VersionFiles(files.forms, kept) if kept else files
 
 
 def files_beside(diagram: Path) -> VersionFiles:

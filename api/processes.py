@@ -144,7 +144,7 @@ class ProcessCollection(MethodView):
         files = _uploaded_files()
         note = _change_note(required=False)
         if not note:  # a broken diagram is told its problems first, then the missing note
-            checked = diagrams.check(xml, files)
+            checked = diagrams.check(xml, files, db.session)
             if checked.problems:
                 raise DiagramRejected(checked.problems)
             raise ApiError(422, "invalid_data", NOTE_REQUIRED, {"note": [NOTE_REQUIRED]})
@@ -191,7 +191,7 @@ class ProcessValidation(MethodView):
             files = _uploaded_files()
         except DiagramRejected as exc:
             return diagrams.checked_dict(diagrams.Checked(None, list(exc.problems)))
-        return diagrams.checked_dict(diagrams.check(xml, files))
+        return diagrams.checked_dict(diagrams.check(xml, files, db.session))
 
 
 def _change_note(required: bool = True) -> str:

@@ -14,9 +14,9 @@ import marshmallow as ma
 from engine.kia.corrections import FIELD_LABELS
 from engine.kia.identity import (
     IdentityError,
+    age_on,
     check_child_age,
     jakarta_today,
-    age_on,
     nik_mismatches,
     parse_kk_number,
     parse_nik,

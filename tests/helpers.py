@@ -165,3 +165,10 @@ def seed_applications(app: Any, children: list[dict[str, Any]], applicants: list
             if clock._frozen is not None:  # noqa: SLF001 - spread the arrivals of a frozen clock
                 clock.advance(timedelta(minutes=1))
     return codes
+
+
+def bundled_files() -> Any:
+    """The forms and decision tables beside the bundled diagram (what it is deployed with)."""
+    from api import diagrams
+
+    return diagrams.files_beside(ROOT / "bpmn" / "kia_whatsapp.bpmn")

@@ -69,7 +69,10 @@ def test_collect_returns_every_match() -> None:
         ((b'<text>"5_to_17"</text>', b"<text>[1] * 10**9</text>"), "aturan 2: keluaran"),
         ((b'<text>"5_to_17"</text>', b"<text>lambda: 1</text>"), "aturan 2: keluaran"),
         ((b'name="photo_required"', b'name=""'), "keluaran 'Pas foto wajib' harus punya nama data"),
-        ((b"</decision>", b'</decision><decision id="kedua"><decisionTable id="t2"/></decision>'), "tepat satu keputusan"),
+        (
+            (b"</decision>", b'</decision><decision id="kedua"><decisionTable id="t2"/></decision>'),
+            "tepat satu keputusan",
+        ),
         ((b"<definitions", b'<!DOCTYPE x [<!ENTITY e "x">]><definitions'), "DTD dan entitas XML tidak diizinkan"),
         ((b"https://www.omg.org/spec/DMN/20191111/MODEL/", b"urn:bukan-dmn"), "bukan dokumen DMN"),
     ],
@@ -102,11 +105,16 @@ def test_a_failing_cell_is_a_decision_failure_not_an_error() -> None:
 
 def test_a_huge_table_is_refused_and_a_big_one_evaluates_quickly() -> None:
     rule = BUNDLED.split(b"<rule ", 1)[1].split(b"</rule>", 1)[0]
-    many = b"".join(b"<rule " + rule.replace(b'id="rule_under_5', f'id="r{n}'.encode()) + b"</rule>" for n in range(501))
+    many = b"".join(
+        b"<rule " + rule.replace(b'id="rule_under_5', f'id="r{n}'.encode()) + b"</rule>" for n in range(501)
+    )
     head, tail = BUNDLED.split(b"<rule ", 1)[0], BUNDLED.rsplit(b"</rule>", 1)[1]
     assert any("paling banyak 500 aturan" in p for p in problems_of(head + many + tail))
     ranges = b"".join(
-        b"<rule " + rule.replace(UNDER_5_CELL, f"{n} &lt;= ? &lt; {n + 1}".encode()).replace(b'id="rule_under_5', f'id="r{n}'.encode())
+        b"<rule "
+        + rule.replace(UNDER_5_CELL, f"{n} &lt;= ? &lt; {n + 1}".encode()).replace(
+            b'id="rule_under_5', f'id="r{n}'.encode()
+        )
         + b"</rule>"
         for n in range(400)
     )

@@ -30,6 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.workflow.clock import clock
 
 DIAGRAM = Path(__file__).resolve().parent.parent / "bpmn" / "kia_whatsapp.bpmn"
+DECISIONS = DIAGRAM.with_name("kia_rules.dmn")  # the decision table its business-rule task calls
 PROCESS_ID = "kia_whatsapp"
 
 NS = {
@@ -97,6 +98,7 @@ SERVICE_TASKS = {  # id: (name, handler, parameters, lane)
 }
 OTHER_NODES = {  # id: (tag, name or None, lane)
     "start_application": ("startEvent", "Permohonan masuk", "applicant"),
+    "decide_kia_kind": ("businessRuleTask", "Tentukan jenis KIA dan kewajiban pas foto", "applicant"),
     "end_completed": ("endEvent", "KIA diterima pemohon", "uptd"),
     "gw_resubmit": ("exclusiveGateway", None, "applicant"),
     "gw_verification": ("exclusiveGateway", "Data lengkap?", "admin"),
@@ -105,6 +107,7 @@ OTHER_NODES = {  # id: (tag, name or None, lane)
 }
 MAIN_PATH = [
     "start_application",
+    "decide_kia_kind",
     "submit_application",
     "gw_resubmit",
     "ms_submitted",
@@ -456,6 +459,7 @@ def test_left_to_right_along_the_main_path(root: etree._Element) -> None:
 def spec() -> Any:
     parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_bpmn_file(str(DIAGRAM))
+    parser.add_dmn_file(str(DECISIONS))
     return parser.get_spec(PROCESS_ID)
 
 
@@ -495,9 +499,11 @@ class RecordingEngine(PythonScriptEngine):
 class Case:
     """One workflow instance driven the way the engine drives it."""
 
-    def __init__(self, spec: Any, offset: timedelta = timedelta(hours=1)) -> None:
+    def __init__(self, spec: Any, offset: timedelta = timedelta(hours=1), child_age: int = 3) -> None:
         self.engine = RecordingEngine(offset)
         self.workflow = BpmnWorkflow(spec, script_engine=self.engine)
+        for task in self.workflow.get_tasks(state=TaskState.READY):  # what an application starts with
+            task.data.update(child_age=child_age)
         self.steps: list[str] = []
         self.task_ids: dict[str, list[Any]] = {}
         self.milestones: list[str] = []
@@ -547,6 +553,12 @@ def run_steps(case: Case, steps: list[tuple[str, dict]]) -> None:
 def test_happy_path(spec: Any) -> None:
     case = Case(spec)
     assert [t.task_spec.name for t in case.ready()] == ["submit_application"]
+    # the business-rule task ran the kia_rules table on the child's age first
+    assert {k: case.ready()[0].data[k] for k in ("kia_kind", "photo_required")} == {
+        "kia_kind": "under_5",
+        "photo_required": False,
+    }
+    assert Case(spec, child_age=5).ready()[0].data["photo_required"] is True
     run_steps(case, [("submit_application", {}), ("verify_application", {"decision": "complete"}), *HAPPY_TAIL])
     assert case.steps == ["submit_application", "verify_application", "print_card", "group_cards", "hand_over_card"]
     assert case.engine.calls == [("send_receipt", {}), ("email_code", {}), ("notify_ready", {})]

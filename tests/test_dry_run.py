@@ -13,7 +13,7 @@ from engine.kia.process import LANE_ROLES
 from engine.workflow.definitions import NS, build_definition
 from engine.workflow.dryrun import Outcome, dry_run
 
-from .helpers import ROOT, inbox, submit, token
+from .helpers import ROOT, bundled_files, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 USER_TASKS = [
@@ -27,7 +27,7 @@ USER_TASKS = [
 
 
 def definition_of(xml: str):  # noqa: ANN201
-    return build_definition(xml.encode(), forms.form_choices())
+    return build_definition(xml.encode(), forms.form_choices(), files=bundled_files())
 
 
 def with_parallel_merge() -> str:

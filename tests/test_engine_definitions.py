@@ -10,14 +10,14 @@ from engine.workflow import expressions
 from engine.workflow.definitions import build_definition
 from engine.workflow.errors import DiagramRejected
 
-from .helpers import ROOT
+from .helpers import ROOT, bundled_files
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 
 
 def problems_of(xml: str) -> dict[str, list[str]]:
     try:
-        build_definition(xml.encode(), forms.FORMS.keys())
+        build_definition(xml.encode(), forms.FORMS.keys(), files=bundled_files())
     except DiagramRejected as exc:
         found: dict[str, list[str]] = {}
         for p in exc.problems:
@@ -27,7 +27,7 @@ def problems_of(xml: str) -> dict[str, list[str]]:
 
 
 def test_bundled_diagram_lints_clean_and_describes_the_sop() -> None:
-    definition = build_definition(DIAGRAM.encode(), forms.FORMS.keys())
+    definition = build_definition(DIAGRAM.encode(), forms.FORMS.keys(), files=bundled_files())
     assert {s: (t.lane, t.form_key, t.time_standard) for s, t in definition.user_tasks.items()} == {
         "submit_application": ("applicant", "submission", "PT5M"),
         "verify_application": ("admin", "verification", "PT1H"),
@@ -67,7 +67,7 @@ def test_lint_names_the_offending_element(change: tuple[str, str], element: str)
 )
 def test_malformed_or_hostile_xml_is_refused(xml: str) -> None:
     with pytest.raises(DiagramRejected):
-        build_definition(xml.encode(), forms.FORMS.keys())
+        build_definition(xml.encode(), forms.FORMS.keys(), files=bundled_files())
 
 
 @pytest.mark.parametrize(

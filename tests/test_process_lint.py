@@ -14,7 +14,7 @@ import handlers  # noqa: F401  registers the service handlers the lint checks ag
 from engine.workflow.definitions import NS, build_definition
 from engine.workflow.errors import DiagramRejected
 
-from .helpers import ROOT, inbox, submit, token
+from .helpers import ROOT, bundled_files, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 BPMN = NS["bpmn"]
@@ -102,7 +102,7 @@ BROKEN = {
 
 def problems_of(xml: str) -> dict[str, list[str]]:
     try:
-        build_definition(xml.encode(), forms.form_choices())
+        build_definition(xml.encode(), forms.form_choices(), files=bundled_files())
     except DiagramRejected as exc:
         found: dict[str, list[str]] = {}
         for p in exc.problems:
@@ -148,7 +148,7 @@ def test_a_loop_through_a_user_task_is_allowed() -> None:
 
 def test_stored_versions_load_without_the_structural_rules() -> None:
     # a version deployed before a rule existed keeps running: only deploy and validate check it
-    build_definition(without_flow("flow_grouped").encode(), form_keys=None)
+    build_definition(without_flow("flow_grouped").encode(), form_keys=None, files=bundled_files())
 
 
 # Through HTTP: refused on validate and on deploy, the deployed version keeps serving.

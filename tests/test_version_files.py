@@ -36,22 +36,8 @@ FORM = {
         }
     ],
 }
-DMN = b"""<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="kia_rules" name="Aturan KIA"
-    namespace="http://camunda.org/schema/1.0/dmn">
-  <decision id="photo_required" name="Foto wajib">
-    <decisionTable id="table_photo" hitPolicy="UNIQUE">
-      <input id="input_age" label="Umur"><inputExpression id="expr_age" typeRef="number">
-        <text>age</text></inputExpression></input>
-      <output id="output_photo" name="photo_required" typeRef="boolean"/>
-      <rule id="rule_young"><inputEntry id="in_young"><text>&lt; 5</text></inputEntry>
-        <outputEntry id="out_young"><text>false</text></outputEntry></rule>
-      <rule id="rule_old"><inputEntry id="in_old"><text>&gt;= 5</text></inputEntry>
-        <outputEntry id="out_old"><text>true</text></outputEntry></rule>
-    </decisionTable>
-  </decision>
-</definitions>
-"""
+DMN = (BUNDLED.parent / "kia_rules.dmn").read_bytes()  # the table the diagram's business-rule task calls
+VARIANT = DMN.replace(b"0 &lt;= ? &lt; 5", b"0 &lt;= ? &lt; 4")
 
 
 def upload(
@@ -94,19 +80,21 @@ def test_a_version_keeps_its_forms_and_decision_tables(client: FlaskClient, app:
     # the same diagram and files (the form's JSON written differently) is the same version ...
     same = upload(client, with_quality_check(), [json.dumps(FORM, sort_keys=True).encode()], [("kia_rules.dmn", DMN)])
     assert (same.status_code, same.get_json()["version"]) == (200, 2)
-    # ... another form, another decision table or none of them is another version
+    # ... another form, another decision table or no form is another version
     changed = {**FORM, "components": [{**FORM["components"][0], "label": "Keputusan Kasi"}]}
     hashes = {deployed["content_hash"]}
     for forms, decisions in (
         ([encoded(changed)], [("kia_rules.dmn", DMN)]),
-        ([encoded(FORM)], [("kia_rules.dmn", DMN.replace(b"&lt; 5", b"&lt; 4"))]),
-        ([encoded(FORM)], []),
-        ([], []),
+        ([encoded(FORM)], [("kia_rules.dmn", VARIANT)]),
+        ([], []),  # without tables it keeps the active version's (the variant)
     ):
         again = upload(client, with_quality_check(), forms, decisions)
         assert again.status_code == 201, again.get_json()
         hashes.add(again.get_json()["content_hash"])
-    assert len(hashes) == 5
+    assert len(hashes) == 4
+    # the form without tables is version 4 again: the tables kept from the active version 5 are the same
+    kept = upload(client, with_quality_check(), [encoded(FORM)], [])
+    assert (kept.status_code, kept.get_json()["version"]) == (200, 4)
 
     with app.app_context():
         version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.version == 2))
@@ -114,8 +102,9 @@ def test_a_version_keeps_its_forms_and_decision_tables(client: FlaskClient, app:
         definition = definitions.definition_of(version)
         assert definition.forms == {"persetujuan_kasi": FORM}
         assert definition.decisions == {"kia_rules.dmn": DMN}
-        bare = db.session.scalar(select(ProcessVersion).where(ProcessVersion.version == 6))
-        assert definitions.definition_of(bare).forms == {} and definitions.definition_of(bare).decisions == {}
+        bare = db.session.scalar(select(ProcessVersion).where(ProcessVersion.version == 5))
+        assert definitions.definition_of(bare).forms == {}
+        assert definitions.definition_of(bare).decisions == {"kia_rules.dmn": VARIANT}
 
 
 def test_unusable_files_are_refused_with_their_problems_and_nothing_is_deployed(client: FlaskClient) -> None:
@@ -157,7 +146,9 @@ def test_files_sent_as_text_parts_and_the_single_file_deploy_still_work(client: 
         headers=owner,
     )
     assert raw.status_code == 201, raw.get_json()
-    assert client.get("/api/v1/processes/kia_whatsapp/versions/3", headers=owner).get_json()["decisions"] == []
+    third = client.get("/api/v1/processes/kia_whatsapp/versions/3", headers=owner).get_json()
+    assert third["forms"] == []
+    assert third["decisions"] == [{"name": "kia_rules.dmn", "xml": DMN.decode()}]  # kept: none were sent
 
 
 def test_the_bundled_deploy_picks_up_the_files_beside_the_diagram(app: Flask, tmp_path: Path) -> None:

@@ -103,7 +103,9 @@ def _safe_root(file_name: str, raw: bytes) -> etree._Element:
     qname = etree.QName(root)
     if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
         supported = "DMN 1.1, 1.2 atau 1.3"
-        raise DiagramRejected([Problem(file_name, f"bukan dokumen DMN yang didukung ({supported}, elemen akar definitions)")])
+        raise DiagramRejected(
+            [Problem(file_name, f"bukan dokumen DMN yang didukung ({supported}, elemen akar definitions)")]
+        )
     return root
 
 
@@ -114,7 +116,9 @@ def read(file_name: str, raw: bytes) -> DecisionTable:
     problems: list[Problem] = []
     decisions = root.findall("dmn:decision", ns)
     if len(decisions) != 1:
-        raise DiagramRejected([Problem(file_name, f"satu berkas DMN harus memuat tepat satu keputusan (ada {len(decisions)})")])
+        raise DiagramRejected(
+            [Problem(file_name, f"satu berkas DMN harus memuat tepat satu keputusan (ada {len(decisions)})")]
+        )
     decision = decisions[0]
     decision_id = decision.get("id", "")
     tables = decision.findall("dmn:decisionTable", ns)
@@ -126,7 +130,9 @@ def read(file_name: str, raw: bytes) -> DecisionTable:
         problems.append(Problem(decision_id, f"hit policy {policy} tidak didukung; gunakan UNIQUE atau COLLECT"))
     if table.get("aggregation"):
         problems.append(
-            Problem(decision_id, f"COLLECT dengan agregasi ({table.get('aggregation')}) tidak didukung; hapus agregasinya")
+            Problem(
+                decision_id, f"COLLECT dengan agregasi ({table.get('aggregation')}) tidak didukung; hapus agregasinya"
+            )
         )
     problems += _check_expressions(decision_id, table, ns)
     if problems:
@@ -139,14 +145,18 @@ def read(file_name: str, raw: bytes) -> DecisionTable:
     except ValidationException as exc:
         raise DiagramRejected([Problem(decision_id or file_name, str(exc).splitlines()[0])]) from None
     except Exception as exc:  # the parser raises many kinds; all mean "not deployable"
-        raise DiagramRejected([Problem(decision_id or file_name, f"tabel keputusan tidak dapat diurai: {exc}")]) from None
+        raise DiagramRejected(
+            [Problem(decision_id or file_name, f"tabel keputusan tidak dapat diurai: {exc}")]
+        ) from None
     spiff_table = dmn_parser.decision.decisionTables[0]
     result = DecisionTable(
         file_name=file_name,
         decision_id=decision_id,
         name=decision.get("name") or decision_id,
         hit_policy=policy,
-        inputs=[Column(i.label or i.expression or i.id, i.expression or "", i.typeRef or "") for i in spiff_table.inputs],
+        inputs=[
+            Column(i.label or i.expression or i.id, i.expression or "", i.typeRef or "") for i in spiff_table.inputs
+        ],
         outputs=[Column(o.label or o.name, o.name or o.label, o.typeRef or "") for o in spiff_table.outputs],
         engine=DMNEngine(spiff_table),
         root=root,
@@ -179,7 +189,9 @@ def _check_expressions(decision_id: str, table: etree._Element, ns: dict[str, st
     outputs = table.findall("dmn:output", ns)
     rules = table.findall("dmn:rule", ns)
     if not inputs or not outputs:
-        problems.append(Problem(decision_id, "tabel keputusan harus punya paling sedikit satu masukan dan satu keluaran"))
+        problems.append(
+            Problem(decision_id, "tabel keputusan harus punya paling sedikit satu masukan dan satu keluaran")
+        )
     if len(inputs) + len(outputs) > MAX_COLUMNS:
         problems.append(Problem(decision_id, f"tabel keputusan paling banyak {MAX_COLUMNS} kolom"))
     if len(rules) > MAX_RULES:
@@ -195,7 +207,9 @@ def _check_expressions(decision_id: str, table: etree._Element, ns: dict[str, st
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*", name or ""):
             label = output.get("label") or output.get("id", "")
             problems.append(
-                Problem(decision_id, f"keluaran '{label}' harus punya nama data (huruf, angka dan _, mis. photo_required)")
+                Problem(
+                    decision_id, f"keluaran '{label}' harus punya nama data (huruf, angka dan _, mis. photo_required)"
+                )
             )
     if len(set(names)) != len(names):
         problems.append(Problem(decision_id, "dua keluaran memakai nama data yang sama"))
@@ -226,7 +240,9 @@ def _sandbox_problem(text: str, decision_id: str, where: str) -> Problem | None:
 
 def _cell_problem(text: str, decision_id: str, number: int) -> Problem | None:
     """An input cell is an expression with ``?`` for the input, a value, or a comparison (``< 5``)."""
-    candidates = [_QUESTION_MARK.sub(PROBE_NAME, text)] if _QUESTION_MARK.search(text) else [text, f"{PROBE_NAME} {text}"]
+    candidates = (
+        [_QUESTION_MARK.sub(PROBE_NAME, text)] if _QUESTION_MARK.search(text) else [text, f"{PROBE_NAME} {text}"]
+    )
     first: expressions.ExpressionError | None = None
     for candidate in candidates:
         try:

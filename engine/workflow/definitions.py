@@ -86,6 +86,16 @@ def _safe_parse(xml: bytes) -> etree._Element:
     return root
 
 
+def process_key_of(xml: bytes) -> str | None:
+    """The id of the executable process of ``xml``, or None when it is not a usable diagram."""
+    try:
+        root = _safe_parse(xml)
+    except DiagramRejected:
+        return None
+    keys = [p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
+    return keys[0] if len(keys) == 1 else None
+
+
 def build_definition(
     xml: bytes,
     form_keys: Collection[str] | structure.FormChoices | None = None,
@@ -96,9 +106,14 @@ def build_definition(
     ``form_keys`` are the forms a user task may name; given as ``FormChoices`` (form key -> choice field ->
     allowed values) the decision gateways are checked against them too. With ``None`` (a stored version
     being loaded) neither the forms nor the structural rules are checked again: what was deployed runs.
-    ``files`` are the forms and decision tables deployed with the diagram."""
+    ``files`` are the forms and decision tables deployed with the diagram; every table is checked
+    (``decisions.read``) and a business-rule task must name one of them."""
     root = _safe_parse(xml)
-    process_key, problems = lint(root, form_keys if form_keys is not None else _all_form_keys(root))
+    tables, table_problems = read_all(files.decisions)
+    process_key, problems = lint(
+        root, form_keys if form_keys is not None else _all_form_keys(root), decision_ids=set(tables)
+    )
+    problems = table_problems + problems
     if form_keys is not None and process_key:
         choices = form_keys if isinstance(form_keys, Mapping) else {}
         process = next(p for p in root.iterfind("bpmn:process", NS) if p.get("id") == process_key)
@@ -108,6 +123,8 @@ def build_definition(
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename="upload.bpmn")
+        for table in tables.values():
+            parser.add_dmn_xml(table.root, filename=table.file_name)
         spec = parser.get_spec(process_key)
         subprocess_specs = parser.get_subprocess_specs(process_key)
     except ValidationException as exc:
@@ -117,6 +134,7 @@ def build_definition(
     definition = _describe(root, process_key, spec, subprocess_specs)
     definition.forms = dict(files.forms)
     definition.decisions = dict(files.decisions)
+    definition.decision_tables = tables
     return definition
 
 
