@@ -11,6 +11,7 @@ import "dmn-js/dist/assets/dmn-js-decision-table-controls.css";
 import "dmn-js/dist/assets/dmn-js-literal-expression.css";
 import "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css";
 import DmnModeler from "dmn-js/lib/Modeler";
+import indonesian from "./dmn-id.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
@@ -49,10 +50,11 @@ async function start(root) {
   const canvas = root.querySelector("#dmn-canvas");
   const trial = root.querySelector("#dmn-trial");
   const inputsBox = trial.querySelector("#dmn-inputs");
-  const outcome = trial.querySelector("#dmn-result");
+  const outcome = root.querySelector("#dmn-result");
   const files = []; // {name, xml}: the tables of this version, edited in place
   let current = -1;
-  const modeler = new DmnModeler({ container: canvas });
+  const translated = { additionalModules: [indonesian] }; // per view: dmn-js drops common.additionalModules
+  const modeler = new DmnModeler({ container: canvas, decisionTable: translated, drd: translated, literalExpression: translated });
 
   const response = await fetch(root.dataset.versionUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`versi ${response.status}`);
