@@ -18,7 +18,7 @@ from api.extensions import db
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .helpers import ROOT, inbox, submit, token
+from .helpers import ROOT, bundled_files, inbox, submit, token
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -104,6 +104,8 @@ def deploy_fast(app: Flask, standards: dict[str, str]) -> None:
     from engine.workflow import definitions
 
     with app.app_context():
-        version, created = definitions.deploy(db.session, fast_diagram(standards), forms.FORMS.keys(), "test")
+        version, created = definitions.deploy(
+            db.session, fast_diagram(standards), forms.FORMS.keys(), "test", files=bundled_files()
+        )
         db.session.commit()
         assert created

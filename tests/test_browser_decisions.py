@@ -55,6 +55,14 @@ def test_owner_edits_the_photo_rule_tries_it_and_deploys(served: str) -> None:
         sign_in(page, base, "pemilik")
         page.goto(f"{base}/pemilik/modeler")
         page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
+        page.wait_for_selector("#dmn-editor[data-ready=true]", state="attached", timeout=30000)
+        # the diagram's business-rule task names the table it calls, chosen among the version's tables
+        page.hover("#modeler")
+        page.mouse.wheel(-300, 0)  # the diagram moves right, from under the palette
+        page.click("#modeler [data-element-id=decide_kia_kind]")
+        called = page.locator("#properties select[name=called_decision]")
+        assert called.input_value() == "kia_rules"
+        assert called.locator("option").all_inner_texts() == ["kia_rules"]
         page.click("button[data-tab=dmn-tab]")
         page.wait_for_selector("#dmn-editor[data-ready=true]", timeout=30000)
         assert page.locator("#modeler").is_hidden()

@@ -93,6 +93,7 @@ ACTION_LABELS: dict[str, Label] = {
     "processes.ProcessCollection": {"GET": "Melihat daftar proses (API)", "POST": "Men-deploy diagram proses"},
     "processes.ProcessDiagram": "Mengunduh diagram proses",
     "processes.ProcessValidation": "Memeriksa diagram proses",
+    "decisions.DecisionEvaluation": "Mencoba tabel keputusan",
     "processes.ProcessVersionDetail": "Melihat versi proses dengan formulir dan tabel keputusannya",
     "processes.VersionActivation": "Mengaktifkan versi proses (API)",
     "migrations.Migrations": "Memindahkan permohonan ke versi lain (API)",

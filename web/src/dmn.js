@@ -140,6 +140,11 @@ async function start(root) {
 
   window.kiaDecisions = {
     async files() { await keep(); return files.map((file) => ({ ...file })); },
+    decisionIds() {
+      const parser = new DOMParser();
+      return files.map((file) => parser.parseFromString(file.xml, "application/xml").querySelector("decision")?.id)
+        .filter(Boolean);
+    },
     modeler,
   };
   if (files.length) await open(0);

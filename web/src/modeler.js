@@ -72,6 +72,10 @@ function renderPanel(modeler, panel, element) {
   const name = text("input", undefined, { type: "text", name: "name", value: bo.name || "" });
   name.addEventListener("change", () => modeler.get("modeling").updateLabel(element, name.value));
   panel.append(field("Nama", name));
+  if (bo.$type === "bpmn:BusinessRuleTask") {
+    renderDecisionField(modeler, panel, element);
+    return;
+  }
   if (bo.$type !== "bpmn:UserTask") return;
 
   const form = text("select", undefined, { name: "form_key" });
@@ -118,6 +122,40 @@ function renderPanel(modeler, panel, element) {
       stored.textContent = `Tersimpan: ${iso || "—"}`;
     });
   }
+}
+
+// A business-rule task names the decision table it calls (spiffworkflow:calledDecisionId): one of the
+// tables of the "Tabel keputusan" tab, which are deployed with the diagram.
+function renderDecisionField(modeler, panel, element) {
+  const bo = element.businessObject;
+  const values = bo.extensionElements?.values || [];
+  const called = values.find((v) => v.$type === "spiffworkflow:CalledDecisionId");
+  const select = text("select", undefined, { name: "called_decision" });
+  const ids = window.kiaDecisions?.decisionIds() || [];
+  const current = called?.value || "";
+  for (const id of new Set([...ids, ...(current ? [current] : [])])) {
+    const opt = text("option", id, { value: id });
+    if (id === current) opt.selected = true;
+    select.append(opt);
+  }
+  if (!current) select.prepend(text("option", "— pilih tabel keputusan —", { value: "", selected: "" }));
+  panel.append(field("Tabel keputusan (calledDecisionId)", select, "tabel dari tab Tabel keputusan"));
+  select.addEventListener("change", () => {
+    const moddle = modeler.get("moddle");
+    const modeling = modeler.get("modeling");
+    let ext = bo.extensionElements;
+    if (!ext) {
+      ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+      modeling.updateProperties(element, { extensionElements: ext });
+    }
+    const existing = (ext.values || []).find((v) => v.$type === "spiffworkflow:CalledDecisionId");
+    if (existing) {
+      modeling.updateModdleProperties(element, existing, { value: select.value });
+    } else {
+      const entry = moddle.create("spiffworkflow:CalledDecisionId", { value: select.value });
+      modeling.updateModdleProperties(element, ext, { values: [...(ext.values || []), entry] });
+    }
+  });
 }
 
 // Durations in the office's terms, stored as ISO 8601 (PT5M, PT1H, P1D) in time_standard.
