@@ -126,7 +126,7 @@ def application_detail(code: str) -> dict[str, Any]:
     return {
         "code": app.code,
         "status": instance.status,
-        "status_label": applications.STATUS_LABELS.get(instance.status, instance.status),
+        "status_label": applications.status_label(instance),
         "kia_kind": app.kia_kind,
         "channel": app.channel,
         "kecamatan": instance.kecamatan,

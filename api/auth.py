@@ -12,7 +12,9 @@ from engine.kia.access import Principal
 from engine.kia.security import verify_secret
 from engine.models import ApiToken, Application, User
 from engine.ops import audit
+from engine.workflow import lanes
 from engine.workflow.errors import NotFound
+from engine.workflow.lanes import Catalogue
 
 from . import ratelimit
 from .errors import ApiError
@@ -175,6 +177,18 @@ def bearer_token() -> str | None:
     return None
 
 
+def lane_catalogue() -> Catalogue:
+    """The lanes of the deployed diagrams, once per request (``engine.workflow.lanes``)."""
+    if "kia_lanes" not in g:
+        g.kia_lanes = lanes.catalogue(db.session)
+    return g.kia_lanes
+
+
+def staff_of(user: User) -> Principal:
+    """An officer as the caller, with the lanes their roles may name."""
+    return Principal(user=user, lanes=lane_catalogue())
+
+
 def current_principal(required: bool = True) -> Principal | None:
     """The caller from the bearer token (or the web session); 401 when required and missing."""
     if "principal" in g:
@@ -198,7 +212,7 @@ def _from_token(token: str | None) -> Principal | None:
     if row is None or row.kind != sessions.Kind.BEARER:  # a page's session token is no bearer token
         return None
     if row.user_id is not None:
-        return Principal(user=row.user)
+        return staff_of(row.user)
     app = db.session.get(Application, row.application_id)
     return Principal(application_id=app.id, instance_id=app.instance_id) if app else None
 

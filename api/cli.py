@@ -219,9 +219,11 @@ def users() -> None:
     "roles",
     multiple=True,
     required=True,
-    help="admin, operator, dafdud, uptd, owner, supervisor (repeatable)",
+    help="a lane of a deployed diagram (bundled: admin, operator, dafdud, uptd), owner or supervisor (repeatable)",
 )
-@click.option("--kecamatan", default=None, help="Kemendagri code, required for uptd, e.g. 14.71.08")
+@click.option(
+    "--kecamatan", default=None, help="Kemendagri code, required for a lane scoped by kecamatan (uptd), e.g. 14.71.08"
+)
 @click.option("--full-name", default="")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 @with_appcontext
@@ -236,8 +238,17 @@ def users_add(
     try:
         user = add_user(username, password, list(roles), full_name, kecamatan)
     except InvalidData as exc:
-        raise click.ClickException(f"{exc.message} {exc.fields}") from None
+        raise click.ClickException(field_messages(exc)) from None
     click.echo(f"Pengguna {user.username} ({user.roles}) disimpan.")
+
+
+def field_messages(error: InvalidData) -> str:
+    """An ``InvalidData`` as lines a person reads: the message, then each field's messages."""
+    lines = [error.message]
+    for name, messages in (error.fields or {}).items():
+        texts = messages if isinstance(messages, list) else [str(messages)]
+        lines += [f"  {name}: {text}" for text in texts]
+    return "\n".join(lines)
 
 
 @users.command("deactivate")

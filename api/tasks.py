@@ -63,10 +63,10 @@ def inbox_filter(
         conditions += [TaskRow.instance_id == principal.instance_id, TaskRow.lane == "applicant"]
     elif "supervisor" not in principal.roles:
         lanes = lanes_of(principal)
-        conditions += [
-            TaskRow.lane.in_(lanes),
-            or_(TaskRow.lane != "uptd", TaskRow.kecamatan == principal.user.kecamatan),
-        ]
+        conditions.append(TaskRow.lane.in_(sorted(lanes)))
+        scoped = sorted(lanes & principal.lanes.scoped)  # kecamatan-scoped lanes: the officer's kecamatan only
+        if scoped:
+            conditions.append(or_(TaskRow.lane.not_in(scoped), TaskRow.kecamatan == principal.user.kecamatan))
     if lane:
         conditions.append(TaskRow.lane == lane)
     if overdue is not None:
@@ -155,10 +155,11 @@ class TaskCollection(MethodView):
     @blp.response(200, TaskList)
     @blp.errors(401, 403)
     def get(self, args: dict) -> dict:
-        """The caller's inbox: open tasks of the lanes they hold (a Ka. UPTD: their kecamatan only), one page
-        of ``limit`` from ``offset`` with the ``total``. ``q`` (staff only) finds an application by its code
-        (with or without dashes), the child's NIK (16 digits, exact) or a fragment of the child's or the
-        applicant's name; ``since`` counts the tasks that arrived after a moment (``total``)."""
+        """The caller's inbox: open tasks of the lanes they hold (of a lane scoped by kecamatan: their
+        kecamatan's only), one page of ``limit`` from ``offset`` with the ``total``. ``q`` (staff only)
+        finds an application by its code (with or without dashes), the child's NIK (16 digits, exact) or a
+        fragment of the child's or the applicant's name; ``since`` counts the tasks that arrived after a
+        moment (``total``)."""
         rows, total = inbox_page(
             current_principal(),
             args.get("lane"),

@@ -1,6 +1,7 @@
 """Staff accounts' profile (full name, NIP), contact details and notice preferences:
 ``/api/v1/users/me`` for the caller, and ``/api/v1/users/{username}`` for supervisors (or the user
-themself)."""
+themself); an account's roles (the lanes of the deployed diagrams, owner, supervisor), kecamatan and
+whether it is active only for supervisors."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ class UserSchema(Schema):
 
 
 class ContactUpdate(Schema):
-    """Any of the fields; ``null`` or "" clears an address or the NIP. In-app notices are always on."""
+    """Any of the fields; ``null`` or "" clears an address or the NIP. In-app notices are always on.
+    ``roles``, ``kecamatan`` and ``active``: a supervisor only (a lane scoped by kecamatan, such as
+    ``uptd``, needs a kecamatan)."""
 
     full_name = String(max_length=200, metadata={"title": "Nama lengkap (dengan gelar)"})
     nip = String(allow_none=True, max_length=40, metadata={"title": "NIP"})
@@ -46,6 +49,17 @@ class ContactUpdate(Schema):
     phone = Phone(allow_none=True, metadata={"title": "Nomor WhatsApp"})
     notify_email = Boolean(metadata={"title": "Pemberitahuan melalui e-mail"})
     notify_whatsapp = Boolean(metadata={"title": "Pemberitahuan melalui WhatsApp"})
+
+    roles = fields.List(
+        String(max_length=50),
+        metadata={"title": "Peran"},
+        error_messages={"invalid": "Harus berupa daftar peran.", "null": "Harus berupa daftar peran."},
+    )
+    kecamatan = String(allow_none=True, max_length=16, metadata={"title": "Kecamatan"})
+    active = Boolean(metadata={"title": "Akun aktif"})
+
+
+ACCESS_FIELDS = frozenset({"roles", "kecamatan", "active"})
 
 
 def user_dict(user: User) -> dict[str, Any]:
@@ -85,10 +99,29 @@ class UserItem(MethodView):
     @blp.errors(400, 401, 403, 404, 415, 422)
     def put(self, username: str) -> dict:
         """Change the full name and NIP (as signature blocks show them), the e-mail address, WhatsApp
-        number and notice preferences (the user, or a supervisor)."""
-        user = _user(staff_principal(), username)
+        number and notice preferences (the user, or a supervisor); the roles, kecamatan and active state
+        (a supervisor; not their own active state)."""
+        principal = staff_principal()
+        user = _user(principal, username)
         changes = load_json(ContactUpdate)
+        if changes.keys() & ACCESS_FIELDS:
+            if "supervisor" not in principal.roles:
+                raise Forbidden("Hanya supervisor yang dapat mengubah peran, kecamatan atau status akun.")
+            if changes.get("active") is False and user.id == principal.user.id:
+                raise Forbidden("Anda tidak dapat menonaktifkan akun Anda sendiri.")
         people.set_profile(user, changes)
         people.set_contact(user, changes)
+        if changes.keys() & {"roles", "kecamatan"}:
+            people.change_access(
+                db.session,
+                user,
+                user.full_name,
+                changes.get("roles", user.role_set),
+                changes.get("kecamatan", user.kecamatan),
+            )
+        if changes.get("active") is True:
+            people.activate(user)
+        elif changes.get("active") is False:
+            people.deactivate(db.session, user)
         db.session.commit()
         return user_dict(user)

@@ -262,7 +262,8 @@ def test_hostile_diagrams_are_refused_and_the_running_version_keeps_serving(clie
         (DIAGRAM.replace('decision == "complete"', 'decision.__class__ == "complete"'), "flow_complete"),
         (DIAGRAM.replace('decision == "complete"', '__import__("os").system("true")'), "flow_complete"),
         (DIAGRAM.replace('decision == "complete"', "[x for x in decision]"), "flow_complete"),
-        (DIAGRAM.replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="gudang"'), "gudang"),
+        (DIAGRAM.replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="supervisor"'), "supervisor"),  # a service role
+        (DIAGRAM.replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="Lane_0x1"'), "Lane_0x1"),  # no role name
         (DIAGRAM.replace('value="verification"', 'value="tidak_ada"'), "verify_application"),
     ]
     for xml, element in hostile:

@@ -9,13 +9,13 @@ from lxml import etree
 import forms
 import handlers  # noqa: F401  registers the service handlers
 from api import diagrams
-from engine.kia.process import LANE_ROLES
 from engine.workflow.definitions import NS, build_definition
 from engine.workflow.dryrun import Outcome, dry_run
 
 from .helpers import ROOT, bundled_files, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
+BUNDLED_LANES = frozenset({"applicant", "admin", "operator", "dafdud", "uptd"})  # the roles its lanes map to
 USER_TASKS = [
     "submit_application",
     "verify_application",
@@ -43,7 +43,7 @@ FAILING_CONDITION = DIAGRAM.replace('decision == "issued"', 'decision == "issued
 
 
 def test_bundled_diagram_every_path_finishes() -> None:
-    run = dry_run(definition_of(DIAGRAM), forms.form_samples(), LANE_ROLES, diagrams.START_DATA)
+    run = dry_run(definition_of(DIAGRAM), forms.form_samples(), BUNDLED_LANES, diagrams.START_DATA)
     assert run.problems == []
     assert all(p.outcome is Outcome.FINISHED for p in run.paths)
     # one run per combination of decisions with the correction loop taken at most twice: after
@@ -62,7 +62,7 @@ def test_bundled_diagram_every_path_finishes() -> None:
 
 
 def test_a_lane_without_a_role_fails_the_paths_that_reach_it() -> None:
-    run = dry_run(definition_of(DIAGRAM), forms.form_samples(), LANE_ROLES - {"dafdud"}, diagrams.START_DATA)
+    run = dry_run(definition_of(DIAGRAM), forms.form_samples(), BUNDLED_LANES - {"dafdud"}, diagrams.START_DATA)
     failed = [p for p in run.paths if not p.ok]
     assert failed and all(p.outcome is Outcome.NO_ROLE for p in failed)
     assert {p.problem.element_id for p in failed} == {"group_cards"}
@@ -71,7 +71,7 @@ def test_a_lane_without_a_role_fails_the_paths_that_reach_it() -> None:
 
 
 def test_a_stalling_path_is_a_problem() -> None:
-    run = dry_run(definition_of(with_parallel_merge()), forms.form_samples(), LANE_ROLES, diagrams.START_DATA)
+    run = dry_run(definition_of(with_parallel_merge()), forms.form_samples(), BUNDLED_LANES, diagrams.START_DATA)
     assert [p.outcome for p in run.paths] == [Outcome.STALLED]
     assert "macet" in run.problems[0].message and "gw_resubmit" in run.problems[0].message
     assert run.problems[0].element_id == "gw_resubmit" == run.paths[0].elements[-1]
@@ -79,7 +79,7 @@ def test_a_stalling_path_is_a_problem() -> None:
 
 
 def test_a_failing_condition_is_a_problem_on_its_path() -> None:
-    run = dry_run(definition_of(FAILING_CONDITION), forms.form_samples(), LANE_ROLES, diagrams.START_DATA)
+    run = dry_run(definition_of(FAILING_CONDITION), forms.form_samples(), BUNDLED_LANES, diagrams.START_DATA)
     failed = [p for p in run.paths if not p.ok]
     assert failed and all(p.outcome is Outcome.ERROR for p in failed)
     assert all(("print_card", "issued") in p.decisions for p in failed)
@@ -89,7 +89,7 @@ def test_a_failing_condition_is_a_problem_on_its_path() -> None:
 
 
 def test_the_number_of_paths_is_capped() -> None:
-    run = dry_run(definition_of(DIAGRAM), forms.form_samples(), LANE_ROLES, diagrams.START_DATA, max_paths=3)
+    run = dry_run(definition_of(DIAGRAM), forms.form_samples(), BUNDLED_LANES, diagrams.START_DATA, max_paths=3)
     assert len(run.paths) == 3
     assert any("lebih dari 3 jalur" in p.message for p in run.problems)
 

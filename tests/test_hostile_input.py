@@ -243,7 +243,8 @@ DIAGRAMS: list[tuple[str, bytes | str, set[int]]] = [
     ("wrong root: HTML", "<html><body><script>alert(1)</script></body></html>", {422}),
     ("no executable process", _replace('isExecutable="true"', 'isExecutable="false"'), {422}),
     ("lint: unknown form", _replace('value="verification"', 'value="tidak_ada"'), {422}),
-    ("lint: unmapped lane", _replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="gudang"'), {422}),
+    ("lint: lane named as a service role", _replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="owner"'), {422}),
+    ("lint: lane id no role name", _replace('<bpmn:lane id="dafdud"', '<bpmn:lane id="Gudang-1"'), {422}),
     ("lint: bad time standard", _replace('value="PT1H"', 'value="satu jam"'), {422}),
     (
         "lint: unknown handler",

@@ -163,7 +163,7 @@ def test_who_is_told_per_level_and_the_uptd_lane_by_kecamatan() -> None:
         assert notifications.audiences_for(5) == {"lane", "supervisor", "operator"}
     finally:
         notifications.configure(notifications.DEFAULT_RECIPIENTS, "http://kia.test")
-    for bad in ("", "x=lane", "1=", "1=lane;2=chief"):
+    for bad in ("", "x=lane", "1=", "1=lane;2=Kepala Dinas"):
         with pytest.raises(ValueError):
             notifications.parse_recipients(bad)
 

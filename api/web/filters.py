@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g
 from sqlalchemy import select
 
-from engine.kia.access import LANE_NAMES
+from engine.kia import access
 from engine.kia.applications import STATUS_LABELS
 from engine.kia.corrections import indonesian_date
 from engine.kia.regions import PEKANBARU_KECAMATAN
@@ -18,14 +18,13 @@ from engine.models import User
 from engine.reports.dashboard import APPLICANT_ACTOR, SYSTEM_ACTORS, node_names
 from engine.workflow.clock import clock
 
+from ..auth import lane_catalogue
 from ..extensions import db
 from . import csrf
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-LANES = LANE_NAMES
 DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}
-ROLE_LABELS = {**LANES, "owner": "Pemilik proses", "supervisor": "Supervisor"}
 EVENT_LABELS = {
     "started": "Permohonan dimulai",
     "created": "Tugas dibuka",
@@ -90,6 +89,26 @@ DECISIONS = {  # the forms' choice values as an officer reads them in the histor
     "resent": "ditemukan dan dikirim ulang",
     "reprinted": "dicetak ulang dan dikirim",
 }
+
+
+def lane_name(lane: str | None) -> str:
+    """A lane by its name in the deployed diagrams (the applicant's as "Pemohon"), never by its id."""
+    return access.lane_name(lane_catalogue(), lane)
+
+
+def role_label(role: str) -> str:
+    return access.role_names(lane_catalogue()).get(role, role)
+
+
+def role_labels() -> dict[str, str]:
+    """Every role an officer may be given, id -> name (the deployed diagrams' staff lanes, owner, supervisor)."""
+    return access.role_names(lane_catalogue())
+
+
+def scoped_lane_names() -> list[str]:
+    """The names of the lanes whose officers work for one kecamatan."""
+    lanes = lane_catalogue()
+    return [lanes.name(lane) for lane in sorted(lanes.scoped)]
 
 
 def _names() -> tuple[dict[str, str], dict[str, str]]:
@@ -176,8 +195,9 @@ def duration_label(standard: str | None) -> str:
     return span(timedelta(days=days) + rest) if days or rest else standard
 
 
+LANE_ROLES = "lanes"  # in NAV: any role that is a staff lane of a deployed diagram
 NAV = (
-    ("web.inbox", "Kotak masuk", {"admin", "operator", "dafdud", "uptd", "supervisor"}),
+    ("web.inbox", "Kotak masuk", {LANE_ROLES, "supervisor"}),
     ("web.grouping_page", "Pengelompokan", {"dafdud"}),
     ("web.batches_page", "Batch distribusi", {"dafdud", "uptd", "supervisor"}),
     ("web.dashboard_page", "Dasbor", {"supervisor", "owner"}),
@@ -191,7 +211,9 @@ NAV = (
 
 def nav_links(principal: Any) -> list[tuple[str, str]]:
     """The menu entries the signed-in officer's roles open."""
-    roles = principal.roles if principal is not None else set()
+    roles = set(principal.roles) if principal is not None else set()
+    if principal is not None and access.lanes_of(principal) - {access.APPLICANT_LANE}:
+        roles.add(LANE_ROLES)
     return [(endpoint, label) for endpoint, label, allowed in NAV if roles & allowed]
 
 
@@ -211,6 +233,8 @@ def register(app: Flask) -> None:
         process_name=process_name,
         actor=actor_name,
         decision=decision_label,
+        lane_name=lane_name,
+        role_label=role_label,
     )
     app.jinja_env.globals.update(period_label=period_label)
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
@@ -218,8 +242,8 @@ def register(app: Flask) -> None:
         csrf_token=csrf.token,
         nav_links=nav_links,
         DOCUMENT_KINDS=DOCUMENT_KINDS,
-        LANES=LANES,
-        ROLE_LABELS=ROLE_LABELS,
+        role_labels=role_labels,
+        scoped_lane_names=scoped_lane_names,
         EVENT_LABELS=EVENT_LABELS,
         STATUS_LABELS=STATUS_LABELS,
         KECAMATAN=PEKANBARU_KECAMATAN,

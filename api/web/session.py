@@ -15,7 +15,7 @@ from engine.kia import sessions
 from engine.kia.access import Principal
 from engine.models import Application, User
 
-from ..auth import issue_token, live_session
+from ..auth import issue_token, live_session, staff_of
 from ..errors import ApiError
 from ..extensions import db
 from . import csrf
@@ -64,6 +64,6 @@ def session_principal() -> Principal | None:
         raise ApiError(403, "csrf_failed", "Token CSRF tidak ada atau tidak cocok; muat ulang halaman.")
     user = staff_user()
     if user is not None:
-        return Principal(user=user)
+        return staff_of(user)
     app = db.session.get(Application, session["application_id"]) if "application_id" in session else None
     return Principal(application_id=app.id, instance_id=app.instance_id) if app else None

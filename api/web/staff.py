@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import forms
 from engine.kia import applications, corrections
-from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records
+from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records, staff_lanes
 from engine.models import Kecamatan, TaskRow, TaskRowState, User
 from engine.reports.control_card import control_card, duration_label
 from engine.workflow import holds
@@ -35,7 +35,7 @@ from ..tasks import (
 )
 from . import formdata, public, session
 from .blueprint import blp, principal, safe_next, staff_page
-from .filters import LANES
+from .filters import lane_name
 
 PAGE_SIZE = 50  # tasks per inbox page
 SORT_LABELS = {"due": "Batas waktu terdekat", "ready": "Waktu masuk (terlama dulu)", "kecamatan": "Kecamatan"}
@@ -45,7 +45,7 @@ TASK_KEYS = set(TaskDetail().fields)  # what the task page shows in place; other
 
 def home_of(who: Any) -> str:
     roles = who.roles
-    if roles & {"admin", "operator", "dafdud", "uptd"}:
+    if lanes_of(who):
         return url_for("web.inbox")
     if "owner" in roles:
         return url_for("web.modeler")
@@ -117,11 +117,8 @@ def inbox() -> Any:
     if page > last:  # past the end (the inbox shrank, or a hand-typed number): the last page
         page = last
         rows, total = fetch(page)
-    lanes = (
-        sorted(lanes_of(who) - {"applicant"})
-        if "supervisor" not in who.roles
-        else ["admin", "operator", "dafdud", "uptd"]
-    )
+    mine = lanes_of(who)
+    lanes = [lane for lane in staff_lanes(who.lanes) if lane in mine or "supervisor" in who.roles]
     kecamatan_names = {k.code: k.name for k in db.session.scalars(select(Kecamatan).order_by(Kecamatan.code))}
     tasks = [
         {"row": row, "code": code, "child_name": child.get("name"), "actionable": can_act_on_task(who, row)}
@@ -332,7 +329,7 @@ def complete(task_id: str) -> Any:
         following = next_task_for(principal(), row.lane)
         if following is not None:
             return redirect(url_for("web.task", task_id=following.id))
-        flash(f"Tidak ada tugas terbuka lagi di bagian {LANES.get(row.lane, row.lane)}.", "ok")
+        flash(f"Tidak ada tugas terbuka lagi di bagian {lane_name(row.lane)}.", "ok")
         return redirect(url_for("web.inbox", lane=row.lane))
     return redirect(url_for("web.inbox"))
 

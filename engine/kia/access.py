@@ -1,31 +1,34 @@
-"""Who may see and act on what. One place, used by the API and the web pages alike."""
+"""Who may see and act on what. One place, used by the API and the web pages alike.
+
+Staff roles are the lanes of the deployed diagrams (``engine.workflow.lanes``: a lane's id is the role
+that works it, and a lane with ``scope=kecamatan`` gives its tasks to its officers of the application's
+kecamatan only), plus the service's own roles: ``owner`` (process owner) and ``supervisor``. A staff
+``Principal`` carries the lane catalogue it was built with, so that every check below is made without a
+query (the inbox checks each row of a page)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.kia.models import Application, User
+from engine.kia.process import APPLICANT_LANE, OWNER, SUPERVISOR
 from engine.workflow.errors import Forbidden
+from engine.workflow.lanes import EMPTY, Catalogue
 from engine.workflow.models import TaskRow
 
-STAFF_LANES = ("admin", "operator", "dafdud", "uptd")
-ROLES = frozenset({*STAFF_LANES, "owner", "supervisor"})
-LANE_NAMES = {
-    "applicant": "Pemohon",
-    "admin": "Admin KIA WhatsApp",
-    "operator": "Petugas Penerbitan KIA",
-    "dafdud": "Staf Bidang Dafdud",
-    "uptd": "Ka. UPTD",
-}
+SERVICE_ROLE_NAMES = {OWNER: "Pemilik proses", SUPERVISOR: "Supervisor"}
+APPLICANT_NAME = "Pemohon"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller: a staff user, or an applicant signed in with code and PIN."""
+    """The caller: a staff user (with the lanes of the deployed diagrams), or an applicant signed in with
+    code and PIN."""
 
     user: User | None = None
     application_id: int | None = None
     instance_id: int | None = None
+    lanes: Catalogue = field(default=EMPTY, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -35,50 +38,80 @@ class Principal:
 
     @property
     def roles(self) -> set[str]:
-        return self.user.role_set if self.user is not None else {"applicant"}
+        return self.user.role_set if self.user is not None else {APPLICANT_LANE}
 
     @property
     def is_staff(self) -> bool:
         return self.user is not None
 
 
+def staff_lanes(lanes: Catalogue) -> dict[str, str]:
+    """The lanes staff work (every lane but the applicant's), id -> name, in the diagram's words and order
+    (lanes only a later version has after the others)."""
+    return {lane_id: lane.name for lane_id, lane in lanes.lanes.items() if lane_id != APPLICANT_LANE}
+
+
+def role_names(lanes: Catalogue) -> dict[str, str]:
+    """Every role an officer may be given, id -> name: the staff lanes, then the service's roles."""
+    return {**staff_lanes(lanes), **SERVICE_ROLE_NAMES}
+
+
+def lane_name(lanes: Catalogue, lane_id: str | None) -> str:
+    """A lane as people read it (the applicant's lane as "Pemohon")."""
+    return APPLICANT_NAME if lane_id == APPLICANT_LANE else lanes.name(lane_id)
+
+
 def lanes_of(principal: Principal) -> set[str]:
-    return {lane for lane in principal.roles if lane in STAFF_LANES or lane == "applicant"}
+    """The lanes whose tasks the caller works: an officer's roles that are staff lanes; the applicant's."""
+    if principal.user is None:
+        return {APPLICANT_LANE}
+    return {role for role in principal.roles if role in principal.lanes.lanes and role != APPLICANT_LANE}
+
+
+def _in_kecamatan(principal: Principal, kecamatan: str | None) -> bool:
+    own = principal.user.kecamatan if principal.user is not None else None
+    return own is not None and own == kecamatan
 
 
 def can_view_task(principal: Principal, row: TaskRow) -> bool:
     if principal.user is None:
-        return row.lane == "applicant" and row.instance_id == principal.instance_id
-    if "supervisor" in principal.roles:
+        return row.lane == APPLICANT_LANE and row.instance_id == principal.instance_id
+    if SUPERVISOR in principal.roles:
         return True
     return can_act_on_task(principal, row)
 
 
 def can_act_on_task(principal: Principal, row: TaskRow) -> bool:
+    """The task's lane is one of the caller's; a kecamatan-scoped lane's only in the caller's kecamatan."""
     if principal.user is None:
-        return row.lane == "applicant" and row.instance_id == principal.instance_id
-    if row.lane not in principal.roles or row.lane == "applicant":
+        return row.lane == APPLICANT_LANE and row.instance_id == principal.instance_id
+    if row.lane not in lanes_of(principal):
         return False
-    return row.lane != "uptd" or principal.user.kecamatan == row.kecamatan
+    return not principal.lanes.by_kecamatan(row.lane) or _in_kecamatan(principal, row.kecamatan)
 
 
 def require_task_action(principal: Principal, row: TaskRow) -> None:
     if not can_act_on_task(principal, row):
-        if principal.user is not None and row.lane in principal.roles and row.lane == "uptd":
-            raise Forbidden("Tugas ini milik UPTD kecamatan lain.")
+        if principal.user is not None and row.lane in lanes_of(principal):
+            raise Forbidden(f"Tugas ini milik {lane_name(principal.lanes, row.lane)} kecamatan lain.")
         raise Forbidden("Tugas ini bukan untuk bagian Anda.")
 
 
+def handles_application(principal: Principal, app: Application) -> bool:
+    """The caller holds a lane of the diagram version the application runs on; a kecamatan-scoped lane
+    only for applications of the caller's kecamatan."""
+    if principal.user is None:
+        return False
+    instance = app.instance
+    mine = lanes_of(principal) & principal.lanes.in_version(instance.process_version_id)
+    return any(not principal.lanes.by_kecamatan(lane) or _in_kecamatan(principal, instance.kecamatan) for lane in mine)
+
+
 def can_view_application(principal: Principal, app: Application) -> bool:
-    """Staff of a lane that handles applications; a Ka. UPTD only for their own kecamatan."""
+    """The applicant their own; a supervisor any; staff of a lane that handles it (``handles_application``)."""
     if principal.user is None:
         return principal.application_id == app.id
-    roles = principal.roles
-    if roles & {"admin", "operator", "dafdud", "supervisor"}:
-        return True
-    if "uptd" in roles:
-        return principal.user.kecamatan == app.instance.kecamatan
-    return False
+    return SUPERVISOR in principal.roles or handles_application(principal, app)
 
 
 def require_application(principal: Principal, app: Application) -> None:
@@ -89,14 +122,10 @@ def require_application(principal: Principal, app: Application) -> None:
 def may_see_population_records(principal: Principal | None, app: Application) -> bool:
     """The one rule for everything read through the SIAK port (the family's members, the record's values
     beside the entry, whether and where the family is known): staff of the lanes that handle the
-    application only, a Ka. UPTD for their own kecamatan. Never the applicant (token or PIN session),
-    an anonymous caller, a process owner or a supervisor without a lane: they see what was entered."""
-    if principal is None or principal.user is None:
-        return False
-    roles = principal.roles
-    if roles & {"admin", "operator", "dafdud"}:
-        return True
-    return "uptd" in roles and principal.user.kecamatan == app.instance.kecamatan
+    application only (``handles_application``: a kecamatan-scoped lane for its own kecamatan). Never the
+    applicant (token or PIN session), an anonymous caller, a process owner or a supervisor without a
+    lane: they see what was entered."""
+    return principal is not None and handles_application(principal, app)
 
 
 # What the history holds that comes from the population records: a verification override as a whole

@@ -16,6 +16,7 @@ from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code, hash_secret, new_code, new_pin, normalize_code
 from engine.workflow import incidents, instances
 from engine.workflow.clock import clock
+from engine.workflow.definitions import definition_of
 from engine.workflow.errors import Conflict, EngineError, InvalidData, NotFound
 from engine.workflow.events import record
 from engine.workflow.models import Event, Instance, Outbox, TaskRow
@@ -33,6 +34,14 @@ STATUS_LABELS: dict[str, str] = {
     ApplicationStatus.SIAP_DIAMBIL: "Siap diambil di UPTD",
     ApplicationStatus.SELESAI: "Selesai",
 }
+
+
+def status_label(instance: Instance) -> str:
+    """An instance's status as people read it: the name of the milestone it passed last, as the diagram
+    of its version names it (a milestone a process owner added reads as they named it); ``Baru`` before
+    the first."""
+    names = {key: name for key, name in definition_of(instance.process_version).milestones.values() if name}
+    return names.get(instance.status) or STATUS_LABELS.get(instance.status, instance.status)
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,7 @@ def status_view(session: Session, app: Application, full: bool = False) -> dict[
     view: dict[str, Any] = {
         "code": app.code,
         "status": instance.status,
-        "status_label": STATUS_LABELS.get(instance.status, instance.status),
+        "status_label": status_label(instance),
         "name": mask_name(app.child.get("name", "")),
         "kia_kind": app.kia_kind,
         "submitted_at": app.created_at,

@@ -3,9 +3,10 @@ asked for it, through the outbox like the applicant's.
 
 Who is told about an escalation depends on its level (``KIA_ESCALATION_RECIPIENTS``, default
 ``1=lane;2=lane,supervisor``): each level takes the entry with the largest level at or below it; an entry
-names audiences: ``lane`` (the staff of the task's lane; for the kecamatan-scoped UPTD lane, that
-kecamatan's), ``supervisor``, or any other role. Everything here is set-based: the timer sweep records
-thousands of escalations at once, and their notices go in with one insert per table.
+names audiences: ``lane`` (the staff of the task's lane; for a lane scoped by kecamatan, such as the
+UPTD's, that kecamatan's), ``supervisor``, or any other role (a lane id of a deployed diagram).
+Everything here is set-based: the timer sweep records thousands of escalations at once, and their
+notices go in with one insert per table.
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.kia.access import LANE_NAMES, ROLES
+from engine.kia.access import lane_name
 from engine.kia.models import Notification, User
+from engine.kia.process import SERVICE_ROLES
 from engine.kia.security import display_code
 from engine.workflow import worktime
 from engine.workflow.calendar import parse_duration
 from engine.workflow.database import insert_rows
 from engine.workflow.errors import NotFound
+from engine.workflow.lanes import LANE_ID, Catalogue, catalogue
 from engine.workflow.models import Instance, Outbox, TaskRow
 
 DEFAULT_RECIPIENTS = "1=lane;2=lane,supervisor"
 TASK_PATH = "/petugas/tugas/{task_id}"
 APPLICATION_PATH = "/petugas/permohonan/{code}"
 STAFF_NOTICE = "staff_notice"  # the outbox kind of an officer's e-mail or WhatsApp notice
-AUDIENCES = frozenset({"lane", *ROLES})
+AUDIENCES = frozenset({"lane", *SERVICE_ROLES})  # and any lane id: which exist is the deployed diagrams' choice
 
 _levels: list[tuple[int, frozenset[str]]] = []
 _public_url = ""
@@ -47,8 +50,9 @@ def parse_recipients(spec: str) -> list[tuple[int, frozenset[str]]]:
         audiences = frozenset(n.strip() for n in names.split(",") if n.strip())
         if not sep or not level.strip().isdigit() or int(level) < 1 or not audiences:
             raise ValueError(f"escalation recipients: expected LEVEL=AUDIENCE[,AUDIENCE], not {part!r}")
-        if audiences - AUDIENCES:
-            raise ValueError(f"escalation recipients: unknown audience {', '.join(sorted(audiences - AUDIENCES))}")
+        unknown = {a for a in audiences if a not in AUDIENCES and not LANE_ID.match(a)}
+        if unknown:
+            raise ValueError(f"escalation recipients: unknown audience {', '.join(sorted(unknown))}")
         levels.append((int(level), audiences))
     if not levels:
         raise ValueError("escalation recipients: no level given")
@@ -90,12 +94,13 @@ class Notice:
 
 
 def recipients(users: Iterable[User], audiences: Iterable[str], lane: str, kecamatan: str | None = None) -> list[User]:
-    """The active users in ``audiences`` for a task of ``lane`` (UPTD: of its kecamatan only)."""
+    """The active users in ``audiences`` for a task of ``lane``; with a ``kecamatan`` (the task's, for a
+    lane scoped by kecamatan) the lane's officers of that kecamatan only."""
     wanted = set(audiences)
     chosen = []
     for user in users:
         roles = set(user.roles.split(","))
-        in_lane = "lane" in wanted and lane in roles and (lane != "uptd" or user.kecamatan == kecamatan)
+        in_lane = "lane" in wanted and lane in roles and (kecamatan is None or user.kecamatan == kecamatan)
         in_role = bool(roles & (wanted - {"lane"}))
         if user.active and (in_lane or in_role):
             chosen.append(user)
@@ -195,14 +200,14 @@ def standard_text(standard: str | None) -> str:
 
 
 def escalation_notice(
-    code: str, title: str, lane: str, standard: str | None, level: int, late: str, task_id: str
+    code: str, title: str, lane: str, standard: str | None, level: int, late: str, task_id: str, lanes: Catalogue
 ) -> Notice:
-    lane_name, shown = LANE_NAMES.get(lane, lane), display_code(code)
+    shown = display_code(code)
     return Notice(
         kind="escalation",
         title=f"Eskalasi tingkat {level}: {title} ({shown})",
         body=(
-            f"Permohonan {shown}: langkah '{title}' di bagian {lane_name} melewati standar waktu "
+            f"Permohonan {shown}: langkah '{title}' di bagian {lane_name(lanes, lane)} melewati standar waktu "
             f"{standard_text(standard)}; terlambat {late}. Eskalasi tingkat {level}."
         ),
         application_code=code,
@@ -221,7 +226,7 @@ def notify_escalations(session: Session, escalated: Sequence[Any], now: datetime
             select(Instance.id, Instance.business_key).where(Instance.id.in_({e.instance_id for e in escalated}))
         ).all()
     )
-    staff = active_staff(session)
+    staff, lanes = active_staff(session), catalogue(session)
     audience = functools.cache(lambda level, lane, kecamatan: recipients(staff, audiences_for(level), lane, kecamatan))
     late = functools.cache(lambda due_at, basis: late_by(due_at, now, basis))
     notices = [
@@ -234,8 +239,9 @@ def notify_escalations(session: Session, escalated: Sequence[Any], now: datetime
                 e.level,
                 late(e.due_at, e.time_basis),
                 e.task_id,
+                lanes,
             ),
-            audience(e.level, e.lane, e.kecamatan if e.lane == "uptd" else None),
+            audience(e.level, e.lane, e.kecamatan if lanes.by_kecamatan(e.lane) else None),
         )
         for e in escalated
     ]

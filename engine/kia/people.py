@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.kia import sessions
-from engine.kia.access import ROLES
+from engine.kia.access import role_names
 from engine.kia.models import Kecamatan, User
 from engine.kia.security import hash_secret, verify_secret
 from engine.workflow.errors import InvalidData, NotFound
+from engine.workflow.lanes import catalogue
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 8
@@ -130,18 +131,24 @@ def set_contact(user: User, changes: dict[str, Any]) -> User:
 
 
 def check_access(session: Session, roles: Iterable[str], kecamatan: str | None) -> tuple[list[str], str | None]:
-    """Validated roles (sorted, at least one, all known) and kecamatan (a known code; required for Ka.
-    UPTD); ``InvalidData`` with a message per field otherwise."""
-    chosen = sorted({r for r in roles if r})
+    """Validated roles (sorted, at least one, each a lane of a deployed diagram or a service role) and
+    kecamatan (a known code; required for a lane scoped by kecamatan); ``InvalidData`` with a message per
+    field otherwise."""
+    lanes = catalogue(session)
+    known = role_names(lanes)
+    chosen = sorted({r.strip() for r in roles if r and r.strip()})
     kecamatan = (kecamatan or "").strip() or None
     errors: dict[str, list[str]] = {}
-    unknown = set(chosen) - ROLES
+    unknown = [r for r in chosen if r not in known]
     if unknown:
-        errors["roles"] = [f"Peran tidak dikenal: {', '.join(sorted(unknown))}."]
+        offered = ", ".join(f"{role} ({name})" for role, name in known.items())
+        errors["roles"] = [f"Peran tidak dikenal: {', '.join(unknown)}. Peran yang ada: {offered}."]
     elif not chosen:
         errors["roles"] = ["Pilih sedikitnya satu peran."]
-    if "uptd" in chosen and not kecamatan:
-        errors["kecamatan"] = ["Petugas Ka. UPTD wajib memiliki kecamatan."]
+    scoped = [known[r] for r in chosen if lanes.by_kecamatan(r)]
+    if scoped and not kecamatan:
+        names = ", ".join(scoped)
+        errors["kecamatan"] = [f"Peran {names} dibatasi per kecamatan: petugasnya wajib memiliki kecamatan."]
     elif kecamatan and session.get(Kecamatan, kecamatan) is None:
         errors["kecamatan"] = ["Kecamatan tidak dikenal."]
     if errors:

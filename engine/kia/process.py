@@ -1,4 +1,4 @@
-"""What the KIA SOP tells the workflow runtime: its lanes, what a completion records, the first status.
+"""What the KIA SOP tells the workflow runtime: its roles, what a completion records, the first status.
 
 Given to the runtime (``engine.workflow.config``) when ``engine.kia`` is imported, so that the runtime
 itself names no lane, field or status of the SOP.
@@ -9,11 +9,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from engine.kia.access import STAFF_LANES
 from engine.workflow.config import WorkflowConfig, configure
 
-APPLICANT_LANE = "applicant"
-LANE_ROLES = frozenset({APPLICANT_LANE, *STAFF_LANES})
+APPLICANT_LANE = "applicant"  # the applicant's own steps: no account works them (``engine.kia.access``)
+OWNER, SUPERVISOR = "owner", "supervisor"
+# The service's roles that are no lane; every other role is a lane of a deployed diagram.
+SERVICE_ROLES = frozenset({OWNER, SUPERVISOR})
 # the officer's decision, their note to the applicant, the reason for overriding a failed check, the
 # fields they questioned when sending the application back (``engine.kia.corrections``)
 COMPLETION_FIELDS = ("decision", "note", "override_reason", "questioned_fields")
@@ -44,7 +45,7 @@ def search_text(instance: Any) -> str | None:
 
 WORKFLOW = configure(
     WorkflowConfig(
-        lane_roles=LANE_ROLES,
+        reserved_roles=SERVICE_ROLES,
         completion_fields=COMPLETION_FIELDS,
         initial_status=INITIAL_STATUS,
         search_text=search_text,

@@ -1,8 +1,8 @@
 """What the runtime needs to know of the domain that runs on it, given to it rather than hard-coded.
 
 The runtime knows nothing of KIA: the domain (``engine.kia.process``) hands it a ``WorkflowConfig`` when
-it is imported, and the runtime reads it here. Without one the runtime is generic: any lane id is
-accepted, a completion records no form fields, and an instance starts with the status ``"new"``.
+it is imported, and the runtime reads it here. Without one the runtime is generic: any lane id (a role
+name) is accepted, a completion records no form fields, and an instance starts with the status ``"new"``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class WorkflowConfig:
-    # the lane ids a diagram may use (each the role that works it); None: any lane id
+    # the lane ids a diagram may use (each the role that works it); None: any lane id (a role name)
     lane_roles: frozenset[str] | None = None
+    # roles of the domain that are no lane: a lane may not take their id
+    reserved_roles: frozenset[str] = frozenset()
     # the form fields a completion copies onto its "completed" event (the control card shows them)
     completion_fields: tuple[str, ...] = ()
     # an instance's status before its first milestone

@@ -26,6 +26,7 @@ from engine.workflow import structure, version_files, versions
 from engine.workflow.clock import clock
 from engine.workflow.decisions import DecisionTable, read_all
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
+from engine.workflow.lanes import Lane, lanes_of
 from engine.workflow.lint import NS, lint, props
 from engine.workflow.models import ProcessVersion
 from engine.workflow.version_files import NO_FILES, VersionFiles
@@ -51,7 +52,7 @@ class Definition:
     spec: Any
     subprocess_specs: dict
     lanes: dict[str, str]  # flow node id -> lane id
-    lane_names: dict[str, str]  # lane id -> display name
+    lane_info: dict[str, Lane]  # lane id -> the lane (its name, its scope)
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     milestones: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> (key, name)
     # boundary timer id -> (handler, parameters) of the service task it leads to, when every parameter
@@ -62,6 +63,11 @@ class Definition:
     decisions: dict[str, bytes] = field(default_factory=dict)
     # those decision tables checked and parsed: decision id -> table (what business-rule tasks call)
     decision_tables: dict[str, DecisionTable] = field(default_factory=dict)
+
+    @property
+    def lane_names(self) -> dict[str, str]:
+        """Lane id -> the name people read."""
+        return {lane_id: lane.name for lane_id, lane in self.lane_info.items()}
 
 
 def _safe_parse(xml: bytes) -> etree._Element:
@@ -144,12 +150,12 @@ def _all_form_keys(root: etree._Element) -> set[str]:
 
 def _describe(root: etree._Element, key: str, spec: Any, subprocess_specs: dict) -> Definition:
     process = root.find(f"bpmn:process[@id='{key}']", NS)
-    lanes, lane_names = {}, {}
-    for lane in process.iterfind(".//bpmn:lane", NS):
-        lane_names[lane.get("id")] = lane.get("name", lane.get("id"))
-        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            lanes[(ref.text or "").strip()] = lane.get("id")
-    definition = Definition(key, spec, subprocess_specs, lanes, lane_names)
+    lanes, lane_info = {}, {}
+    for element, lane in lanes_of(process):
+        lane_info[lane.id] = lane
+        for ref in element.iterfind("bpmn:flowNodeRef", NS):
+            lanes[(ref.text or "").strip()] = lane.id
+    definition = Definition(key, spec, subprocess_specs, lanes, lane_info)
     for task_spec in spec.task_specs.values():
         props = task_spec.extensions.get("properties", {}) if hasattr(task_spec, "extensions") else {}
         if isinstance(task_spec, UserTask):

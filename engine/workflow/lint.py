@@ -17,6 +17,7 @@ from lxml import etree
 from engine.workflow import config, expressions
 from engine.workflow.calendar import parse_duration
 from engine.workflow.errors import Problem
+from engine.workflow.lanes import LANE_ID, SCOPES, lanes_of
 from engine.workflow.services import handler_names
 
 NS = {
@@ -129,13 +130,30 @@ def extension_ids_unique(lint: Lint) -> Iterator[Problem]:
 
 
 def lanes_are_roles(lint: Lint) -> Iterator[Problem]:
-    if lint.lane_roles is None:
-        return
-    for lane in lint.process.iterfind(".//bpmn:lane", NS):
-        lane_id = lane.get("id", "")
-        if lane_id not in lint.lane_roles:
+    """A lane's id is the role that works it: a role name, not one of the service's other roles, and (where
+    the runtime is told which lane ids exist) a known one."""
+    reserved = config.current().reserved_roles
+    for _, lane in lanes_of(lint.process):
+        if not LANE_ID.match(lane.id):
+            yield Problem(
+                lane.id,
+                f"id lane '{lane.id}' adalah nama peran petugas: 2-50 huruf kecil, angka atau garis bawah, "
+                "diawali huruf (mis. kasi_pelayanan)",
+            )
+        elif lane.id in reserved:
+            taken = ", ".join(sorted(reserved))
+            yield Problem(lane.id, f"id lane '{lane.id}' sudah dipakai untuk peran lain ({taken})")
+        elif lint.lane_roles is not None and lane.id not in lint.lane_roles:
             roles = ", ".join(sorted(lint.lane_roles))
-            yield Problem(lane_id, f"lane '{lane_id}' tidak terpetakan ke peran mana pun ({roles})")
+            yield Problem(lane.id, f"lane '{lane.id}' tidak terpetakan ke peran mana pun ({roles})")
+
+
+def lane_scopes_known(lint: Lint) -> Iterator[Problem]:
+    """A lane's ``scope`` property, where given, is one the service shares tasks out by."""
+    for _, lane in lanes_of(lint.process):
+        if lane.scope is not None and lane.scope not in SCOPES:
+            allowed = ", ".join(f"'{s}'" for s in sorted(SCOPES))
+            yield Problem(lane.id, f"properti scope lane '{lane.scope}' tidak dikenal: isi {allowed} atau kosongkan")
 
 
 def user_tasks_in_lanes(lint: Lint) -> Iterator[Problem]:
@@ -191,6 +209,7 @@ RULES: list[Rule] = [
     expressions_in_sandbox,
     extension_ids_unique,
     lanes_are_roles,
+    lane_scopes_known,
     user_tasks_in_lanes,
     user_task_forms_known,
     user_task_time_standards,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.kia.applications import STATUS_LABELS, mask_number
+from engine.kia.applications import mask_number, status_label
 from engine.kia.distribution import RecapGroup, jakarta_day
 from engine.kia.people import Signatory
 from engine.kia.process import ApplicationStatus
@@ -45,7 +45,7 @@ def _common(session: Session, app: Application) -> tuple[dict[str, Any], Kecamat
         "nik": mask_number(app.child.get("nik")),
         "kecamatan": f"{kec.name} ({kec.code})" if kec else (instance.kecamatan or "-"),
         "submitted_at": app.created_at,
-        "status_label": STATUS_LABELS.get(instance.status, instance.status),
+        "status_label": status_label(instance),
         "completed_at": instance.completed_at,
     }, kec
 
