@@ -12,9 +12,8 @@ from engine.kia.access import Principal
 from engine.kia.security import verify_secret
 from engine.models import ApiToken, Application, User
 from engine.ops import audit
-from engine.workflow import lanes
+from engine.workflow.catalogue import Catalogue, catalogue
 from engine.workflow.errors import NotFound
-from engine.workflow.lanes import Catalogue
 
 from . import ratelimit
 from .errors import ApiError
@@ -178,9 +177,9 @@ def bearer_token() -> str | None:
 
 
 def lane_catalogue() -> Catalogue:
-    """The lanes of the deployed diagrams, once per request (``engine.workflow.lanes``)."""
+    """The lanes of the deployed diagrams, once per request (``engine.workflow.catalogue``)."""
     if "kia_lanes" not in g:
-        g.kia_lanes = lanes.catalogue(db.session)
+        g.kia_lanes = catalogue(db.session)
     return g.kia_lanes
 
 

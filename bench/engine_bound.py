@@ -19,7 +19,7 @@ from engine.kia import applications, completion
 from engine.kia.access import Principal
 from engine.kia.applications import Upload
 from engine.models import Instance, TaskRow, User
-from engine.workflow import lanes
+from engine.workflow.catalogue import catalogue
 from engine.workflow.database import make_session_factory
 
 from .common import KECAMATAN, PDF_BYTES, PNG_BYTES, STEPS, Database, application, median, uptd_user
@@ -49,7 +49,7 @@ def run_case(sessions: Any, document_dir: str, kecamatan: str, states: list[byte
                 )
             )
             officer = session.scalar(select(User).where(User.username == (user or uptd_user(kecamatan))))
-            principal = Principal(user=officer, lanes=lanes.catalogue(session))
+            principal = Principal(user=officer, lanes=catalogue(session))
             row = completion.complete_task(session, principal, task_id, form, forms.load_form).task
             session.commit()
             if states is not None:

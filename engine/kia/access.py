@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from engine.kia.models import Application, User
 from engine.kia.process import APPLICANT_LANE, OWNER, SUPERVISOR
+from engine.workflow.catalogue import EMPTY, Catalogue
 from engine.workflow.errors import Forbidden
-from engine.workflow.lanes import EMPTY, Catalogue
 from engine.workflow.models import TaskRow
 
 SERVICE_ROLE_NAMES = {OWNER: "Pemilik proses", SUPERVISOR: "Supervisor"}

@@ -26,9 +26,10 @@ from engine.kia.process import SERVICE_ROLES
 from engine.kia.security import display_code
 from engine.workflow import worktime
 from engine.workflow.calendar import parse_duration
+from engine.workflow.catalogue import Catalogue, catalogue
 from engine.workflow.database import insert_rows
 from engine.workflow.errors import NotFound
-from engine.workflow.lanes import LANE_ID, Catalogue, catalogue
+from engine.workflow.lanes import LANE_ID
 from engine.workflow.models import Instance, Outbox, TaskRow
 
 DEFAULT_RECIPIENTS = "1=lane;2=lane,supervisor"

@@ -19,8 +19,8 @@ from engine.kia import sessions
 from engine.kia.access import role_names
 from engine.kia.models import Kecamatan, User
 from engine.kia.security import hash_secret, verify_secret
+from engine.workflow.catalogue import catalogue
 from engine.workflow.errors import InvalidData, NotFound
-from engine.workflow.lanes import catalogue
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 8
