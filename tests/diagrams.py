@@ -122,3 +122,79 @@ def without_grouping(xml: bytes | None = None) -> bytes:
         flags=re.S,
     )
     return text.encode("utf-8")
+
+
+KASI_LANE = "kasi"
+KASI_STEP = "approve_kasi"
+KASI_TITLE = "Persetujuan Kasi Pelayanan"
+
+_KASI_APPROVAL = """
+    <bpmn:userTask id="approve_kasi" name="Persetujuan Kasi Pelayanan">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="form_key" value="{form_key}"/>
+          <spiffworkflow:property name="time_standard" value="PT30M"/>
+          <spiffworkflow:property name="time_basis" value="working"/>
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_to_kasi</bpmn:incoming>
+      <bpmn:outgoing>flow_to_group</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="timer_approve_kasi" name="Batas waktu terlampaui" cancelActivity="false"
+        attachedToRef="approve_kasi">
+      <bpmn:outgoing>flow_timer_approve_kasi</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="TimerEventDefinition_approve_kasi">
+        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">deadline()</bpmn:timeDate>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:serviceTask id="escalate_approve_kasi" name="Eskalasi keterlambatan">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="escalate" resultVariable="">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="step" type="str" value="'approve_kasi'"/>
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_timer_approve_kasi</bpmn:incoming>
+      <bpmn:outgoing>flow_escalated_approve_kasi</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="end_escalated_approve_kasi" name="Eskalasi dicatat">
+      <bpmn:incoming>flow_escalated_approve_kasi</bpmn:incoming>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="flow_to_kasi" sourceRef="ms_printed" targetRef="approve_kasi"/>
+    <bpmn:sequenceFlow id="flow_timer_approve_kasi" sourceRef="timer_approve_kasi" targetRef="escalate_approve_kasi"/>
+    <bpmn:sequenceFlow id="flow_escalated_approve_kasi" sourceRef="escalate_approve_kasi"
+        targetRef="end_escalated_approve_kasi"/>
+"""
+
+_KASI_LANE = """
+      <bpmn:lane id="kasi" name="Kasi Pelayanan">{refs}
+      </bpmn:lane>"""
+
+
+def with_kasi_approval(xml: bytes | None = None, form_key: str = "printing") -> bytes:
+    """A new lane ``kasi`` ("Kasi Pelayanan", not scoped by kecamatan) whose head approves every printed
+    card before it is grouped: the user task "Persetujuan Kasi Pelayanan" with ``form_key``, a 30-minute
+    working-time standard and its own escalation timer, between printing and grouping."""
+    text = (xml or bundled()).decode("utf-8")
+    text = _sub(
+        r'(<bpmn:intermediateThrowEvent id="ms_printed".*?)<bpmn:outgoing>flow_to_group</bpmn:outgoing>',
+        r"\1<bpmn:outgoing>flow_to_kasi</bpmn:outgoing>",
+        text,
+    )
+    text = _sub(
+        r'<bpmn:sequenceFlow id="flow_to_group" sourceRef="ms_printed"',
+        '<bpmn:sequenceFlow id="flow_to_group" sourceRef="approve_kasi"',
+        text,
+    )
+    text = _sub(
+        r"(\n\s*<bpmn:sequenceFlow id=\"flow_to_group\")",
+        _KASI_APPROVAL.replace("{form_key}", form_key).rstrip("\n").replace("\\", "\\\\") + r"\1",
+        text,
+    )
+    refs = "".join(
+        f"\n        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
+        for node in ("approve_kasi", "timer_approve_kasi", "escalate_approve_kasi", "end_escalated_approve_kasi")
+    )
+    text = _sub(r"(\n\s*</bpmn:laneSet>)", _KASI_LANE.replace("{refs}", refs) + r"\1", text)
+    return text.encode("utf-8")
