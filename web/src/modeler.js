@@ -1,5 +1,6 @@
 // The process owner's modeler: bpmn-js with a small properties panel for the user tasks' form and time
-// standard (spiffworkflow:properties; durations picked in menit / jam / hari), "Validasi" (the server's
+// standard (spiffworkflow:properties; durations picked in menit / jam / hari) and the lanes' scope (a
+// lane's id is the role that works it; "scope=kecamatan": its officers of the application's kecamatan), "Validasi" (the server's
 // lint and dry run: errors marked on the elements, the failing path coloured) and "Deploy" (the next
 // version). Page data: #modeler[data-*] and <script id="modeler-config">.
 import "bpmn-js/dist/assets/diagram-js.css";
@@ -53,6 +54,14 @@ function writeProperty(modeler, element, name, value) {
   }
 }
 
+function removeProperty(modeler, element, name) {
+  const props = propertiesOf(element.businessObject);
+  const kept = (props?.values || []).filter((p) => p.name !== name);
+  if (props && kept.length !== props.values.length) {
+    modeler.get("modeling").updateModdleProperties(element, props, { values: kept });
+  }
+}
+
 function field(label, input, hint) {
   const wrap = text("label", undefined, { class: "field" });
   wrap.append(text("span", label), input);
@@ -74,6 +83,10 @@ function renderPanel(modeler, panel, element) {
   panel.append(field("Nama", name));
   if (bo.$type === "bpmn:BusinessRuleTask") {
     renderDecisionField(modeler, panel, element);
+    return;
+  }
+  if (bo.$type === "bpmn:Lane") {
+    renderLane(modeler, panel, element);
     return;
   }
   if (bo.$type !== "bpmn:UserTask") return;
@@ -155,6 +168,22 @@ function renderDecisionField(modeler, panel, element) {
       const entry = moddle.create("spiffworkflow:CalledDecisionId", { value: select.value });
       modeling.updateModdleProperties(element, ext, { values: [...(ext.values || []), entry] });
     }
+  });
+}
+
+// A lane is a role: its id is what a supervisor gives an officer, its name what people read; its tasks go
+// to every officer of the role, or (scope=kecamatan) to those of the application's kecamatan only.
+function renderLane(modeler, panel, element) {
+  const bo = element.businessObject;
+  panel.append(text("p", `Peran petugas lane ini: ${bo.id} (huruf kecil, angka, garis bawah)`, { class: "muted" }));
+  const scoped = text("input", undefined, { type: "checkbox", name: "scope" });
+  scoped.checked = readProperty(bo, "scope") === "kecamatan";
+  const wrap = text("label", undefined, { class: "choice" });
+  wrap.append(scoped, " Tugas hanya untuk petugas di kecamatan permohonan (seperti Ka. UPTD)");
+  panel.append(wrap);
+  scoped.addEventListener("change", () => {
+    if (scoped.checked) writeProperty(modeler, element, "scope", "kecamatan");
+    else removeProperty(modeler, element, "scope");
   });
 }
 
