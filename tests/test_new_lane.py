@@ -180,7 +180,7 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
         "PT30M",
         "overrun",
     )
-    assert [e["level"] for e in row["escalations"]] == [1, 2]
+    assert row["lane_name"] == "Kasi Pelayanan" and [e["level"] for e in row["escalations"]] == [1, 2]
     assert (row["completed_by"], row["completed_by_name"]) == (new_officer, KASI_NAME)
     pdf = client.get(f"/api/v1/applications/{application}/control-card.pdf", headers=supervisor)
     assert pdf.status_code == 200
@@ -190,7 +190,12 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
     # the SLA report and the dashboard count it by its name
     sla = client.get("/api/v1/reports/sla", headers=supervisor).get_json()
     (entry,) = [e for e in sla["items"] if e["step"] == KASI_STEP]
-    assert (entry["title"], entry["count"], entry["within_standard"]) == (KASI_TITLE, 1, 0)
+    assert (entry["title"], entry["lane_name"], entry["count"], entry["within_standard"]) == (
+        KASI_TITLE,
+        "Kasi Pelayanan",
+        1,
+        0,
+    )
     sign_in(client, "supervisor1")
     dashboard = client.get("/dasbor")
     assert dashboard.status_code == 200 and KASI_TITLE in dashboard.text and "Kasi Pelayanan" in dashboard.text

@@ -51,6 +51,7 @@ def test_sla_report_matches_the_scripted_history(client: FlaskClient, app: Flask
         "step": "submit_application",
         "title": None,
         "lane": "applicant",
+        "lane_name": "Masyarakat/Pemohon",
         "time_standard": "PT5M",
         "time_basis": "calendar",
         "count": 4,

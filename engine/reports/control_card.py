@@ -4,7 +4,8 @@ Read from the projection tables only (tasks, events, users): no workflow is dese
 stable contract shared by the JSON endpoint and the PDF; every entry has all keys below (``None`` where
 not applicable yet):
 
-``seq``, ``task_id``, ``step``, ``title``, ``lane``, ``state`` (open | completed | cancelled),
+``seq``, ``task_id``, ``step``, ``title``, ``lane``, ``lane_name`` (the lane as the diagram of the
+application's version names it), ``state`` (open | completed | cancelled),
 ``ready_at``, ``received_by`` / ``received_by_name`` / ``received_by_initials`` / ``received_by_nip`` /
 ``received_at`` (who claimed it and when), ``completed_by`` / ``completed_by_name`` /
 ``completed_by_initials`` / ``completed_by_nip`` / ``completed_at`` (a NIP is ``None`` when not
@@ -42,6 +43,7 @@ from engine.kia.models import User
 from engine.workflow import holds as holds_module
 from engine.workflow import worktime
 from engine.workflow.clock import clock
+from engine.workflow.definitions import definition_of
 from engine.workflow.models import Event, Instance, ProcessVersion, TaskRow, TaskRowState
 
 __all__ = ["control_card", "duration_label", "process_versions", "step_duration", "within_standard"]
@@ -123,9 +125,11 @@ def control_card(session: Session, instance: Instance, population_records: bool 
     people = _people(session, [*(name for r in rows for name in (r.claimed_by, r.completed_by) if name), *holders])
     now = clock.now()
     holds = _holds(events, people, {r.id: r for r in rows}, now)
+    lane_names = definition_of(instance.process_version).lane_names
     return [
         {
             **_entry(seq, row, people, escalations.get(row.id, []), now),
+            "lane_name": lane_names.get(row.lane, row.lane),
             "override": overrides.get(row.id),
             "sent_back": sent_back.get(row.id),
             "correction": answers.get(row.id),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.reports.control_card import step_duration, within_standard
 from engine.workflow import worktime
+from engine.workflow.definitions import definition_of
 from engine.workflow.models import Event, TaskRow, TaskRowState
 
 
@@ -75,6 +76,7 @@ def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]
                 "step": step,
                 "title": last.title,
                 "lane": last.lane,
+                "lane_name": definition_of(last.instance.process_version).lane_names.get(last.lane, last.lane),
                 "time_standard": last.time_standard,
                 "time_basis": last.time_basis,
                 "count": len(group),
