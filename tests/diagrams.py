@@ -138,8 +138,17 @@ _KASI_APPROVAL = """
         </spiffworkflow:properties>
       </bpmn:extensionElements>
       <bpmn:incoming>flow_to_kasi</bpmn:incoming>
-      <bpmn:outgoing>flow_to_group</bpmn:outgoing>
+      <bpmn:outgoing>flow_kasi_approved</bpmn:outgoing>
     </bpmn:userTask>
+    <bpmn:intermediateThrowEvent id="ms_kasi_approved" name="Disetujui Kasi Pelayanan">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="milestone" value="disetujui_kasi"/>
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_kasi_approved</bpmn:incoming>
+      <bpmn:outgoing>flow_to_group</bpmn:outgoing>
+    </bpmn:intermediateThrowEvent>
     <bpmn:boundaryEvent id="timer_approve_kasi" name="Batas waktu terlampaui" cancelActivity="false"
         attachedToRef="approve_kasi">
       <bpmn:outgoing>flow_timer_approve_kasi</bpmn:outgoing>
@@ -162,6 +171,7 @@ _KASI_APPROVAL = """
       <bpmn:incoming>flow_escalated_approve_kasi</bpmn:incoming>
     </bpmn:endEvent>
     <bpmn:sequenceFlow id="flow_to_kasi" sourceRef="ms_printed" targetRef="approve_kasi"/>
+    <bpmn:sequenceFlow id="flow_kasi_approved" sourceRef="approve_kasi" targetRef="ms_kasi_approved"/>
     <bpmn:sequenceFlow id="flow_timer_approve_kasi" sourceRef="timer_approve_kasi" targetRef="escalate_approve_kasi"/>
     <bpmn:sequenceFlow id="flow_escalated_approve_kasi" sourceRef="escalate_approve_kasi"
         targetRef="end_escalated_approve_kasi"/>
@@ -175,7 +185,8 @@ _KASI_LANE = """
 def with_kasi_approval(xml: bytes | None = None, form_key: str = "printing") -> bytes:
     """A new lane ``kasi`` ("Kasi Pelayanan", not scoped by kecamatan) whose head approves every printed
     card before it is grouped: the user task "Persetujuan Kasi Pelayanan" with ``form_key``, a 30-minute
-    working-time standard and its own escalation timer, between printing and grouping."""
+    working-time standard and its own escalation timer, between printing and grouping; then the milestone
+    "Disetujui Kasi Pelayanan" (``disetujui_kasi``), a status no code knows."""
     text = (xml or bundled()).decode("utf-8")
     text = _sub(
         r'(<bpmn:intermediateThrowEvent id="ms_printed".*?)<bpmn:outgoing>flow_to_group</bpmn:outgoing>',
@@ -184,7 +195,7 @@ def with_kasi_approval(xml: bytes | None = None, form_key: str = "printing") -> 
     )
     text = _sub(
         r'<bpmn:sequenceFlow id="flow_to_group" sourceRef="ms_printed"',
-        '<bpmn:sequenceFlow id="flow_to_group" sourceRef="approve_kasi"',
+        '<bpmn:sequenceFlow id="flow_to_group" sourceRef="ms_kasi_approved"',
         text,
     )
     text = _sub(
@@ -194,7 +205,13 @@ def with_kasi_approval(xml: bytes | None = None, form_key: str = "printing") -> 
     )
     refs = "".join(
         f"\n        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
-        for node in ("approve_kasi", "timer_approve_kasi", "escalate_approve_kasi", "end_escalated_approve_kasi")
+        for node in (
+            "approve_kasi",
+            "ms_kasi_approved",
+            "timer_approve_kasi",
+            "escalate_approve_kasi",
+            "end_escalated_approve_kasi",
+        )
     )
     text = _sub(r"(\n\s*</bpmn:laneSet>)", _KASI_LANE.replace("{refs}", refs) + r"\1", text)
     return text.encode("utf-8")

@@ -165,6 +165,9 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
     supervisor, kasi = token(client, "supervisor1"), token(client, new_officer)
     done = client.post(f"/api/v1/tasks/{step['id']}/complete", json=VALID, headers=kasi)
     assert done.status_code == 200, done.get_json()
+    status = client.get(f"/api/v1/status/{application}").get_json()  # the new milestone, by its name
+    assert (status["status"], status["status_label"]) == ("disetujui_kasi", "Disetujui Kasi Pelayanan")
+    assert "Disetujui Kasi Pelayanan" in client.get(f"/status/{application}").text
     assert application in codes_in_inbox(client, "dafdud1")
     assert task_of(client, token(client, "dafdud1"), application)["step"] == "group_cards"
     assert application not in codes_in_inbox(client, new_officer)
@@ -199,6 +202,10 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
     sign_in(client, "supervisor1")
     dashboard = client.get("/dasbor")
     assert dashboard.status_code == 200 and KASI_TITLE in dashboard.text and "Kasi Pelayanan" in dashboard.text
+
+    # the versions page tells what changed: the lane and the step added
+    versions = client.get("/pemilik/versi").text
+    assert "Kasi Pelayanan" in versions and KASI_TITLE in versions and "ditambahkan" in versions
 
     # the role now exists: the CLI accepts it (the lane is not scoped, so no kecamatan is asked)
     code, output = add_officer(app, KASI_LANE)
