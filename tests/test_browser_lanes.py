@@ -32,7 +32,7 @@ def test_owner_scopes_a_lane_by_kecamatan_in_the_modeler(server: str, browser) -
     page.goto(f"{server}/pemilik/modeler")
     page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
     select(page, "uptd")  # the bundled UPTD lane is scoped by kecamatan
-    assert "Peran petugas lane ini: uptd" in page.inner_text("#properties")
+    assert "Peran petugas bagian (lane) ini: uptd" in page.inner_text("#properties")
     assert page.locator("#properties input[name=scope]").is_checked()
     select(page, "dafdud")
     scope = page.locator("#properties input[name=scope]")

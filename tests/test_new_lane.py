@@ -146,7 +146,7 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
     notices = client.get("/api/v1/notifications", headers=kasi).get_json()["items"]
     assert [n["level"] for n in notices] == [1], notices
     assert notices[0]["title"].startswith(f"Eskalasi tingkat 1: {KASI_TITLE}")
-    assert "lane Kasi Pelayanan" in notices[0]["body"] and "30 menit" in notices[0]["body"]
+    assert "bagian Kasi Pelayanan" in notices[0]["body"] and "30 menit" in notices[0]["body"]
     for other in ("supervisor1", "operator1", "dafdud1"):
         assert client.get("/api/v1/notifications", headers=token(client, other)).get_json()["items"] == []
     at("2027-09-02 10:20")

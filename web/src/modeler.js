@@ -175,7 +175,7 @@ function renderDecisionField(modeler, panel, element) {
 // to every officer of the role, or (scope=kecamatan) to those of the application's kecamatan only.
 function renderLane(modeler, panel, element) {
   const bo = element.businessObject;
-  panel.append(text("p", `Peran petugas lane ini: ${bo.id} (huruf kecil, angka, garis bawah)`, { class: "muted" }));
+  panel.append(text("p", `Peran petugas bagian (lane) ini: ${bo.id} (huruf kecil, angka, garis bawah)`, { class: "muted" }));
   const scoped = text("input", undefined, { type: "checkbox", name: "scope" });
   scoped.checked = readProperty(bo, "scope") === "kecamatan";
   const wrap = text("label", undefined, { class: "choice" });
