@@ -7,6 +7,46 @@ from pathlib import Path
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bpmn" / "kia_whatsapp.bpmn"
 
+
+def _timed_escalation(step: str) -> str:
+    """The boundary timer of user task ``step`` (at its ``deadline()``, not interrupting) and the
+    escalation it leads to, as the bundled diagram draws them for every step."""
+    return f"""
+    <bpmn:boundaryEvent id="timer_{step}" name="Batas waktu terlampaui" cancelActivity="false"
+        attachedToRef="{step}">
+      <bpmn:outgoing>flow_timer_{step}</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="TimerEventDefinition_{step}">
+        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">deadline()</bpmn:timeDate>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:serviceTask id="escalate_{step}" name="Eskalasi keterlambatan">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="escalate" resultVariable="">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="step" type="str" value="'{step}'"/>
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_timer_{step}</bpmn:incoming>
+      <bpmn:outgoing>flow_escalated_{step}</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="end_escalated_{step}" name="Eskalasi dicatat">
+      <bpmn:incoming>flow_escalated_{step}</bpmn:incoming>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="flow_timer_{step}" sourceRef="timer_{step}" targetRef="escalate_{step}"/>
+    <bpmn:sequenceFlow id="flow_escalated_{step}" sourceRef="escalate_{step}"
+        targetRef="end_escalated_{step}"/>
+"""
+
+
+def _lane_refs(step: str) -> str:
+    """The lane's flowNodeRefs of user task ``step`` and its timed escalation."""
+    return "".join(
+        f"\n        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
+        for node in (step, f"timer_{step}", f"escalate_{step}", f"end_escalated_{step}")
+    )
+
+
 _QUALITY_CHECK = """
     <bpmn:userTask id="check_card" name="Periksa mutu cetakan KIA">
       <bpmn:extensionElements>
@@ -19,37 +59,10 @@ _QUALITY_CHECK = """
       <bpmn:incoming>flow_to_check</bpmn:incoming>
       <bpmn:outgoing>flow_to_group</bpmn:outgoing>
     </bpmn:userTask>
-    <bpmn:boundaryEvent id="timer_check_card" name="Batas waktu terlampaui" cancelActivity="false"
-        attachedToRef="check_card">
-      <bpmn:outgoing>flow_timer_check_card</bpmn:outgoing>
-      <bpmn:timerEventDefinition id="TimerEventDefinition_check_card">
-        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">deadline()</bpmn:timeDate>
-      </bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:serviceTask id="escalate_check_card" name="Eskalasi keterlambatan">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="escalate" resultVariable="">
-          <spiffworkflow:parameters>
-            <spiffworkflow:parameter id="step" type="str" value="'check_card'"/>
-          </spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>flow_timer_check_card</bpmn:incoming>
-      <bpmn:outgoing>flow_escalated_check_card</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="end_escalated_check_card" name="Eskalasi dicatat">
-      <bpmn:incoming>flow_escalated_check_card</bpmn:incoming>
-    </bpmn:endEvent>
     <bpmn:sequenceFlow id="flow_to_check" sourceRef="ms_printed" targetRef="check_card"/>
-    <bpmn:sequenceFlow id="flow_timer_check_card" sourceRef="timer_check_card" targetRef="escalate_check_card"/>
-    <bpmn:sequenceFlow id="flow_escalated_check_card" sourceRef="escalate_check_card"
-        targetRef="end_escalated_check_card"/>
-"""
+""" + _timed_escalation("check_card")
 
-_QUALITY_CHECK_LANE = "".join(
-    f"\n        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
-    for node in ("check_card", "timer_check_card", "escalate_check_card", "end_escalated_check_card")
-)
+_QUALITY_CHECK_LANE = _lane_refs("check_card")
 
 
 def _sub(pattern: str, replacement: str, xml: str) -> str:
@@ -149,33 +162,9 @@ _KASI_APPROVAL = """
       <bpmn:incoming>flow_kasi_approved</bpmn:incoming>
       <bpmn:outgoing>flow_to_group</bpmn:outgoing>
     </bpmn:intermediateThrowEvent>
-    <bpmn:boundaryEvent id="timer_approve_kasi" name="Batas waktu terlampaui" cancelActivity="false"
-        attachedToRef="approve_kasi">
-      <bpmn:outgoing>flow_timer_approve_kasi</bpmn:outgoing>
-      <bpmn:timerEventDefinition id="TimerEventDefinition_approve_kasi">
-        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">deadline()</bpmn:timeDate>
-      </bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:serviceTask id="escalate_approve_kasi" name="Eskalasi keterlambatan">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="escalate" resultVariable="">
-          <spiffworkflow:parameters>
-            <spiffworkflow:parameter id="step" type="str" value="'approve_kasi'"/>
-          </spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>flow_timer_approve_kasi</bpmn:incoming>
-      <bpmn:outgoing>flow_escalated_approve_kasi</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="end_escalated_approve_kasi" name="Eskalasi dicatat">
-      <bpmn:incoming>flow_escalated_approve_kasi</bpmn:incoming>
-    </bpmn:endEvent>
     <bpmn:sequenceFlow id="flow_to_kasi" sourceRef="ms_printed" targetRef="approve_kasi"/>
     <bpmn:sequenceFlow id="flow_kasi_approved" sourceRef="approve_kasi" targetRef="ms_kasi_approved"/>
-    <bpmn:sequenceFlow id="flow_timer_approve_kasi" sourceRef="timer_approve_kasi" targetRef="escalate_approve_kasi"/>
-    <bpmn:sequenceFlow id="flow_escalated_approve_kasi" sourceRef="escalate_approve_kasi"
-        targetRef="end_escalated_approve_kasi"/>
-"""
+""" + _timed_escalation("approve_kasi")
 
 _KASI_LANE = """
       <bpmn:lane id="kasi" name="Kasi Pelayanan">{refs}
@@ -203,15 +192,6 @@ def with_kasi_approval(xml: bytes | None = None, form_key: str = "printing") -> 
         _KASI_APPROVAL.replace("{form_key}", form_key).rstrip("\n").replace("\\", "\\\\") + r"\1",
         text,
     )
-    refs = "".join(
-        f"\n        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
-        for node in (
-            "approve_kasi",
-            "ms_kasi_approved",
-            "timer_approve_kasi",
-            "escalate_approve_kasi",
-            "end_escalated_approve_kasi",
-        )
-    )
+    refs = _lane_refs("approve_kasi") + "\n        <bpmn:flowNodeRef>ms_kasi_approved</bpmn:flowNodeRef>"
     text = _sub(r"(\n\s*</bpmn:laneSet>)", _KASI_LANE.replace("{refs}", refs) + r"\1", text)
     return text.encode("utf-8")
