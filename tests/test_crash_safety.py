@@ -230,12 +230,12 @@ def provision(db: Database) -> None:
         "import sys, forms\n"
         "from bench.common import Database, provision, app_config\n"
         "from api import create_app\nfrom api.extensions import db\nfrom engine.workflow import definitions\n"
-        "from tests.scripted import fast_diagram\n"
+        "from tests.helpers import bundled_files\nfrom tests.scripted import fast_diagram\n"
         "d = Database('postgresql', sys.argv[1], sys.argv[2]); provision(d)\n"
         "app = create_app(app_config(d))\n"
         "with app.app_context():\n"
         f"    definitions.deploy(db.session, fast_diagram({ {s: STANDARD for s in STAFF_STEPS}!r}),"
-        " forms.FORMS.keys(), 'test')\n"
+        " forms.FORMS.keys(), 'test', files=bundled_files())\n"
         "    db.session.commit()\n"
     )
     subprocess.run(

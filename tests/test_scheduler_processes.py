@@ -35,7 +35,7 @@ def _start_instances(app: Flask, count: int) -> None:
                 "kia_whatsapp",
                 business_key=f"SCHED{i:06d}",
                 kecamatan="14.71.08",
-                data={"kia_kind": "under_5"},
+                data={"kia_kind": "under_5", "child_age": 3},  # the decision table's input
                 actor="test",
             )
             db.session.add(  # the applicant to remind (by e-mail: no consent to WhatsApp notices)
