@@ -1,4 +1,4 @@
-"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report."""
+"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report, hand-over receipt."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Response
 
 import handlers.pdf as pdf
-from engine.kia import applications, distribution, letters
+from engine.kia import applications, distribution, handover, letters
 from engine.kia.access import Principal, may_see_population_records, require_application, require_role
 from engine.kia.people import Signatory
 from engine.workflow.clock import clock
@@ -62,6 +62,23 @@ def control_card(code: str) -> Response:
     require_application(principal, app)
     content = pdf.control_card(db.session, app, may_see_population_records(principal, app))
     return pdf_response(content, f"kartu-kendali-{app.code}.pdf")
+
+
+@blp.route("/applications/<code>/handover-receipt.pdf", endpoint="handover_receipt")
+@_errors(401, 403, 404)
+def handover_receipt(code: str) -> Response:
+    """The hand-over receipt ("tanda terima penyerahan KIA") once the card was handed over: the card, who
+    received it (NIK masked), both signature blocks with the officer's full name and NIP, a letter number
+    kept on every reprint. Staff of the application only (its lanes, a Ka. UPTD their kecamatan; a
+    supervisor); 404 before the hand-over."""
+    principal = staff_principal()
+    app = applications.by_code(db.session, code)
+    require_application(principal, app)
+    handover.require(db.session, app)
+    letter = letters.letter_number(db.session, f"handover:{app.code}", principal.name)
+    content = pdf.handover_receipt(db.session, app, letter.number)
+    db.session.commit()  # the letter number, once the paper is made
+    return pdf_response(content, f"tanda-terima-{app.code}.pdf")
 
 
 def _recap_kecamatan(principal: Principal, requested: str | None) -> str | None:

@@ -391,6 +391,33 @@ class HoldOnCard(Schema):
     label = fields.String(allow_none=True, metadata={"description": "the same in Bahasa Indonesia"})
 
 
+class HandoverOnCard(Schema):
+    """Who received the card (see ``engine.kia.handover``)."""
+
+    task_id = fields.String()
+    recipient_name = fields.String()
+    recipient_nik = fields.String(
+        allow_none=True, metadata={"description": "in full for the staff of the application only, else null"}
+    )
+    recipient_nik_masked = fields.String(metadata={"description": "all but the last four digits starred"})
+    relationship = fields.String(metadata={"enum": ["ayah", "ibu", "anggota_keluarga", "kuasa"]})
+    relationship_label = fields.String()
+    card_number = fields.String()
+    kk_check = fields.String(
+        metadata={
+            "enum": ["in_kk", "not_checked", "proxy"],
+            "description": "the recipient against the child's family card in the population records",
+        }
+    )
+    kk_check_label = fields.String()
+    proxy_letter_id = fields.Integer(
+        allow_none=True, metadata={"description": "a proxy's letter, a document of the application (staff only)"}
+    )
+    note = fields.String(allow_none=True)
+    handed_over_by = fields.String()
+    handed_over_at = fields.DateTime()
+
+
 class ControlCardEntry(Schema):
     """One hand-over on the control card (see ``engine.reports.control_card``)."""
 
@@ -437,6 +464,9 @@ class ControlCardEntry(Schema):
     held_seconds = fields.Integer(metadata={"description": "time on hold in all, in the step's basis"})
     held_label = fields.String(allow_none=True)
     holds = fields.List(fields.Nested(HoldOnCard))
+    handover = fields.Nested(
+        HandoverOnCard, allow_none=True, metadata={"description": "the step that handed the card over: who received it"}
+    )
 
 
 class MigrationOnCard(Schema):

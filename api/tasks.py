@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
@@ -14,6 +15,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 import forms
 from engine.kia import applications, completion, corrections, reference
 from engine.kia.access import Principal, can_view_task, lanes_of, may_see_population_records, require_task_action
+from engine.kia.applications import Attachments, Upload
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
 from engine.workflow import holds, incidents, instances
@@ -22,7 +24,8 @@ from engine.workflow.instances import StepFailed
 
 from .auth import current_principal
 from .extensions import db
-from .http import Blueprint, json_object
+from .errors import ApiError
+from .http import Blueprint, json_loads, json_object
 from .schemas import CompleteResponse, HoldRequest, TaskDetail, TaskList, TaskListQuery, TaskSchema
 from .views import ShownTask, correction_form, history_view, shown_task, task_values, verification_view
 
@@ -37,9 +40,25 @@ COMPLETE_BODY = {
                 "description": "the task's form data (see the form's JSON Schema in the task detail)",
                 "additionalProperties": True,
             }
-        }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "data": {"type": "string", "description": "JSON: the task's form data"},
+                    "proxy_letter": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "the hand-over to a proxy (recipient_relationship 'kuasa'): the proxy "
+                        "letter, PDF, JPEG or PNG",
+                    },
+                },
+            }
+        },
     },
 }
+MAX_FIELD_NAME = 32  # a file's form field name, as an error names it back
 
 
 def inbox_filter(
@@ -277,8 +296,10 @@ class Complete(MethodView):
     @blp.response(200, CompleteResponse)
     @blp.errors(400, 401, 403, 404, 409, 415, 422)
     def post(self, task_id: str) -> dict:
-        """Complete a task with its form data; returns the tasks it opened. 409 if no longer open."""
-        done = complete_task(task_id, json_object())
+        """Complete a task with its form data (JSON, or multipart with the data as JSON in ``data`` and the
+        step's files: the hand-over's ``proxy_letter``); returns the tasks it opened. 409 if no longer open."""
+        raw, attachments = completion_body()
+        done = complete_task(task_id, raw, attachments)
         return {
             "completed": done.task,
             "next_tasks": done.next_tasks,
@@ -331,12 +352,32 @@ def _actionable(task_id: str) -> tuple[Principal, TaskRow]:
     return principal, row
 
 
-def complete_task(task_id: str, raw: dict[str, Any]) -> Completion:
-    """Complete a task as the caller with its form data ``raw`` (committed): the one use case."""
+def completion_body() -> tuple[dict[str, Any], Attachments | None]:
+    """A completion's form data and files: a JSON object, or multipart with the JSON in ``data`` and the
+    files (each read up to one byte past the upload limit, which the documents' check then refuses)."""
+    if request.mimetype != "multipart/form-data":
+        return json_object(), None
+    raw = json_loads(request.form.get("data") or "null")
+    if not isinstance(raw, dict):
+        raise ApiError(400, "bad_request", "Bagian 'data' harus berupa objek JSON.")
+    return raw, attachments_of(request.files.items(multi=True))
+
+
+def attachments_of(files: Any) -> Attachments:
+    """Uploaded files (form field name, file) as a completion's attachments; empty file inputs left out."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    uploads = tuple(
+        Upload(name[:MAX_FIELD_NAME], upload.read(limit + 1)) for name, upload in files if upload.filename
+    )
+    return Attachments(uploads, current_app.config["DOCUMENT_DIR"], limit)
+
+
+def complete_task(task_id: str, raw: dict[str, Any], attachments: Attachments | None = None) -> Completion:
+    """Complete a task as the caller with its form data ``raw`` and files (committed): the one use case."""
     principal = current_principal()
     return _completing(
         lambda check: completion.complete_task(
-            db.session, principal, task_id, raw, forms.load_form, check_application=check
+            db.session, principal, task_id, raw, forms.load_form, check_application=check, attachments=attachments
         ),
         principal.name,
         "completed",

@@ -36,12 +36,19 @@ STAFF = [
     ("supervisor1", ["supervisor"], None),
 ] + [(f"uptd{k[-2:]}", ["uptd"], k) for k in KECAMATAN]
 
+# The hand-over: the card to the child's mother (the applicant of ``application``), by her NIK.
+HANDOVER = {
+    "recipient_name": "Siti Rahmawati",
+    "recipient_nik": "1471086107920002",
+    "recipient_relationship": "ibu",
+    "card_number": "1471-0000-0001",
+}
 # One step of the five, as a staff client does it: the lane, the user, and the form data.
 STEPS = [
     ("admin", "admin1", {"decision": "complete"}),
     ("operator", "operator1", {"decision": "issued"}),
     ("dafdud", "dafdud1", {"batch": "2026-11-28"}),
-    ("uptd", None, {"recipient_name": "Siti Rahmawati"}),
+    ("uptd", None, HANDOVER),
 ]
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

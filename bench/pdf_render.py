@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.provisioning import add_user, init_database  # noqa: E402
+from bench.common import HANDOVER  # noqa: E402
 from engine.kia import applications, distribution  # noqa: E402
 from engine.kia.people import Signatory  # noqa: E402
 from engine.workflow.clock import clock  # noqa: E402
@@ -33,7 +34,7 @@ STEPS = (
     ("admin", ["admin"], None, {"decision": "complete"}),
     ("operator", ["operator"], None, {"decision": "issued"}),
     ("dafdud", ["dafdud"], None, {"batch": "bench"}),
-    ("uptd", ["uptd"], "14.71.08", {"recipient_name": "Siti Rahmawati"}),
+    ("uptd", ["uptd"], "14.71.08", HANDOVER),
 )
 APPLICATION = {
     "applicant": {

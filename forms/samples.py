@@ -1,8 +1,9 @@
 """What the process tools need to know about each form: its choice fields' allowed values, and sample data
-it accepts (one sample per combination of choices), both derived from the form's JSON Schema.
+it accepts (one sample per value of its decision), both derived from the form's JSON Schema.
 
 The lint checks a decision gateway's branches against ``form_choices()``; the dry run completes each user
-task with ``sample_data(key)``. Every sample is checked by the form itself (``load_form``).
+task with ``sample_data(key)``, one run per sample. Every sample is checked by the form itself
+(``load_form``). A field's ``examples`` in the schema give a value no schema can describe (a valid NIK).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from forms.schemas import FORMS, FormValidationError, form_json_schema, load_form
 
 MAX_SAMPLES_PER_FORM = 16
+DECISION = "decision"  # the field the diagram's gateways branch on: a sample per value
 _TEXT = "Contoh"
 
 
@@ -34,8 +36,10 @@ def form_choices() -> dict[str, dict[str, tuple[str, ...]]]:
 
 @cache
 def _samples(key: str) -> tuple[dict[str, Any], ...]:
+    """One sample per value of the form's decision (another choice field, such as the hand-over's
+    relationship, takes its first value: every value of it would only multiply the dry run's paths)."""
     schema = form_json_schema(key)
-    choices = choice_values(key)
+    choices = {name: values for name, values in choice_values(key).items() if name == DECISION}
     samples = []
     for combination in itertools.islice(itertools.product(*choices.values()), MAX_SAMPLES_PER_FORM):
         sample = _accepted(key, schema, dict(zip(choices, combination, strict=True)))
@@ -45,7 +49,7 @@ def _samples(key: str) -> tuple[dict[str, Any], ...]:
 
 
 def sample_data(key: str) -> list[dict[str, Any]]:
-    """Data form ``key`` accepts, cleaned as a completion stores it: one per combination of its choices.
+    """Data form ``key`` accepts, cleaned as a completion stores it: one per value of its decision.
 
     Empty when no sample could be made (the form needs data a schema cannot describe, e.g. a valid NIK)."""
     return [dict(s) for s in _samples(key)]
@@ -74,7 +78,10 @@ def _accepted(key: str, schema: dict, fixed: dict[str, str]) -> dict[str, Any] |
 
 
 def _value(prop: dict) -> Any:
-    """A value the JSON Schema ``prop`` allows (the first choice, a short text within its length)."""
+    """A value the JSON Schema ``prop`` allows (its first example, the first choice, a short text within
+    its length)."""
+    if prop.get("examples"):
+        return prop["examples"][0]
     if "enum" in prop:
         return prop["enum"][0]
     if "const" in prop:

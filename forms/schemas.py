@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import marshmallow as ma
 
 from engine.kia.corrections import FIELD_LABELS
+from engine.kia.handover import RELATIONSHIP_LABELS
 from engine.kia.identity import (
     IdentityError,
     age_on,
@@ -46,6 +47,8 @@ UNKNOWN_FIELD = "Bukan data permohonan yang dikenal."
 TOO_MANY_FIELDS = "Terlalu banyak data dipilih."
 KK_OUTSIDE_PEKANBARU = "Nomor KK tidak diterbitkan di Kota Pekanbaru; periksa domisili anak menurut KK."
 
+# a NIK the forms' samples use (the dry run's hand-over): the demo family's mother (``engine.kia.population``)
+HANDOVER_SAMPLE_NIK = "1471086107920002"
 _MOBILE = re.compile(r"628[0-9]{7,12}")  # E.164 digits, 10-15 in all
 _SEPARATORS = re.compile(r"[\s().-]")
 
@@ -282,10 +285,23 @@ class MissingCardForm(Form):
 
 
 class HandoverForm(Form):
+    """Who received the card (``engine.kia.handover``: the recipient in the child's KK, or a proxy whose
+    letter is uploaded with the form as ``proxy_letter``)."""
+
     title = "Penyerahan KIA kepada pemohon"
 
-    recipient_name = PersonName(required=True, metadata={"title": "Nama penerima"})
-    recipient_relationship = String(max_length=50, metadata={"title": "Hubungan penerima dengan anak"})
+    recipient_name = PersonName(required=True, metadata={"title": "Nama penerima (sesuai KTP-el)"})
+    recipient_nik = Nik(
+        required=True,
+        metadata={"title": "NIK penerima", "examples": [HANDOVER_SAMPLE_NIK]},
+    )
+    recipient_relationship = Choice(
+        tuple(map(str, RELATIONSHIP_LABELS)),
+        tuple(RELATIONSHIP_LABELS.values()),
+        required=True,
+        metadata={"title": "Hubungan penerima dengan anak"},
+    )
+    card_number = String(required=True, max_length=32, metadata={"title": "Nomor kartu KIA yang diserahkan"})
     note = _note("Catatan")
 
 

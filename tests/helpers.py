@@ -59,6 +59,17 @@ PNG_BYTES = image_bytes("PNG", (1, 1))
 JPEG_BYTES = image_bytes("JPEG")
 
 
+# The hand-over step's data (``engine.kia.handover``): the card to the child's mother, the applicant of
+# ``application_data`` (her NIK as in the demo family's records, ``engine.kia.population.DEMO_FAMILY``).
+MOTHER_NIK = "1471086107920002"
+HANDOVER = {
+    "recipient_name": "Siti Rahmawati",
+    "recipient_nik": MOTHER_NIK,
+    "recipient_relationship": "ibu",
+    "card_number": "1471-0000-0001",
+}
+
+
 def application_data(**child_overrides: Any) -> dict[str, Any]:
     """A valid application for a child under five in Binawidya."""
     child = {

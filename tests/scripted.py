@@ -18,7 +18,7 @@ from api.extensions import db
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .helpers import ROOT, bundled_files, inbox, submit, token
+from .helpers import HANDOVER, ROOT, bundled_files, inbox, submit, token
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -70,7 +70,7 @@ STEP_DATA = {
     "admin1": {"decision": "complete"},
     "operator1": {"decision": "issued"},
     "dafdud1": {"batch": "2027-09-03"},
-    "uptd_binawidya": {"recipient_name": "Siti Rahmawati"},
+    "uptd_binawidya": HANDOVER,
 }
 
 

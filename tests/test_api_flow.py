@@ -12,7 +12,7 @@ from api.extensions import db
 from engine.models import Instance, Outbox, TaskRow
 from engine.workflow.definitions import NS
 
-from .helpers import ROOT, applicant_headers, application_data, inbox, submit, token
+from .helpers import HANDOVER, ROOT, applicant_headers, application_data, inbox, submit, token
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
 
@@ -68,7 +68,7 @@ def test_happy_path_through_all_five_steps(client: FlaskClient, app: Flask) -> N
     assert view["pickup"]["kecamatan"] == "Binawidya"
 
     uptd = token(client, "uptd_binawidya")
-    result = complete(client, uptd, open_task(client, uptd, code)["id"], {"recipient_name": "Siti Rahmawati"})
+    result = complete(client, uptd, open_task(client, uptd, code)["id"], HANDOVER)
     assert result["next_tasks"] == [] and result["status"] == "selesai"
 
     view = status_of(client, code)
@@ -166,7 +166,7 @@ def test_wrong_lane_and_wrong_kecamatan_get_403(client: FlaskClient) -> None:
     assert [t for t in inbox(client, other) if t["application_code"] == code] == []
     own = token(client, "uptd_binawidya")
     handover = open_task(client, own, code)
-    response = client.post(f"/api/v1/tasks/{handover['id']}/complete", json={"recipient_name": "X"}, headers=other)
+    response = client.post(f"/api/v1/tasks/{handover['id']}/complete", json=HANDOVER, headers=other)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
     assert client.get(f"/api/v1/applications/{code}", headers=other).status_code == 403
@@ -300,7 +300,7 @@ def test_new_version_while_an_instance_runs(client: FlaskClient, app: Flask) -> 
     complete(client, admin, open_task(client, admin, old_code)["id"], {"decision": "complete"})
     complete(client, operator, open_task(client, operator, old_code)["id"], {"decision": "issued"})
     complete(client, dafdud, open_task(client, dafdud, old_code)["id"], {})
-    complete(client, uptd, open_task(client, uptd, old_code)["id"], {"recipient_name": "Siti"})
+    complete(client, uptd, open_task(client, uptd, old_code)["id"], HANDOVER)
     assert status_of(client, old_code)["status"] == "selesai"
     running = {
         v["version"]: v["running_instances"] for v in client.get("/api/v1/processes", headers=owner).get_json()["items"]

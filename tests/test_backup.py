@@ -20,13 +20,13 @@ from api.extensions import db
 from engine.models import Event, Instance
 from engine.workflow import instances
 
-from .helpers import PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
+from .helpers import HANDOVER, PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
 
 STAFF_FORMS = {
     "admin": ("admin1", {"decision": "complete"}),
     "operator": ("operator1", {"decision": "issued"}),
     "dafdud": ("dafdud1", {"batch": "2026-11-28"}),
-    "uptd": ("uptd_binawidya", {"recipient_name": "Siti Rahmawati"}),
+    "uptd": ("uptd_binawidya", HANDOVER),
 }
 
 

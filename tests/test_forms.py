@@ -25,6 +25,12 @@ from forms.fields import Form
 ON = date(2025, 6, 1)
 DATE_WARNING = "Tanggal lahir menurut NIK (12-05-2020) berbeda dengan tanggal lahir yang diisi (13-05-2020)."
 SEX_WARNING = "Jenis kelamin menurut NIK (Perempuan) berbeda dengan jenis kelamin yang diisi (Laki-laki)."
+HANDOVER_FORM = {
+    "recipient_name": "Budi Santoso",
+    "recipient_nik": "1471081203900003",
+    "recipient_relationship": "ayah",
+    "card_number": "KIA-0001",
+}
 
 APPLICATION: dict[str, Any] = {
     "applicant": {
@@ -309,11 +315,25 @@ VALID = [
         {"batch": "2025-06 Binawidya", "note": ""},
         {"batch": "2025-06 Binawidya", "note": ""},
     ),
-    ("handover", {"recipient_name": "Siti"}, {"recipient_name": "Siti"}),
     (
         "handover",
-        {"recipient_name": "Siti", "recipient_relationship": "ibu", "note": "Diterima langsung"},
-        {"recipient_name": "Siti", "recipient_relationship": "ibu", "note": "Diterima langsung"},
+        {
+            "recipient_name": " Siti  Rahmawati ",
+            "recipient_nik": "1471 0861 0792 0002",
+            "recipient_relationship": "ibu",
+            "card_number": "1471-0000-0001",
+        },
+        {
+            "recipient_name": "Siti Rahmawati",
+            "recipient_nik": "1471086107920002",
+            "recipient_relationship": "ibu",
+            "card_number": "1471-0000-0001",
+        },
+    ),
+    (
+        "handover",
+        {**HANDOVER_FORM, "recipient_relationship": "kuasa", "note": "Diambil kuasa"},
+        {**HANDOVER_FORM, "recipient_relationship": "kuasa", "note": "Diambil kuasa"},
     ),
     ("correction", {"response": "Sudah saya perbaiki."}, {"response": "Sudah saya perbaiki."}),
     (
@@ -381,8 +401,32 @@ INVALID = [
     ),
     ("grouping", {"batch": ["a"]}, {"batch": ["Bukan teks yang sah."]}),
     ("grouping", {"kecamatan": "14.71.08"}, {"kecamatan": ["Kolom tidak dikenal."]}),
-    ("handover", {}, {"recipient_name": ["Wajib diisi."]}),
-    ("handover", {"recipient_name": " "}, {"recipient_name": ["Tidak boleh kosong."]}),
+    (
+        "handover",
+        {},
+        {
+            "recipient_name": ["Wajib diisi."],
+            "recipient_nik": ["Wajib diisi."],
+            "recipient_relationship": ["Wajib diisi."],
+            "card_number": ["Wajib diisi."],
+        },
+    ),
+    ("handover", {**HANDOVER_FORM, "recipient_name": " "}, {"recipient_name": ["Tidak boleh kosong."]}),
+    (
+        "handover",
+        {**HANDOVER_FORM, "recipient_nik": "1471086107920000"},
+        {"recipient_nik": ["Nomor urut pada NIK tidak boleh 0000."]},
+    ),
+    (
+        "handover",
+        {**HANDOVER_FORM, "recipient_nik": "14710861079200"},
+        {"recipient_nik": ["NIK harus terdiri dari 16 digit angka."]},
+    ),
+    (
+        "handover",
+        {**HANDOVER_FORM, "recipient_relationship": "nenek"},
+        {"recipient_relationship": ["Pilihan tidak sah: harus salah satu dari ayah, ibu, anggota_keluarga, kuasa."]},
+    ),
     ("correction", {}, {"response": ["Wajib diisi."]}),
     ("correction", {"response": ""}, {"response": ["Tidak boleh kosong."]}),
     (

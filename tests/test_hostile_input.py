@@ -39,7 +39,18 @@ from engine.models import (
 from engine.workflow import definitions
 from handlers.whatsapp.fake_graph import FakeGraph
 
-from .helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, ROOT, applicant_headers, application_data, inbox, submit, token
+from .helpers import (
+    HANDOVER,
+    JPEG_BYTES,
+    PDF_BYTES,
+    PNG_BYTES,
+    ROOT,
+    applicant_headers,
+    application_data,
+    inbox,
+    submit,
+    token,
+)
 from .whatsapp_helpers import APP_SECRET, Phone, configure, message_payload, text_part
 
 DIAGRAM = (ROOT / "bpmn" / "kia_whatsapp.bpmn").read_text(encoding="utf-8")
@@ -519,7 +530,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "verification": {"decision": "incomplete", "note": "Foto KK buram.", "override_reason": "Sudah dicek."},
     "printing": {"decision": "problem", "note": "Data bermasalah.", "card_number": "KIA-001"},
     "grouping": {"batch": "B1", "note": "Senin pagi"},
-    "handover": {"recipient_name": "Siti Rahmawati", "recipient_relationship": "ibu", "note": "Diambil ibu"},
+    "handover": {**HANDOVER, "note": "Diambil ibu"},
     "correction": {
         "response": "Sudah diperbaiki.",
         "applicant": {"name": "Siti Rahmawati"},

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from api import outbox
 
-from .helpers import PDF_BYTES, PNG_BYTES, Mailbox, application_data, inbox, submit, token
+from .helpers import HANDOVER, PDF_BYTES, PNG_BYTES, Mailbox, application_data, inbox, submit, token
 from .whatsapp_helpers import ANSWERS, Phone, configure, media_part
 
 WA_PHONE = "6285211112222"
@@ -201,7 +201,7 @@ def test_no_personal_data_in_the_logs_of_an_end_to_end_run(
 ) -> None:
     configure(app, fake, monkeypatch)
     data = application_data()
-    secrets = personal_values(data)
+    secrets = personal_values(data) | {HANDOVER["recipient_nik"]}  # the mother's NIK, given at the hand-over
     http = HttpClient(server)
 
     created = submit(http, data, {"kk": PDF_BYTES, "akta": PNG_BYTES})
@@ -227,11 +227,12 @@ def test_no_personal_data_in_the_logs_of_an_end_to_end_run(
         ).status_code
         == 200
     )
-    complete(http, uptd, code, {"recipient_name": data["applicant"]["name"]})
+    complete(http, uptd, code, {**HANDOVER, "recipient_name": data["applicant"]["name"]})
     for path in (
         f"/api/v1/applications/{code}",
         f"/api/v1/applications/{code}/control-card",
         f"/api/v1/applications/{code}/receipt.pdf",
+        f"/api/v1/applications/{code}/handover-receipt.pdf",
     ):
         assert http.get(path, headers=admin).status_code == 200, path
 

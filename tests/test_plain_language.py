@@ -28,7 +28,7 @@ from engine.models import TaskRow, TaskRowState, User
 from engine.workflow import timers
 from engine.workflow.clock import clock
 
-from .helpers import applicant_headers, inbox, token
+from .helpers import HANDOVER, applicant_headers, inbox, token
 from .test_web_pages import csrf_of, new_application, sign_in
 
 ROLES = ("admin1", "operator1", "dafdud1", "uptd_binawidya", "supervisor1", "owner1")
@@ -132,7 +132,7 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
         "/api/v1/tasks/bulk-complete", json={"task_ids": [grouping["id"]], "batch": "Kiriman pagi"}, headers=dafdud
     )
     assert response.status_code == 200, response.get_json()  # a batch: the batch pages have one to show
-    complete(handed_over, "uptd", "uptd_binawidya", {"recipient_name": "Siti Rahmawati"})
+    complete(handed_over, "uptd", "uptd_binawidya", HANDOVER)
     clock.advance(timedelta(hours=3))  # past the verification's hour: the waiting one is escalated
     with app.app_context():
         assert timers.fire_due(sessionmaker(bind=db.engine, expire_on_commit=False)) >= 1

@@ -29,7 +29,7 @@ from engine.ops import schema
 from engine.workflow.clock import clock
 from engine.workflow.database import make_engine
 
-from .helpers import ROOT, applicant_headers, inbox, token
+from .helpers import HANDOVER, ROOT, applicant_headers, inbox, token
 from .scripted import sweep
 
 RELEASE = "0d03f16"  # stop 12, the release offices run
@@ -39,7 +39,7 @@ STAFF_STEPS = {
     "verify_application": ("admin1", {"decision": "complete"}),
     "print_card": ("operator1", {"decision": "issued"}),
     "group_cards": ("dafdud1", {"batch": "2026-12-01"}),
-    "hand_over_card": ("uptd_binawidya", {"recipient_name": "Siti Rahmawati"}),
+    "hand_over_card": ("uptd_binawidya", HANDOVER),
 }
 
 

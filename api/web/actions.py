@@ -66,6 +66,7 @@ ACTION_LABELS: dict[str, Label] = {
     "documents.receipt": "Mengunduh resi (PDF)",
     "documents.distribution": "Mengunduh rekap distribusi (PDF)",
     "documents.deliveries": "Mengunduh laporan pengiriman pesan (PDF)",
+    "documents.handover_receipt": "Mengunduh tanda terima penyerahan KIA (PDF)",
     "web.status": "Membuka halaman status permohonan",
     "web.status_lookup": "Mencari status permohonan dengan kode",
     "status.Status": "Melihat status permohonan (API)",

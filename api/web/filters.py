@@ -24,7 +24,8 @@ from . import csrf
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}
+DOCUMENT_KINDS = {"kk": "Kartu Keluarga", "akta": "Akta kelahiran", "photo": "Pas foto 2x3"}  # the applicant's
+DOCUMENT_LABELS = {**DOCUMENT_KINDS, "proxy_letter": "Surat kuasa (penyerahan KIA)"}  # every kind, as shown
 EVENT_LABELS = {
     "started": "Permohonan dimulai",
     "created": "Tugas dibuka",
@@ -242,6 +243,7 @@ def register(app: Flask) -> None:
         csrf_token=csrf.token,
         nav_links=nav_links,
         DOCUMENT_KINDS=DOCUMENT_KINDS,
+        DOCUMENT_LABELS=DOCUMENT_LABELS,
         role_labels=role_labels,
         scoped_lane_names=scoped_lane_names,
         EVENT_LABELS=EVENT_LABELS,

@@ -10,7 +10,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 import forms
-from engine.kia import applications, corrections
+from engine.kia import applications, corrections, handover
+from engine.kia.documents import UploadRefused
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records, staff_lanes
 from engine.models import Kecamatan, TaskRow, TaskRowState, User
 from engine.reports.control_card import control_card, duration_label
@@ -29,6 +30,7 @@ from ..tasks import (
     complete_task,
     hold_task,
     inbox_page,
+    attachments_of,
     release_task,
     resume_task,
     task_detail,
@@ -40,6 +42,9 @@ from .filters import lane_name
 PAGE_SIZE = 50  # tasks per inbox page
 SORT_LABELS = {"due": "Batas waktu terdekat", "ready": "Waktu masuk (terlama dulu)", "kecamatan": "Kecamatan"}
 PAPERS = (("documents.control_card", "Kartu kendali (PDF)"), ("documents.receipt", "Resi (PDF)"))
+HANDOVER_RECEIPT = ("documents.handover_receipt", "Tanda terima penyerahan KIA (PDF)")
+HANDOVER_UPLOADS = ((handover.PROXY_LETTER, "Surat kuasa (PDF, JPEG atau PNG)"),)
+HANDOVER_UPLOADS_TITLE = "Surat kuasa (wajib bila KIA diambil oleh kuasa)"
 TASK_KEYS = set(TaskDetail().fields)  # what the task page shows in place; other keys are extras
 
 
@@ -215,7 +220,17 @@ def _render_task(
         held=held,
         hold_errors=hold_errors or [],
         hold_reason=(values or {}).get("reason", "") if hold_errors else "",
+        handover=_handover_form(row) if detail["form_key"] == handover.FORM else None,
     ), status
+
+
+def _handover_form(row: TaskRow) -> dict[str, Any]:
+    """What the hand-over form adds on its page: the card number printed, the proxy letter's upload."""
+    return {
+        "card_number": row.instance.application.card_number,
+        "uploads": HANDOVER_UPLOADS,
+        "uploads_title": HANDOVER_UPLOADS_TITLE,
+    }
 
 
 def _evidence(detail: dict[str, Any]) -> dict[str, Any]:
@@ -320,11 +335,16 @@ def complete(task_id: str) -> Any:
     schema = task_detail(task_id)["form"]
     raw = formdata.from_form(schema, request.form)
     try:
-        row = complete_task(task_id, raw).task
-    except (forms.FormValidationError, InvalidData) as exc:  # InvalidData: an override without its reason
+        row = complete_task(task_id, raw, attachments_of(request.files.items(multi=True))).task
+    except (forms.FormValidationError, InvalidData, UploadRefused) as exc:
+        # InvalidData: an override without its reason, a recipient not in the KK; UploadRefused: a letter
+        # that is no PDF, JPEG or PNG, or too large
         db.session.rollback()
         return _render_task(task_id, formdata.posted(request.form), formdata.flat_errors(exc.fields), 422)
     flash(f"Tugas \u201c{row.title}\u201d untuk {row.instance.business_key} selesai.", "ok")
+    if row.form_key == handover.FORM and not request.form.get("next"):  # the tanda terima, to print now
+        flash("KIA sudah diserahkan: cetak tanda terima penyerahan untuk ditandatangani petugas dan penerima.", "ok")
+        return redirect(url_for("web.application", code=row.instance.business_key, _anchor="control-card"))
     if request.form.get("next"):
         following = next_task_for(principal(), row.lane)
         if following is not None:
@@ -350,14 +370,16 @@ def application(code: str) -> Any:
         "overdue": sorted({r.step for r in rows if r.overdue or r.escalations}),
     }
     kec = db.session.get(Kecamatan, detail["kecamatan"] or "")
-    documents = [(endpoint, label) for endpoint, label in PAPERS if endpoint in current_app.view_functions]
+    papers = [(endpoint, label) for endpoint, label in PAPERS if endpoint in current_app.view_functions]
+    if handover.of_application(db.session, app_row) is not None:
+        papers.append(HANDOVER_RECEIPT)
     return render_template(
         "web/application.html",
         app=detail,
         card=control_card(db.session, instance, may_see_population_records(principal(), app_row)),
         marks=marks,
         kec=kec,
-        papers=documents,
+        papers=papers,
         labels=_field_titles(),
         bpmn_url=url_for(
             "processes.ProcessDiagram", key=instance.process_version.process_key, version=detail["process_version"]

@@ -46,8 +46,20 @@ def status_label(instance: Instance) -> str:
 
 @dataclass(frozen=True)
 class Upload:
-    kind: str  # kk | akta | photo
+    kind: str  # kk | akta | photo | proxy_letter
     content: bytes
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """Files sent with a staff step's form (the proxy letter with the hand-over), and where they go."""
+
+    uploads: tuple[Upload, ...]
+    document_dir: str
+    max_bytes: int = documents.DEFAULT_MAX_BYTES
+
+    def get(self, kind: str) -> Upload | None:
+        return next((u for u in self.uploads if u.kind == kind), None)
 
 
 def submit(
@@ -133,6 +145,18 @@ def _store(
         session.add(row)
         stored_rows.append(row)
     return stored_rows
+
+
+def attach(
+    session: Session, app: Application, upload: Upload, *, document_dir: str, max_bytes: int, label: str | None = None
+) -> Document:
+    """One document sent with a staff step (a proxy letter with the hand-over): checked like at submission
+    (its type by content, its size: 413/415 naming its field, the message the file by ``label``), stored
+    the same way. The caller commits."""
+    media_type = documents.check(upload.content, upload.kind, max_bytes, label)
+    [row] = _store(session, app, [(upload, media_type)], document_dir)
+    session.flush()
+    return row
 
 
 def reupload(

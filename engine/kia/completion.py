@@ -5,9 +5,10 @@ In order, with one fetch of the task row: the row (404), the caller's own precon
 grouping: a grouping task), the caller may see it and act on it (403), it is still open (409), the form
 data validates (422, field by field), the SOP's rules for the step (verification: a reason to override
 disagreeing records; correction: changed personal data goes to the application and may re-route it, and
-the answer with every changed field is recorded for the verifier),
-then the runtime completes it (409 when claimed by another or lost to a concurrent completion) and
-returns the tasks it opened. The caller commits.
+the answer with every changed field is recorded for the verifier; hand-over: the recipient checked
+against the family card, a proxy's letter stored, ``engine.kia.handover``), then the runtime completes
+it (409 when claimed by another or lost to a concurrent completion) and returns the tasks it opened. The
+caller commits.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import corrections, routing, rules, verification
+from engine.kia import corrections, handover, routing, rules, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
+from engine.kia.applications import Attachments
 from engine.kia.models import ArrivalState, DistributionItem, Document, Kecamatan
 from engine.workflow import instances
 from engine.workflow.clock import clock
@@ -59,8 +61,10 @@ def complete_task(
     *,
     precondition: Precondition | None = None,
     check_application: ApplicationCheck | None = None,
+    attachments: Attachments | None = None,
 ) -> Completion:
-    """Complete task ``task_id`` as ``principal`` with the form data ``raw`` (see the module's doc)."""
+    """Complete task ``task_id`` as ``principal`` with the form data ``raw`` (see the module's doc) and
+    the files sent with it (``attachments``: only a step whose rule takes a file accepts one)."""
     row = instances.get_task(session, task_id)
     if precondition is not None:
         precondition(row)
@@ -69,7 +73,7 @@ def complete_task(
     require_task_action(principal, row)
     instances.require_open(row)
     data = load_form(row.form_key, raw)
-    return complete_validated(session, row, data, principal.name, check_application)
+    return complete_validated(session, row, data, principal.name, check_application, attachments)
 
 
 def complete_validated(
@@ -78,12 +82,13 @@ def complete_validated(
     data: dict[str, Any],
     actor: str,
     check_application: ApplicationCheck | None = None,
+    attachments: Attachments | None = None,
 ) -> Completion:
     """The SOP's rules for the step, then the runtime, with form data already validated (also the retry
     of an incident: the data it was completed with, as the officer who did). A ``StepFailed`` carries
     the task, the data and the actor, so that the caller can record it as an incident."""
     try:
-        workflow_data = _apply_step_rules(session, row, data, actor, check_application)
+        workflow_data = _apply_step_rules(session, row, data, actor, check_application, attachments)
         return Completion(row, instances.complete(session, row, workflow_data, actor))
     except instances.StepFailed as failure:
         failure.task_id, failure.payload, failure.actor = row.id, data, actor
@@ -91,10 +96,21 @@ def complete_validated(
 
 
 def _apply_step_rules(
-    session: Session, row: TaskRow, data: dict[str, Any], actor: str, check_application: ApplicationCheck | None
+    session: Session,
+    row: TaskRow,
+    data: dict[str, Any],
+    actor: str,
+    check_application: ApplicationCheck | None,
+    attachments: Attachments | None,
 ) -> dict[str, Any]:
     """What the SOP adds to completing this step; returns the data for the workflow."""
     workflow_data = dict(data)
+    if row.form_key == handover.FORM:
+        return handover.record(session, row, data, actor, attachments)
+    if attachments is not None and attachments.uploads:
+        raise InvalidData(
+            "Berkas tidak diterima.", {u.kind: [handover.UNEXPECTED_FILE] for u in attachments.uploads}
+        )
     if row.form_key == "verification":
         verification.require_override(
             session, row.instance.application, data, actor=actor, task_id=row.id, step=row.step, lane=row.lane

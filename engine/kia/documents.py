@@ -85,17 +85,19 @@ def sniff(content: bytes) -> str | None:
     return None
 
 
-def check(content: bytes, field: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """The media type of an upload by its content; 413/415 errors name the field (``fields``)."""
+def check(content: bytes, field: str, max_bytes: int = DEFAULT_MAX_BYTES, label: str | None = None) -> str:
+    """The media type of an upload by its content; 413/415 errors name the field (``fields``), their
+    message the file by ``label`` (default: the field's name)."""
+    name = label or field
     if len(content) > max_bytes:
-        raise TooLarge(f"Berkas '{field}' lebih dari {max_bytes // (1024 * 1024)} MB.", field)
+        raise TooLarge(f"Berkas '{name}' lebih dari {max_bytes // (1024 * 1024)} MB.", field)
     if not content:
-        raise UnsupportedMediaType(f"Berkas '{field}' kosong.", field)
+        raise UnsupportedMediaType(f"Berkas '{name}' kosong.", field)
     media_type = sniff(content)
     if media_type is None:
-        raise UnsupportedMediaType(f"Berkas '{field}' harus berupa PDF, JPEG atau PNG.", field)
+        raise UnsupportedMediaType(f"Berkas '{name}' harus berupa PDF, JPEG atau PNG.", field)
     if not well_formed(content, media_type):
-        raise CorruptFile(f"Berkas '{field}' rusak atau tidak utuh; kirim PDF, JPEG atau PNG yang dapat dibuka.", field)
+        raise CorruptFile(f"Berkas '{name}' rusak atau tidak utuh; kirim PDF, JPEG atau PNG yang dapat dibuka.", field)
     return media_type
 
 

@@ -1,5 +1,5 @@
-"""Letter numbers ("nomor surat") of the papers the office signs: the distribution recap and the report
-of documents sent.
+"""Letter numbers ("nomor surat") of the papers the office signs: the distribution recap, the report of
+documents sent and the hand-over receipt.
 
 A paper gets its number the first time it is printed and keeps it on every reprint (``Letter.subject``
 names the paper: e.g. one batch's recap for one kecamatan). Numbers count per year (Asia/Jakarta) from 1;

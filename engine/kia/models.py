@@ -142,6 +142,30 @@ class DistributionItem(Base):
     batch: Mapped[DistributionBatch] = relationship(back_populates="items")
 
 
+class Handover(Base):
+    """SOP step 5's end: who received the card at the UPTD (``engine.kia.handover``), one row per
+    application. Personal data (the recipient's name and NIK): staff of the application only; masked on
+    anything the applicant reads."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    recipient_name: Mapped[str] = mapped_column(String(100))
+    recipient_nik: Mapped[str] = mapped_column(String(16))
+    relationship: Mapped[str] = mapped_column(String(32))  # engine.kia.handover.Relationship
+    card_number: Mapped[str] = mapped_column(String(32))
+    # the recipient against the child's family card in the population records (``KkCheck``)
+    kk_check: Mapped[str] = mapped_column(String(16))
+    # a proxy's letter (a document of the application, kind ``proxy_letter``); None for a family member,
+    # and once the retention clean-up deleted the application's documents
+    proxy_letter_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    handed_over_by: Mapped[str] = mapped_column(String(64))
+    handed_over_at: Mapped[datetime] = mapped_column(default=_now)
+
+
 class Conversation(Base):
     """The guided chat with one WhatsApp user, so that it survives restarts.
 

@@ -91,6 +91,11 @@ def _norm(value: object) -> str:
     return _NOT_ALNUM.sub(" ", str(value).casefold()).strip()
 
 
+def same_name(a: object, b: object) -> bool:
+    """Two names read the same without regard to case, spacing and punctuation (as ``compare`` reads them)."""
+    return _norm(a) == _norm(b)
+
+
 def _check(field: str, entered: object, record_value: object) -> FieldCheck:
     entered_text = None if entered in (None, "") else str(entered)
     record_text = None if record_value in (None, "") else str(record_value)

@@ -24,7 +24,9 @@ again; else ``None``), ``held`` (True while the step is on hold), ``held_seconds
 long it was on hold in all, in its basis, the current hold so far included; 0 and None when never) and
 ``holds`` (a list of ``{"reason", "by", "by_name", "at", "resumed_at", "resumed_by", "resumed_by_name",
 "seconds", "label"}`` in order; ``resumed_*`` None while it lasts): a hold stops the step's clock, so its
-deadline moved by the held time and an overrun counts outside holds.
+deadline moved by the held time and an overrun counts outside holds; ``handover`` (the step that handed the
+card over: who received it, ``engine.kia.handover.Shown.as_dict``, the NIK in full only for a reader who
+may see the population records, masked for everyone; else ``None``).
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -38,7 +40,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.kia import corrections, verification
+from engine.kia import corrections, handover, verification
 from engine.kia.models import User
 from engine.workflow import holds as holds_module
 from engine.workflow import worktime
@@ -126,6 +128,8 @@ def control_card(session: Session, instance: Instance, population_records: bool 
     now = clock.now()
     holds = _holds(events, people, {r.id: r for r in rows}, now)
     lane_names = definition_of(instance.process_version).lane_names
+    received = handover.of_application(session, instance.application) if instance.application else None
+    handed = {received.task_id: handover.shown(received, population_records).as_dict()} if received else {}
     return [
         {
             **_entry(seq, row, people, escalations.get(row.id, []), now),
@@ -133,6 +137,7 @@ def control_card(session: Session, instance: Instance, population_records: bool 
             "override": overrides.get(row.id),
             "sent_back": sent_back.get(row.id),
             "correction": answers.get(row.id),
+            "handover": handed.get(row.id),
             **_held(row, holds.get(row.id, []), now),
         }
         for seq, row in enumerate(rows, 1)

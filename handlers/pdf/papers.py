@@ -1,4 +1,4 @@
-"""The SOP's four papers as PDF: receipt, control card, distribution recap, delivery report.
+"""The SOP's papers as PDF: receipt, control card, distribution recap, delivery report, hand-over receipt.
 
 Each builder gathers what its paper shows from the engine (projection tables, never a workflow) and
 renders one template. Personal numbers are masked to their last four digits on every paper that may be
@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.kia import handover as handovers
 from engine.kia.applications import mask_number, status_label
 from engine.kia.distribution import RecapGroup, jakarta_day
-from engine.kia.people import Signatory
+from engine.kia.people import Signatory, signatories
 from engine.kia.process import ApplicationStatus
 from engine.kia.security import display_code
 from engine.models import Application, Kecamatan
@@ -26,13 +27,14 @@ from engine.reports.control_card import process_versions
 from engine.reports.estimates import expected_completion
 from engine.workflow.definitions import definition_of
 
-from .render import qr_svg, render_pdf, tanggal
+from .render import JAKARTA, qr_svg, render_pdf, tanggal
 
 KIA_KINDS = {
     "under_5": "KIA anak usia di bawah 5 tahun (tanpa foto)",
     "5_to_17": "KIA anak usia 5 sampai di bawah 17 tahun (dengan foto)",
 }
 OUTCOMES = {"met": "Tepat waktu", "overrun": "Terlambat", "pending": "Berjalan", "cancelled": "Dibatalkan"}
+DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
 
 def _common(session: Session, app: Application) -> tuple[dict[str, Any], Kecamatan | None]:
@@ -107,4 +109,26 @@ def deliveries(session: Session, first: date, last: date, officer: Signatory, le
         channels=delivery_log.CHANNEL_LABELS,
         officer=officer,
         letter_number=letter_number,
+    )
+
+
+def handover_receipt(session: Session, app: Application, letter_number: str) -> bytes:
+    """The hand-over receipt ("tanda terima penyerahan KIA"), numbered ``letter_number``: the card, who
+    received it (their NIK masked: a copy goes to the recipient), and both signature blocks, the officer's
+    with their full name and NIP. NotFound before the card was handed over."""
+    received = handovers.require(session, app)
+    context, kec = _common(session, app)
+    officer = signatories(session, [received.handed_over_by]).get(received.handed_over_by)
+    local = received.handed_over_at.astimezone(JAKARTA)
+    return render_pdf(
+        "handover.html",
+        **context,
+        letter_number=letter_number,
+        handover=handovers.shown(received, full=False),
+        kia_kind=KIA_KINDS.get(app.kia_kind, app.kia_kind),
+        day_name=DAY_NAMES[local.weekday()],
+        uptd_name=kec.uptd_name if kec else "UPTD Disdukcapil",
+        kecamatan_name=kec.name if kec else "",
+        officer=officer or Signatory(received.handed_over_by),
+        proxy=received.relationship == handovers.Relationship.KUASA,
     )
