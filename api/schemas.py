@@ -404,12 +404,13 @@ class HandoverOnCard(Schema):
     relationship_label = fields.String()
     card_number = fields.String()
     kk_check = fields.String(
+        allow_none=True,
         metadata={
-            "enum": ["in_kk", "not_checked", "proxy"],
-            "description": "the recipient against the child's family card in the population records",
-        }
+            "description": "the recipient against the child's family card in the population records: in_kk, "
+            "not_checked (no records to check against) or proxy; for the staff of the application only, else null"
+        },
     )
-    kk_check_label = fields.String()
+    kk_check_label = fields.String(allow_none=True)
     proxy_letter_id = fields.Integer(
         allow_none=True, metadata={"description": "a proxy's letter, a document of the application (staff only)"}
     )

@@ -23,8 +23,8 @@ from engine.workflow.errors import Forbidden
 from engine.workflow.instances import StepFailed
 
 from .auth import current_principal
-from .extensions import db
 from .errors import ApiError
+from .extensions import db
 from .http import Blueprint, json_loads, json_object
 from .schemas import CompleteResponse, HoldRequest, TaskDetail, TaskList, TaskListQuery, TaskSchema
 from .views import ShownTask, correction_form, history_view, shown_task, task_values, verification_view
@@ -294,7 +294,7 @@ class Resume(MethodView):
 class Complete(MethodView):
     @blp.doc(requestBody=COMPLETE_BODY)
     @blp.response(200, CompleteResponse)
-    @blp.errors(400, 401, 403, 404, 409, 415, 422)
+    @blp.errors(400, 401, 403, 404, 409, 413, 415, 422)
     def post(self, task_id: str) -> dict:
         """Complete a task with its form data (JSON, or multipart with the data as JSON in ``data`` and the
         step's files: the hand-over's ``proxy_letter``); returns the tasks it opened. 409 if no longer open."""
@@ -366,9 +366,7 @@ def completion_body() -> tuple[dict[str, Any], Attachments | None]:
 def attachments_of(files: Any) -> Attachments:
     """Uploaded files (form field name, file) as a completion's attachments; empty file inputs left out."""
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    uploads = tuple(
-        Upload(name[:MAX_FIELD_NAME], upload.read(limit + 1)) for name, upload in files if upload.filename
-    )
+    uploads = tuple(Upload(name[:MAX_FIELD_NAME], upload.read(limit + 1)) for name, upload in files if upload.filename)
     return Attachments(uploads, current_app.config["DOCUMENT_DIR"], limit)
 
 

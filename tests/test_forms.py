@@ -318,7 +318,7 @@ VALID = [
     (
         "handover",
         {
-            "recipient_name": " Siti  Rahmawati ",
+            "recipient_name": " Siti Rahmawati ",
             "recipient_nik": "1471 0861 0792 0002",
             "recipient_relationship": "ibu",
             "card_number": "1471-0000-0001",

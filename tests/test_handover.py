@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -62,10 +64,20 @@ def at_handover(client: FlaskClient, card_number: str | None = None) -> tuple[di
     return created, task
 
 
-def complete(client: FlaskClient, task: dict, data: dict, letter: bytes | None = None, user: str = "uptd_binawidya"):
-    """Complete the hand-over: JSON, or multipart with the proxy letter."""
+_TOKENS: dict[int, dict[str, str]] = {}  # the UPTD officer's token per test client, for one test
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tokens() -> Iterator[None]:
+    _TOKENS.clear()
+    yield
+    _TOKENS.clear()
+
+
+def complete(client: FlaskClient, task: dict, data: dict, letter: bytes | None = None):
+    """Complete the hand-over as the Binawidya UPTD: JSON, or multipart with the proxy letter."""
     url = f"/api/v1/tasks/{task['id']}/complete"
-    headers = token(client, user)
+    headers = _TOKENS.get(id(client)) or _TOKENS.setdefault(id(client), token(client, "uptd_binawidya"))
     if letter is None:
         return client.post(url, json=data, headers=headers)
     body = {"data": json.dumps(data), "proxy_letter": (io.BytesIO(letter), "surat-kuasa.pdf")}
@@ -157,7 +169,9 @@ def test_a_proxy_with_a_letter_is_accepted(client: FlaskClient, app: Flask) -> N
     [entry] = [e for e in card["items"] if e["step"] == "hand_over_card"]
     assert entry["handover"]["relationship_label"] == "Kuasa (dengan surat kuasa)"
     assert entry["handover"]["proxy_letter_id"] == row.proxy_letter_id
-    text = " ".join(pages_text(client.get(f"/api/v1/applications/{code}/handover-receipt.pdf", headers=uptd).data)[0].split())
+    text = " ".join(
+        pages_text(client.get(f"/api/v1/applications/{code}/handover-receipt.pdf", headers=uptd).data)[0].split()
+    )
     assert "Dewi Anggraini" in text and "Kuasa (dengan surat kuasa)" in text and "surat kuasa diunggah" in text
 
 
@@ -203,6 +217,7 @@ def test_the_mother_is_recorded_with_her_nik_and_the_receipt_printed(client: Fla
     [mine] = [e["handover"] for e in own["items"] if e["step"] == "hand_over_card"]
     assert mine["recipient_name"] == "Siti Rahmawati" and mine["recipient_nik"] is None
     assert mine["recipient_nik_masked"] == "************0002" and MOTHER_NIK not in json.dumps(own)
+    assert mine["kk_check"] is None and mine["kk_check_label"] is None  # what the records said: staff only
     card_pdf = client.get(f"/api/v1/applications/{code}/control-card.pdf", headers=applicant)
     card_text = " ".join(pages_text(card_pdf.data)[0].split())
     assert "KIA diterima oleh: Siti Rahmawati (Ibu)" in card_text and "************0002" in card_text
@@ -288,7 +303,10 @@ def test_the_hand_over_on_the_staff_page(client: FlaskClient, app: Flask) -> Non
     assert done.status_code == 302, done.text
     assert done.headers["Location"].startswith(f"/petugas/permohonan/{code}")
     shown = client.get(done.headers["Location"])
-    assert "Tanda terima penyerahan KIA (PDF)" in shown.text and f"/api/v1/applications/{code}/handover-receipt.pdf" in shown.text
+    assert (
+        "Tanda terima penyerahan KIA (PDF)" in shown.text
+        and f"/api/v1/applications/{code}/handover-receipt.pdf" in shown.text
+    )
     assert "KIA diterima oleh:" in shown.text and "Dewi Anggraini" in shown.text and "surat kuasa" in shown.text
     [row] = handovers(app)
     assert row.relationship == "kuasa" and row.proxy_letter_id is not None

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 import forms
 from engine.kia import applications, corrections, handover
-from engine.kia.documents import UploadRefused
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records, staff_lanes
+from engine.kia.documents import UploadRefused
 from engine.models import Kecamatan, TaskRow, TaskRowState, User
 from engine.reports.control_card import control_card, duration_label
 from engine.workflow import holds
@@ -26,11 +26,11 @@ from ..extensions import db
 from ..schemas import HoldRequest, TaskDetail
 from ..tasks import (
     INBOX_SORTS,
+    attachments_of,
     claim_task,
     complete_task,
     hold_task,
     inbox_page,
-    attachments_of,
     release_task,
     resume_task,
     task_detail,

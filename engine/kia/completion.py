@@ -108,9 +108,7 @@ def _apply_step_rules(
     if row.form_key == handover.FORM:
         return handover.record(session, row, data, actor, attachments)
     if attachments is not None and attachments.uploads:
-        raise InvalidData(
-            "Berkas tidak diterima.", {u.kind: [handover.UNEXPECTED_FILE] for u in attachments.uploads}
-        )
+        raise InvalidData("Berkas tidak diterima.", {u.kind: [handover.UNEXPECTED_FILE] for u in attachments.uploads})
     if row.form_key == "verification":
         verification.require_override(
             session, row.instance.application, data, actor=actor, task_id=row.id, step=row.step, lane=row.lane

@@ -196,6 +196,10 @@ def _family_check(session: Session, app: Application, nik: str, name: str) -> tu
     return KkCheck.IN_KK, {}
 
 
+def kk_check_label(handover: Handover) -> str:
+    return KK_CHECK_LABELS.get(handover.kk_check, handover.kk_check)
+
+
 def of_application(session: Session, app: Application) -> Handover | None:
     return session.scalar(select(Handover).where(Handover.application_id == app.id))
 
@@ -210,7 +214,8 @@ def require(session: Session, app: Application) -> Handover:
 
 @dataclass(frozen=True)
 class Shown:
-    """A hand-over as a reader sees it: the NIK in full only for the staff of the application."""
+    """A hand-over as a reader sees it: the NIK in full, the KK check (what the population records said)
+    and the proxy letter only for the staff of the application."""
 
     task_id: str
     recipient_name: str
@@ -219,8 +224,8 @@ class Shown:
     relationship: str
     relationship_label: str
     card_number: str
-    kk_check: str
-    kk_check_label: str
+    kk_check: str | None
+    kk_check_label: str | None
     proxy_letter_id: int | None
     note: str | None
     handed_over_by: str
@@ -240,8 +245,8 @@ def shown(handover: Handover, full: bool) -> Shown:
         relationship=handover.relationship,
         relationship_label=RELATIONSHIP_LABELS.get(handover.relationship, handover.relationship),
         card_number=handover.card_number,
-        kk_check=handover.kk_check,
-        kk_check_label=KK_CHECK_LABELS.get(handover.kk_check, handover.kk_check),
+        kk_check=handover.kk_check if full else None,
+        kk_check_label=kk_check_label(handover) if full else None,
         proxy_letter_id=handover.proxy_letter_id if full else None,
         note=handover.note,
         handed_over_by=handover.handed_over_by,

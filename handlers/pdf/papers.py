@@ -125,6 +125,7 @@ def handover_receipt(session: Session, app: Application, letter_number: str) -> 
         **context,
         letter_number=letter_number,
         handover=handovers.shown(received, full=False),
+        kk_check=handovers.kk_check_label(received),
         kia_kind=KIA_KINDS.get(app.kia_kind, app.kia_kind),
         day_name=DAY_NAMES[local.weekday()],
         uptd_name=kec.uptd_name if kec else "UPTD Disdukcapil",
