@@ -448,7 +448,7 @@ class ControlCardEntry(Schema):
     )
     working_time_label = fields.String(allow_none=True)
     met = fields.Boolean(allow_none=True)
-    outcome = fields.String(metadata={"enum": ["met", "overrun", "pending", "cancelled"]})
+    outcome = fields.String(metadata={"enum": ["met", "overrun", "pending", "cancelled", "no_deadline"]})
     escalations = fields.List(fields.Nested(EscalationSchema))
     override = fields.Nested(
         OverrideSchema,
@@ -468,6 +468,11 @@ class ControlCardEntry(Schema):
     handover = fields.Nested(
         HandoverOnCard, allow_none=True, metadata={"description": "the step that handed the card over: who received it"}
     )
+    waiting_seconds = fields.Integer(
+        allow_none=True,
+        metadata={"description": "a step without a deadline (the card waiting for the parent): calendar time waited"},
+    )
+    waiting_label = fields.String(allow_none=True)
 
 
 class MigrationOnCard(Schema):
@@ -840,6 +845,29 @@ class SlaReport(Schema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     items = fields.List(fields.Nested(SlaStepSchema), required=True)
+
+
+class UncollectedQuery(Schema):
+    days = fields.Integer(
+        validate=validate.Range(min=1, max=365, error="Jumlah hari harus antara 1 dan 365."),
+        metadata={"description": "calendar days since the parent was told; default KIA_UNCOLLECTED_DAYS"},
+    )
+    kecamatan = Text(max_length=16)
+
+
+class UncollectedSchema(Schema):
+    code = fields.String(required=True)
+    kecamatan = fields.String(allow_none=True)
+    kecamatan_name = fields.String()
+    uptd_name = fields.String()
+    ready_at = fields.DateTime(required=True, metadata={"description": "when the parent was told it is ready"})
+    days = fields.Integer(required=True, metadata={"description": "calendar days since"})
+    reminded_at = fields.DateTime(allow_none=True, metadata={"description": "when the reminder went, if it did"})
+
+
+class UncollectedReport(Schema):
+    days = fields.Integer(required=True, metadata={"description": "the threshold the list was made with"})
+    items = fields.List(fields.Nested(UncollectedSchema), required=True)
 
 
 class RegionSchema(Schema):

@@ -48,6 +48,7 @@ STEPS = [
     ("admin", "admin1", {"decision": "complete"}),
     ("operator", "operator1", {"decision": "issued"}),
     ("dafdud", "dafdud1", {"batch": "2026-11-28"}),
+    ("uptd", None, {"decision": "arrived"}),  # the card arrived at the UPTD: the parent is told
     ("uptd", None, HANDOVER),
 ]
 

@@ -34,6 +34,7 @@ STEPS = (
     ("admin", ["admin"], None, {"decision": "complete"}),
     ("operator", ["operator"], None, {"decision": "issued"}),
     ("dafdud", ["dafdud"], None, {"batch": "bench"}),
+    ("uptd", ["uptd"], "14.71.08", {"decision": "arrived"}),
     ("uptd", ["uptd"], "14.71.08", HANDOVER),
 )
 APPLICATION = {
@@ -102,7 +103,7 @@ def main() -> None:
         )
         with app.app_context():
             init_database(app.config["KIA_BUNDLED_DIAGRAM"])
-            for username, roles, kecamatan, _ in STEPS:
+            for username, roles, kecamatan, _ in {step[0]: step for step in STEPS}.values():  # one account each
                 add_user(username, PASSWORD, roles, username.title(), kecamatan)
         code = one_application(app.test_client())  # requests outside the app context: each has its own g
         with app.app_context():

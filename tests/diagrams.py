@@ -100,7 +100,7 @@ def with_quality_check(xml: bytes | None = None) -> bytes:
 
 
 def without_grouping(xml: bytes | None = None) -> bytes:
-    """The Dafdud grouping step removed: printed cards go straight to "ready" (its timer and escalation
+    """The Dafdud grouping step removed: printed cards go straight to the UPTD (its timer and escalation
     too)."""
     text = (xml or bundled()).decode("utf-8")
     text = _sub(r'\s*<bpmn:userTask id="group_cards".*?</bpmn:userTask>', "", text)
@@ -111,7 +111,7 @@ def without_grouping(xml: bytes | None = None) -> bytes:
     for flow in ("flow_timer_group_cards", "flow_escalated_group_cards", "flow_grouped"):
         text = _sub(rf'\s*<bpmn:sequenceFlow id="{flow}"[^>]*?(/>|>.*?</bpmn:sequenceFlow>)', "", text)
     text = _sub(
-        r'sourceRef="ms_printed" targetRef="group_cards"', 'sourceRef="ms_printed" targetRef="svc_notify_ready"', text
+        r'sourceRef="ms_printed" targetRef="group_cards"', 'sourceRef="ms_printed" targetRef="gw_send_to_uptd"', text
     )
     text = _sub(r"<bpmn:incoming>flow_grouped</bpmn:incoming>", "<bpmn:incoming>flow_to_group</bpmn:incoming>", text)
     for node in ("group_cards", "timer_group_cards", "escalate_group_cards", "end_escalated_group_cards"):

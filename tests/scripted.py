@@ -66,12 +66,27 @@ def finish(client: FlaskClient, user: str, code: str, data: dict) -> dict:
     return task
 
 
-STEP_DATA = {
+ARRIVED = {"decision": "arrived"}  # the UPTD confirms the card came with its batch: the parent is told
+HAND_OVER = HANDOVER  # the hand-over to the child's mother (``helpers.HANDOVER``)
+STEP_DATA = {  # each officer's last step of the bundled diagram (the UPTD: the hand-over, after ``ARRIVED``)
     "admin1": {"decision": "complete"},
     "operator1": {"decision": "issued"},
     "dafdud1": {"batch": "2027-09-03"},
     "uptd_binawidya": HANDOVER,
 }
+# the staff's steps of the bundled diagram in order, as (officer, form data)
+WALK = [
+    ("admin1", STEP_DATA["admin1"]),
+    ("operator1", STEP_DATA["operator1"]),
+    ("dafdud1", STEP_DATA["dafdud1"]),
+    ("uptd_binawidya", ARRIVED),
+    ("uptd_binawidya", HAND_OVER),
+]
+
+
+def arrive(client: FlaskClient, code: str, user: str = "uptd_binawidya") -> dict:
+    """The UPTD confirms the card's arrival (its step after the grouping), one card on its task."""
+    return finish(client, user, code, ARRIVED)
 
 
 def utc(text: str) -> str:

@@ -62,12 +62,19 @@ def test_happy_path_through_all_five_steps(client: FlaskClient, app: Flask) -> N
     assert status_of(client, code)["status"] == "dicetak"
 
     dafdud = token(client, "dafdud1")
-    complete(client, dafdud, open_task(client, dafdud, code)["id"], {"batch": "2026-11-28"})
+    done = complete(client, dafdud, open_task(client, dafdud, code)["id"], {"batch": "2026-11-28"})
+    assert [(t["step"], t["lane"]) for t in done["next_tasks"]] == [("confirm_arrival", "uptd")]
+    assert status_of(client, code)["status"] == "dicetak"  # on its way to the UPTD: the parent is not told yet
+    with app.app_context():
+        assert not db.session.query(Outbox).filter_by(kind="card_ready").count()
+
+    uptd = token(client, "uptd_binawidya")
+    done = complete(client, uptd, open_task(client, uptd, code)["id"], {"decision": "arrived"})
+    assert [t["step"] for t in done["next_tasks"]] == ["hand_over_card"]
     view = status_of(client, code)
     assert view["status"] == "siap_diambil"
     assert view["pickup"]["kecamatan"] == "Binawidya"
 
-    uptd = token(client, "uptd_binawidya")
     result = complete(client, uptd, open_task(client, uptd, code)["id"], HANDOVER)
     assert result["next_tasks"] == [] and result["status"] == "selesai"
 
@@ -86,6 +93,7 @@ def test_happy_path_through_all_five_steps(client: FlaskClient, app: Flask) -> N
         ("verify_application", "admin1"),
         ("print_card", "operator1"),
         ("group_cards", "dafdud1"),
+        ("confirm_arrival", "uptd_binawidya"),
         ("hand_over_card", "uptd_binawidya"),
     ]
 
@@ -165,8 +173,8 @@ def test_wrong_lane_and_wrong_kecamatan_get_403(client: FlaskClient) -> None:
     other = token(client, "uptd_sukajadi")
     assert [t for t in inbox(client, other) if t["application_code"] == code] == []
     own = token(client, "uptd_binawidya")
-    handover = open_task(client, own, code)
-    response = client.post(f"/api/v1/tasks/{handover['id']}/complete", json=HANDOVER, headers=other)
+    arrival = open_task(client, own, code)
+    response = client.post(f"/api/v1/tasks/{arrival['id']}/complete", json={"decision": "arrived"}, headers=other)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
     assert client.get(f"/api/v1/applications/{code}", headers=other).status_code == 403
@@ -300,6 +308,7 @@ def test_new_version_while_an_instance_runs(client: FlaskClient, app: Flask) -> 
     complete(client, admin, open_task(client, admin, old_code)["id"], {"decision": "complete"})
     complete(client, operator, open_task(client, operator, old_code)["id"], {"decision": "issued"})
     complete(client, dafdud, open_task(client, dafdud, old_code)["id"], {})
+    complete(client, uptd, open_task(client, uptd, old_code)["id"], {"decision": "arrived"})
     complete(client, uptd, open_task(client, uptd, old_code)["id"], HANDOVER)
     assert status_of(client, old_code)["status"] == "selesai"
     running = {

@@ -22,11 +22,12 @@ from engine.workflow import instances
 
 from .helpers import HANDOVER, PDF_BYTES, PNG_BYTES, applicant_headers, application_data, submit, token
 
-STAFF_FORMS = {
-    "admin": ("admin1", {"decision": "complete"}),
-    "operator": ("operator1", {"decision": "issued"}),
-    "dafdud": ("dafdud1", {"batch": "2026-11-28"}),
-    "uptd": ("uptd_binawidya", HANDOVER),
+STAFF_FORMS = {  # form key: who completes it, with what
+    "verification": ("admin1", {"decision": "complete"}),
+    "printing": ("operator1", {"decision": "issued"}),
+    "grouping": ("dafdud1", {"batch": "2026-11-28"}),
+    "arrival": ("uptd_binawidya", {"decision": "arrived"}),
+    "handover": ("uptd_binawidya", HANDOVER),
 }
 
 
@@ -50,7 +51,7 @@ def _step(client: FlaskClient, created: dict, data: dict | None = None) -> str:
         headers = applicant_headers(client, created)
         data = data or {"response": "Sudah diperbaiki."}
     else:
-        user, form = STAFF_FORMS[task["lane"]]
+        user, form = STAFF_FORMS[task["form_key"]]
         headers, data = token(client, user), data or form
     response = client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers)
     assert response.status_code == 200, response.get_json()
@@ -58,7 +59,7 @@ def _step(client: FlaskClient, created: dict, data: dict | None = None) -> str:
 
 
 def _to_end(client: FlaskClient, created: dict) -> None:
-    for _ in range(8):
+    for _ in range(10):
         if _detail(client, created["code"])["status"] == "selesai":
             return
         _step(client, created)

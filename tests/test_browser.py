@@ -296,7 +296,7 @@ def test_owner_changes_time_standard_in_modeler_and_deploys_version_2(server: st
     page.click("#validate")
     page.wait_for_selector("#modeler-status[data-kind=ok]")
     assert page.locator("#modeler .kia-error").count() == 0
-    assert "7 dari 7 jalur uji coba berhasil" in page.inner_text("#modeler-status")
+    assert "9 dari 9 jalur uji coba berhasil" in page.inner_text("#modeler-status")
     shot(page, "modeler")
     page.click("#deploy")  # asks first, with the change note
     page.fill("#deploy-dialog textarea[name=note]", "Verifikasi diberi waktu 2 jam")

@@ -10,13 +10,14 @@ from engine.kia import applications
 from engine.reports.control_card import control_card, duration_label
 
 from .helpers import token
-from .scripted import STEP_DATA, at, claim, finish, new_application, sweep, utc
+from .scripted import STEP_DATA, arrive, at, claim, finish, new_application, sweep, utc
 
 
 def scripted_history(client: FlaskClient, app: Flask) -> str:
     """Thu 2027-09-02 15:40 WIB submit; admin claims 15:50 and completes Fri 08:30 (overrun, escalated at
-    08:11); operator completes 09:00 unclaimed; dafdud claims 09:05, completes 09:45; UPTD completes Mon
-    2027-09-06 09:00 (within its one working day)."""
+    08:11); operator completes 09:00 unclaimed; dafdud claims 09:05, completes 09:45; the UPTD confirms the
+    card's arrival Mon 2027-09-06 09:00 (within its one working day) and hands it over at 10:30, when the
+    mother comes (a step without a deadline: the card waited for her)."""
     at("2027-09-02 15:40")
     code = new_application(client)
     at("2027-09-02 15:50")
@@ -34,6 +35,8 @@ def scripted_history(client: FlaskClient, app: Flask) -> str:
     at("2027-09-03 09:45")
     finish(client, "dafdud1", code, STEP_DATA["dafdud1"])
     at("2027-09-06 09:00")
+    arrive(client, code)
+    at("2027-09-06 10:30")
     finish(client, "uptd_binawidya", code, STEP_DATA["uptd_binawidya"])
     return code
 
@@ -102,7 +105,7 @@ EXPECTED = [
         [],
     ),
     (
-        "hand_over_card",
+        "confirm_arrival",
         "uptd",
         "uptd_binawidya",
         "UB",
@@ -116,6 +119,21 @@ EXPECTED = [
         "met",
         [],
     ),
+    (
+        "hand_over_card",
+        "uptd",
+        "uptd_binawidya",
+        "UB",
+        "2027-09-06 10:30",
+        "uptd_binawidya",
+        "2027-09-06 10:30",
+        "P1D",
+        "working",
+        None,  # no deadline: the card waits for the parent
+        90 * 60,
+        "no_deadline",
+        [],
+    ),
 ]
 
 
@@ -126,7 +144,7 @@ def test_control_card_matches_the_scripted_history(client: FlaskClient, app: Fla
     body = response.get_json()
     assert body["code"] == code and body["status"] == "selesai"
     items = body["items"]
-    assert [i["seq"] for i in items] == [1, 2, 3, 4, 5]
+    assert [i["seq"] for i in items] == [1, 2, 3, 4, 5, 6]
     for item, expected in zip(items, EXPECTED, strict=True):
         (
             step,
@@ -148,16 +166,19 @@ def test_control_card_matches_the_scripted_history(client: FlaskClient, app: Fla
         assert item["received_by_initials"] == initials and item["completed_by_initials"] == initials
         assert item["completed_by"] == completed_by and item["completed_at"] == utc(completed_at)
         assert (item["time_standard"], item["time_basis"]) == (standard, basis)
-        assert item["deadline"] == utc(deadline), step
+        assert item["deadline"] == (utc(deadline) if deadline else None), step
         assert item["working_time_seconds"] == seconds, step
-        assert item["outcome"] == outcome and item["met"] is (outcome == "met")
+        assert item["outcome"] == outcome and item["met"] is {"met": True, "overrun": False}.get(outcome)
         assert [(e["level"], e["at"]) for e in item["escalations"]] == [(lv, utc(t)) for lv, t in escalations]
         assert item["state"] == "completed"
     assert items[1]["received_by_name"] == "Admin1" and items[0]["received_by_name"] is None
-    assert items[4]["completed_by_name"] == "Uptd Binawidya"
+    assert items[4]["completed_by_name"] == items[5]["completed_by_name"] == "Uptd Binawidya"
     assert items[1]["working_time_label"] == "1 jam 20 menit"
     assert items[0]["working_time_label"] == "0 detik"
     assert items[4]["working_time_label"] == "8 jam 15 menit"
+    # the wait for the parent is shown apart, and only on the step without a deadline
+    assert (items[5]["waiting_seconds"], items[5]["waiting_label"]) == (90 * 60, "1 jam 30 menit")
+    assert all(i["waiting_seconds"] is None and i["waiting_label"] is None for i in items[:5])
 
 
 def test_open_step_overrun_and_pending(client: FlaskClient, app: Flask, working_time: None) -> None:

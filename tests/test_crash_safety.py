@@ -56,10 +56,12 @@ from .helpers import PG_ADMIN_URL, ROOT
 
 DESKS = 6  # concurrent clients, one kecamatan each (they never race for one task)
 STANDARD = "PT3S"  # every staff step's time standard: timers fall due during the outage
-STAFF_STEPS = ["verify_application", "print_card", "group_cards", "hand_over_card"]
+STAFF_STEPS = ["verify_application", "print_card", "group_cards", "confirm_arrival", "hand_over_card"]
 ARTIFACT = ROOT / "test-artifacts" / "crash-safety.json"
-FORM_OF = {lane: form for lane, _, form in STEPS}
 USER_OF = {lane: user for lane, user, _ in STEPS}
+# the data each staff form is completed with (the UPTD has two steps: the arrival, then the hand-over)
+FORM_OF = {"verification": STEPS[0][2], "printing": STEPS[1][2], "grouping": STEPS[2][2]}
+FORM_OF.update(arrival=STEPS[3][2], handover=STEPS[4][2])
 
 
 # --- the load ------------------------------------------------------------------------------------------
@@ -92,14 +94,14 @@ class Ledger:
 
 
 class Desk(threading.Thread):
-    """One kecamatan's staff: submit an application, then complete its four steps one after another
+    """One kecamatan's staff: submit an application, then complete its five steps one after another
     (the next task comes from the completion's answer); a completion that got no answer is retried."""
 
     def __init__(self, ledger: Ledger, kecamatan: str) -> None:
         super().__init__(daemon=True)
         self.ledger, self.kecamatan = ledger, kecamatan
         self.tokens: dict[str, dict[str, str]] = {}
-        self.next: dict | None = None  # {"id", "lane"}
+        self.next: dict | None = None  # {"id", "lane", "form_key"}
 
     def run(self) -> None:
         while not self.ledger.stop.is_set():
@@ -150,7 +152,8 @@ class Desk(threading.Thread):
             if status != 200:
                 raise ValueError(f"inbox {status}")
             if body["items"]:
-                return {"id": body["items"][0]["id"], "lane": lane}
+                found = body["items"][0]
+                return {"id": found["id"], "lane": lane, "form_key": found["form_key"]}
         return None
 
     def complete(self, task: dict) -> None:
@@ -160,7 +163,7 @@ class Desk(threading.Thread):
             self.ledger.attempts.append(attempt)
         try:
             status, body = self._call(
-                json_request, "POST", f"/api/v1/tasks/{task['id']}/complete", FORM_OF[task["lane"]], headers=headers
+                json_request, "POST", f"/api/v1/tasks/{task['id']}/complete", FORM_OF[task["form_key"]], headers=headers
             )
         except (OSError, http.client.HTTPException):
             attempt.done = time.monotonic()
@@ -168,8 +171,12 @@ class Desk(threading.Thread):
             raise
         attempt.done, attempt.status = time.monotonic(), status
         if status == 200:
-            following = [t for t in body["next_tasks"] if t["lane"] in FORM_OF]
-            self.next = {"id": following[0]["id"], "lane": following[0]["lane"]} if following else None
+            following = [t for t in body["next_tasks"] if t["form_key"] in FORM_OF]
+            self.next = (
+                {"id": following[0]["id"], "lane": following[0]["lane"], "form_key": following[0]["form_key"]}
+                if following
+                else None
+            )
         elif status == 409:
             self.next = None  # stored before (a retried completion) or no longer open: look again
         elif status in (401, 403):

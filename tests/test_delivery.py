@@ -119,6 +119,7 @@ def _to_step_five(client: FlaskClient, consent: bool = False) -> str:
         ("admin1", {"decision": "complete"}),
         ("operator1", {"decision": "issued"}),
         ("dafdud1", {"batch": "2026-11-28"}),
+        ("uptd_binawidya", {"decision": "arrived"}),  # at the UPTD: the parent is told it is ready
     ):
         headers = token(client, user)
         task = next(t for t in inbox(client, headers) if t["application_code"] == code)

@@ -78,15 +78,20 @@ USER_TASKS = {  # id: (name, lane, form_key, time_standard, time_basis)
     "verify_application": ("Verifikasi dan validasi data dengan SIAK", "admin", "verification", "PT1H", "working"),
     "print_card": ("Input data ke SIAK dan cetak KIA", "operator", "printing", "PT1H", "working"),
     "group_cards": ("Kelompokkan KIA per kecamatan domisili", "dafdud", "grouping", "PT1H", "working"),
+    "confirm_arrival": ("Konfirmasi kedatangan KIA di UPTD", "uptd", "arrival", "P1D", "working"),
+    "resolve_missing_card": ("Telusuri KIA yang tidak sampai di UPTD", "dafdud", "missing_card", "P2D", "working"),
     "hand_over_card": ("Serahkan KIA kepada pemohon", "uptd", "handover", "P1D", "working"),
     "correct_application": ("Perbaiki dan kirim ulang permohonan", "applicant", "correction", "P1D", "calendar"),
 }
+# every user task but the hand-over has a deadline timer: the card waits there for the parent, which is
+# not the UPTD's time (the UPTD's standard is the arrival step, from the batch sent to the parent told)
+TIMED = [tid for tid in USER_TASKS if tid != "hand_over_card"]
 MILESTONES = {  # id: (name, milestone key, lane)
     "ms_submitted": ("Diajukan", "diajukan", "applicant"),
     "ms_verified": ("Diverifikasi", "diverifikasi", "admin"),
     "ms_needs_fix": ("Perlu perbaikan", "perlu_perbaikan", "admin"),
     "ms_printed": ("Dicetak", "dicetak", "operator"),
-    "ms_ready": ("Siap diambil di UPTD", "siap_diambil", "dafdud"),
+    "ms_ready": ("Siap diambil di UPTD", "siap_diambil", "uptd"),
     "ms_done": ("Selesai", "selesai", "uptd"),
 }
 SERVICE_TASKS = {  # id: (name, handler, parameters, lane)
@@ -94,7 +99,7 @@ SERVICE_TASKS = {  # id: (name, handler, parameters, lane)
     "svc_email_code": ("Kirim kode permohonan ke e-mail pemohon", "email_code", {}, "admin"),
     "send_correction_note": ("Kirim catatan perbaikan kepada pemohon", "notify_correction", {"note": "note"}, "admin"),
     "svc_apply_correction": ("Terapkan perbaikan data", "apply_correction", {}, "applicant"),
-    "svc_notify_ready": ("Kabari pemohon: KIA siap diambil", "notify_ready", {}, "dafdud"),
+    "svc_notify_ready": ("Kabari pemohon: KIA siap diambil", "notify_ready", {}, "uptd"),
 }
 OTHER_NODES = {  # id: (tag, name or None, lane)
     "start_application": ("startEvent", "Permohonan masuk", "applicant"),
@@ -104,6 +109,8 @@ OTHER_NODES = {  # id: (tag, name or None, lane)
     "gw_verification": ("exclusiveGateway", "Data lengkap?", "admin"),
     "gw_printing": ("exclusiveGateway", "Data bermasalah?", "operator"),
     "gw_needs_fix": ("exclusiveGateway", None, "admin"),
+    "gw_send_to_uptd": ("exclusiveGateway", None, "dafdud"),
+    "gw_arrival": ("exclusiveGateway", "KIA tiba?", "uptd"),
 }
 MAIN_PATH = [
     "start_application",
@@ -120,12 +127,16 @@ MAIN_PATH = [
     "gw_printing",
     "ms_printed",
     "group_cards",
+    "gw_send_to_uptd",
+    "confirm_arrival",
+    "gw_arrival",
     "svc_notify_ready",
     "ms_ready",
     "hand_over_card",
     "ms_done",
     "end_completed",
 ]
+MISSING_PATH = ["gw_arrival", "resolve_missing_card", "gw_send_to_uptd"]
 CORRECTION_PATH = [
     "gw_needs_fix",
     "send_correction_note",
@@ -139,6 +150,8 @@ DECISION_FLOWS = {  # id: (source, target, name, condition)
     "flow_incomplete": ("gw_verification", "gw_needs_fix", "Tidak lengkap", 'decision == "incomplete"'),
     "flow_issued": ("gw_printing", "ms_printed", "Tercetak", 'decision == "issued"'),
     "flow_problem": ("gw_printing", "gw_needs_fix", "Bermasalah", 'decision == "problem"'),
+    "flow_arrived": ("gw_arrival", "svc_notify_ready", "Tiba", 'decision == "arrived"'),
+    "flow_missing": ("gw_arrival", "resolve_missing_card", "Tidak ada", 'decision == "missing"'),
 }
 
 
@@ -279,6 +292,8 @@ def test_lanes_in_order_and_every_flow_node_in_exactly_one(process: etree._Eleme
     expected |= {sid: spec[3] for sid, spec in SERVICE_TASKS.items()}
     expected |= {nid: spec[2] for nid, spec in OTHER_NODES.items()}
     for tid, spec in USER_TASKS.items():  # the escalation branch lives in its task's lane
+        if tid not in TIMED:
+            continue
         expected |= {f"timer_{tid}": spec[1], f"escalate_{tid}": spec[1], f"end_escalated_{tid}": spec[1]}
     assert {n: ls[0] for n, ls in membership.items()} == expected
 
@@ -303,7 +318,7 @@ def test_milestones(process: etree._Element) -> None:
 def test_service_tasks(process: etree._Element) -> None:
     found = {t.get("id"): t for t in process.iterfind("bpmn:serviceTask", NS)}
     expected = {sid: (name, handler, params) for sid, (name, handler, params, _lane) in SERVICE_TASKS.items()}
-    expected |= {f"escalate_{tid}": ("Eskalasi keterlambatan", "escalate", {"step": f"'{tid}'"}) for tid in USER_TASKS}
+    expected |= {f"escalate_{tid}": ("Eskalasi keterlambatan", "escalate", {"step": f"'{tid}'"}) for tid in TIMED}
     assert set(found) == set(expected)
     for sid, (name, handler, params) in expected.items():
         operator = found[sid].find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
@@ -318,12 +333,12 @@ def test_service_tasks(process: etree._Element) -> None:
 
 def test_boundary_timers_are_non_interrupting_and_escalate(process: etree._Element) -> None:
     found = {b.get("id"): b for b in process.iterfind("bpmn:boundaryEvent", NS)}
-    assert set(found) == {f"timer_{tid}" for tid in USER_TASKS}
+    assert set(found) == {f"timer_{tid}" for tid in TIMED}
     flows = sequence_flows(process)
     outgoing = {}
     for f in flows.values():
         outgoing.setdefault(f.get("sourceRef"), []).append(f.get("targetRef"))
-    for tid in USER_TASKS:
+    for tid in TIMED:
         timer = found[f"timer_{tid}"]
         assert timer.get("name") == "Batas waktu terlampaui"
         assert timer.get("attachedToRef") == tid
@@ -341,9 +356,10 @@ def test_boundary_timers_are_non_interrupting_and_escalate(process: etree._Eleme
 def test_sequence_flows_and_conditions(process: etree._Element) -> None:
     flows = sequence_flows(process)
     pairs = {(f.get("sourceRef"), f.get("targetRef")) for f in flows.values()}
-    for path in (MAIN_PATH, CORRECTION_PATH):
+    decided = {(source, target) for source, target, _, _ in DECISION_FLOWS.values()}
+    for path in (MAIN_PATH, CORRECTION_PATH, MISSING_PATH):
         for a, b in zip(path, path[1:], strict=False):
-            if (a, b) == ("gw_verification", "svc_send_receipt") or (a, b) == ("gw_printing", "ms_printed"):
+            if (a, b) in decided:
                 continue  # checked as decision flows below
             assert (a, b) in pairs, f"missing flow {a} -> {b}"
     for fid, (source, target, name, condition) in DECISION_FLOWS.items():
@@ -542,7 +558,13 @@ class Case:
         return [t for t in self.workflow.get_tasks(state=state) if isinstance(t.task_spec, BoundaryEvent)]
 
 
-HAPPY_TAIL = [("print_card", {"decision": "issued"}), ("group_cards", {}), ("hand_over_card", {})]
+HAPPY_TAIL = [
+    ("print_card", {"decision": "issued"}),
+    ("group_cards", {}),
+    ("confirm_arrival", {"decision": "arrived"}),
+    ("hand_over_card", {}),
+]
+HAPPY_STEPS = ["print_card", "group_cards", "confirm_arrival", "hand_over_card"]
 
 
 def run_steps(case: Case, steps: list[tuple[str, dict]]) -> None:
@@ -560,12 +582,12 @@ def test_happy_path(spec: Any) -> None:
     }
     assert Case(spec, child_age=5).ready()[0].data["photo_required"] is True
     run_steps(case, [("submit_application", {}), ("verify_application", {"decision": "complete"}), *HAPPY_TAIL])
-    assert case.steps == ["submit_application", "verify_application", "print_card", "group_cards", "hand_over_card"]
+    assert case.steps == ["submit_application", "verify_application", *HAPPY_STEPS]
     assert case.engine.calls == [("send_receipt", {}), ("email_code", {}), ("notify_ready", {})]
     assert case.milestones == ["diajukan", "diverifikasi", "dicetak", "siap_diambil", "selesai"]
     assert case.workflow.is_completed()
     assert case.timers() == [] and case.ready() == []
-    assert len(case.engine.deadlines) == 5  # one timer started per user task
+    assert len(case.engine.deadlines) == 5  # one timer started per user task with a deadline
     end = [t for t in case.workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.name == "end_completed"]
     assert len(end) == 1
     # an empty resultVariable stores the JSON result under spiff__<task id>_result
@@ -596,9 +618,7 @@ def test_incomplete_application_loops_back_to_verification(spec: Any) -> None:
         "verify_application",
         "correct_application",
         "verify_application",
-        "print_card",
-        "group_cards",
-        "hand_over_card",
+        *HAPPY_STEPS,
     ]
     assert case.services == ["notify_correction", "apply_correction", "send_receipt", "email_code", "notify_ready"]
     assert case.milestones == [
@@ -634,9 +654,7 @@ def test_printing_problem_loops_back_to_verification(spec: Any) -> None:
         "print_card",
         "correct_application",
         "verify_application",
-        "print_card",
-        "group_cards",
-        "hand_over_card",
+        *HAPPY_STEPS,
     ]
     assert case.engine.calls == [
         ("send_receipt", {}),
@@ -658,6 +676,26 @@ def test_printing_problem_loops_back_to_verification(spec: Any) -> None:
         "selesai",
     ]
     assert case.workflow.is_completed()
+
+
+def test_a_missing_card_goes_back_to_dafdud_and_arrives_when_sent_again(spec: Any) -> None:
+    case = Case(spec)
+    run_steps(case, PATHS_TO["resolve_missing_card"])
+    assert "notify_ready" not in case.services and "siap_diambil" not in case.milestones  # the parent waits
+    assert [t.task_spec.name for t in case.timers()] == ["timer_resolve_missing_card"]  # its own standard
+    run_steps(
+        case,
+        [
+            ("resolve_missing_card", {"decision": "resent"}),
+            ("confirm_arrival", {"decision": "arrived"}),
+        ],
+    )
+    assert [t.task_spec.name for t in case.ready()] == ["hand_over_card"]
+    assert case.services == ["send_receipt", "email_code", "notify_ready"]  # told once, when it arrived
+    assert case.timers() == []  # the hand-over waits for the parent without a deadline
+    case.complete("hand_over_card")
+    assert case.steps.count("confirm_arrival") == 2 and case.workflow.is_completed()
+    assert case.milestones == ["diajukan", "diverifikasi", "dicetak", "siap_diambil", "selesai"]
 
 
 def test_running_timer_waits_with_the_deadline_from_the_expression(spec: Any) -> None:
@@ -683,11 +721,18 @@ PATHS_TO = {  # user task -> the steps that lead to it
         ("verify_application", {"decision": "complete"}),
         ("print_card", {"decision": "issued"}),
     ],
-    "hand_over_card": [
+    "confirm_arrival": [
         ("submit_application", {}),
         ("verify_application", {"decision": "complete"}),
         ("print_card", {"decision": "issued"}),
         ("group_cards", {}),
+    ],
+    "resolve_missing_card": [
+        ("submit_application", {}),
+        ("verify_application", {"decision": "complete"}),
+        ("print_card", {"decision": "issued"}),
+        ("group_cards", {}),
+        ("confirm_arrival", {"decision": "missing", "note": "Tidak ada dalam amplop"}),
     ],
     "correct_application": [
         ("submit_application", {}),
@@ -726,7 +771,7 @@ def later(monkeypatch: pytest.MonkeyPatch):
     return move
 
 
-@pytest.mark.parametrize("step", list(USER_TASKS))
+@pytest.mark.parametrize("step", TIMED)
 def test_timer_that_comes_due_while_waiting_escalates(spec: Any, later: Any, step: str) -> None:
     case = Case(spec)  # deadline() = start + 1 hour
     run_steps(case, PATHS_TO[step])
@@ -741,7 +786,7 @@ def test_timer_that_comes_due_while_waiting_escalates(spec: Any, later: Any, ste
     _assert_escalated_once(case, step)
 
 
-@pytest.mark.parametrize("step", list(USER_TASKS))
+@pytest.mark.parametrize("step", TIMED)
 def test_deadline_already_past_when_the_task_starts_escalates_at_once(spec: Any, step: str) -> None:
     path = PATHS_TO[step]
     case = Case(spec, offset=timedelta(hours=-1) if not path else timedelta(hours=1))

@@ -16,7 +16,7 @@ from engine.models import Application, DistributionBatch, DistributionItem, Outb
 
 from .helpers import applicant_headers, application_data, submit, token
 from .pdfcheck import assert_a4_with_embedded_fonts, first_page_png, pages_text
-from .scripted import STEP_DATA, at, finish, new_application, wib
+from .scripted import STEP_DATA, arrive, at, finish, new_application, wib
 from .test_control_card import scripted_history
 
 NIK = "1471085005230001"
@@ -167,13 +167,15 @@ def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app:
         "Aisyah Putri Ramadhani",
         "************0001",
         "Binawidya (14.71.08)",
-        "Status : Selesai, selesai 6 September 2027 pukul 09.00 WIB",
+        "Status : Selesai, selesai 6 September 2027 pukul 10.30 WIB",
         "Verifikasi",
         "Rina Marlina, S.Kom. NIP 198703152010012003 02/09/2027 15.50",
         "Rina Marlina, S.Kom. NIP 198703152010012003 03/09/2027 08.30",
         "Budi Santoso NIP 199001012015031001 03/09/2027 09.00",
         "Dewi Anggraini, S.E. NIP 198512202009022004 03/09/2027 09.05",
         "Hendra Gunawan NIP 197806112005011002 06/09/2027 09.00",
+        "Hendra Gunawan NIP 197806112005011002 06/09/2027 10.30",
+        "tanpa batas waktu menunggu pemohon 1 jam 30 menit",
         "1 jam kerja batas 03/09/2027 08.10",
         "1 hari kerja batas 06/09/2027 09.45",
         "5 menit batas 02/09/2027 15.45",
@@ -183,6 +185,7 @@ def test_control_card_pdf_matches_the_scripted_history(client: FlaskClient, app:
     ):
         assert expected in text, expected
     assert text.count("Tepat waktu") == 4 and text.count("Terlambat") == 1
+    assert text.count("Tanpa batas waktu") == 1  # the hand-over: the card waited for the mother
     assert NIK not in text and "Paraf:" not in text and "Admin1" not in text  # no initials from account names
     assert_a4_with_embedded_fonts(content)
     first_page_png(content, "control-card")
@@ -403,6 +406,7 @@ def test_delivery_report_for_a_period(client: FlaskClient, app: Flask) -> None:
     for user in ("admin1", "operator1", "dafdud1"):
         finish(client, user, code, STEP_DATA[user])
     at("2027-09-06 14:30")
+    arrive(client, code)  # the card came: the parent is told, and collects it at once
     finish(client, "uptd_binawidya", code, STEP_DATA["uptd_binawidya"])
     with app.app_context():  # the WhatsApp and e-mail workers' outcome
         for message in db.session.scalars(select(Outbox)):

@@ -21,9 +21,12 @@ USER_TASKS = [
     "verify_application",
     "print_card",
     "group_cards",
+    "confirm_arrival",
+    "resolve_missing_card",
     "hand_over_card",
     "correct_application",
 ]
+TIMED = [s for s in USER_TASKS if s != "hand_over_card"]  # the hand-over waits for the parent: no deadline
 
 
 def definition_of(xml: str):  # noqa: ANN201
@@ -46,16 +49,17 @@ def test_bundled_diagram_every_path_finishes() -> None:
     run = dry_run(definition_of(DIAGRAM), forms.form_samples(), BUNDLED_LANES, diagrams.START_DATA)
     assert run.problems == []
     assert all(p.outcome is Outcome.FINISHED for p in run.paths)
-    # one run per combination of decisions with the correction loop taken at most twice: after
-    # verification, "incomplete" (I) or "complete" then "problem" (CP) loop back; at most two of them
-    loops = sorted(
-        "".join("I" if v == "incomplete" else "P" if v == "problem" else "" for _, v in p.decisions) for p in run.paths
-    )
-    assert loops == ["", "I", "II", "IP", "P", "PI", "PP"]
+    # one run per decision value, not per combination: every value of every step at its first, second and
+    # third visit is taken once (the correction loop: "incomplete" (I) or "complete" then "problem" (P)
+    # back to verification; the missing card: "missing" (M) back to the UPTD after Dafdud's "resent" (r)
+    # or "reprinted" (p)), each loop at most twice; the rest of a path takes the first values
+    codes = {"incomplete": "I", "problem": "P", "missing": "M", "resent": "r", "reprinted": "p"}
+    loops = sorted("".join(codes.get(v, "") for _, v in p.decisions) for p in run.paths)
+    assert loops == ["", "I", "Mp", "Mr", "MrMp", "MrMr", "P", "PI", "PP"]
     assert run.loops_cut > 0
     walked = {e for p in run.paths for e in p.elements}
     assert set(USER_TASKS) <= walked
-    assert {f"escalate_{s}" for s in USER_TASKS} <= walked  # every timer fired, its escalation run
+    assert {f"escalate_{s}" for s in TIMED} <= walked  # every timer fired, its escalation run
     assert {"end_completed", "send_correction_note", "svc_apply_correction"} <= walked
     first = next(p for p in run.paths if not p.decisions or p.decisions[0][1] == "complete")
     assert first.elements[0] == "start_application"
@@ -88,6 +92,24 @@ def test_a_failing_condition_is_a_problem_on_its_path() -> None:
     assert "card_checked" in run.problems[0].message and "«Data bermasalah?»" in run.problems[0].message
 
 
+def test_decisions_in_a_row_add_runs_rather_than_multiply_them() -> None:
+    """A step with two decision values and no gateway after it (the Kasi's approval with the printing
+    form) between two loops: one more run, not twice as many; every value of every step still taken."""
+    from .diagrams import with_kasi_approval
+
+    run = dry_run(
+        definition_of(with_kasi_approval().decode()),
+        forms.form_samples(),
+        BUNDLED_LANES | {"kasi"},
+        diagrams.START_DATA,
+    )
+    assert run.problems == [] and all(p.ok for p in run.paths)
+    assert len(run.paths) == 10  # the bundled diagram's 9, and the approval's second value once
+    taken = {d for p in run.paths for d in p.decisions}
+    assert {("approve_kasi", "issued"), ("approve_kasi", "problem")} <= taken
+    assert {("confirm_arrival", "missing"), ("resolve_missing_card", "reprinted")} <= taken
+
+
 def test_the_number_of_paths_is_capped() -> None:
     run = dry_run(definition_of(DIAGRAM), forms.form_samples(), BUNDLED_LANES, diagrams.START_DATA, max_paths=3)
     assert len(run.paths) == 3
@@ -112,7 +134,7 @@ def _post(client: FlaskClient, path: str, headers: dict, xml: str):  # noqa: ANN
 def test_validate_reports_the_paths_of_the_bundled_diagram(client: FlaskClient) -> None:
     body = _post(client, "/api/v1/processes/validate", token(client, "owner1"), DIAGRAM).get_json()
     assert body["valid"] is True and body["problems"] == [] and body["dry_run"] is True
-    assert len(body["paths"]) == 7 and all(p["ok"] and p["outcome"] == "finished" for p in body["paths"])
+    assert len(body["paths"]) == 9 and all(p["ok"] and p["outcome"] == "finished" for p in body["paths"])
     assert {"step": "verify_application", "value": "incomplete"} in body["paths"][-1]["decisions"] + [
         d for p in body["paths"] for d in p["decisions"]
     ]

@@ -33,6 +33,8 @@ def test_bundled_diagram_lints_clean_and_describes_the_sop() -> None:
         "verify_application": ("admin", "verification", "PT1H"),
         "print_card": ("operator", "printing", "PT1H"),
         "group_cards": ("dafdud", "grouping", "PT1H"),
+        "confirm_arrival": ("uptd", "arrival", "P1D"),
+        "resolve_missing_card": ("dafdud", "missing_card", "P2D"),
         "hand_over_card": ("uptd", "handover", "P1D"),
         "correct_application": ("applicant", "correction", "P1D"),
     }

@@ -25,7 +25,7 @@ from engine.models import Document, Handover
 
 from .helpers import HANDOVER, JPEG_BYTES, MOTHER_NIK, PDF_BYTES, applicant_headers, submit, token
 from .pdfcheck import assert_a4_with_embedded_fonts, first_page_png, pages_text
-from .scripted import finish, task_of
+from .scripted import arrive, finish, task_of
 from .test_web_pages import csrf_of, sign_in
 
 OFFICER_NIP = "198703152010012003"
@@ -59,6 +59,7 @@ def at_handover(client: FlaskClient, card_number: str | None = None) -> tuple[di
     finish(client, "admin1", code, {"decision": "complete"})
     finish(client, "operator1", code, {"decision": "issued", **({"card_number": card_number} if card_number else {})})
     finish(client, "dafdud1", code, {"batch": "2026-12-01"})
+    arrive(client, code)  # the card came with its batch: the parent is told
     task = task_of(client, token(client, "uptd_binawidya"), code)
     assert task["form_key"] == "handover" and task["step"] == "hand_over_card"
     return created, task

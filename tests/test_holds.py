@@ -240,10 +240,10 @@ def test_hold_and_resume_errors(client: FlaskClient, app: Flask) -> None:
     assert resume(client, "admin1", task["id"]).status_code == 200
     for user in ("admin1", "operator1", "dafdud1"):
         finish(client, user, code, STEP_DATA[user])
-    hand_over = task_of(client, token(client, "uptd_binawidya"), code)
-    assert hand_over["step"] == "hand_over_card"
-    assert hold(client, "uptd_sukajadi", hand_over["id"]).status_code == 403
-    assert hold(client, "uptd_binawidya", hand_over["id"], "Petugas loket cuti").status_code == 200
+    arrival = task_of(client, token(client, "uptd_binawidya"), code)
+    assert arrival["step"] == "confirm_arrival"
+    assert hold(client, "uptd_sukajadi", arrival["id"]).status_code == 403
+    assert hold(client, "uptd_binawidya", arrival["id"], "Petugas loket cuti").status_code == 200
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Event).where(Event.kind == "held")) == 2
 

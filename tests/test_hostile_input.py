@@ -499,13 +499,19 @@ class Stage:
 
 
 def _stages(client: FlaskClient) -> dict[str, Stage]:
-    """Applications waiting at verification, printing, grouping, hand-over and correction."""
+    """Applications waiting at verification, printing, grouping, arrival at the UPTD, hand-over and
+    correction."""
     admin, operator = token(client, "admin1"), token(client, "operator1")
     dafdud, uptd = token(client, "dafdud1"), token(client, "uptd_binawidya")
-    steps = [(admin, {"decision": "complete"}), (operator, {"decision": "issued"}), (dafdud, {"batch": "B1"})]
+    steps = [
+        (admin, {"decision": "complete"}),
+        (operator, {"decision": "issued"}),
+        (dafdud, {"batch": "B1"}),
+        (uptd, {"decision": "arrived"}),
+    ]
     stages: dict[str, Stage] = {}
     for depth, (form_key, headers) in enumerate(
-        (("verification", admin), ("printing", operator), ("grouping", dafdud), ("handover", uptd))
+        (("verification", admin), ("printing", operator), ("grouping", dafdud), ("arrival", uptd), ("handover", uptd))
     ):
         code = submit(client).get_json()["code"]
         for step_headers, body in steps[:depth]:
@@ -530,6 +536,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "verification": {"decision": "incomplete", "note": "Foto KK buram.", "override_reason": "Sudah dicek."},
     "printing": {"decision": "problem", "note": "Data bermasalah.", "card_number": "KIA-001"},
     "grouping": {"batch": "B1", "note": "Senin pagi"},
+    "arrival": {"decision": "missing", "note": "Tidak ada dalam amplop."},
     "handover": {**HANDOVER, "note": "Diambil ibu"},
     "correction": {
         "response": "Sudah diperbaiki.",

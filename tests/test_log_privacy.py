@@ -227,6 +227,7 @@ def test_no_personal_data_in_the_logs_of_an_end_to_end_run(
         ).status_code
         == 200
     )
+    complete(http, uptd, code, {"decision": "arrived"})
     complete(http, uptd, code, {**HANDOVER, "recipient_name": data["applicant"]["name"]})
     for path in (
         f"/api/v1/applications/{code}",

@@ -96,12 +96,14 @@ def problems_in(texts: list[str], usernames: frozenset[str] = frozenset()) -> li
 
 
 def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
-    """Applications at several steps, a correction answered, a handed-over card and an escalation."""
+    """Applications at several steps, a correction answered, a batch at the UPTD (a card confirmed and
+    handed over, one waiting for the confirmation, one reported missing), and an escalation."""
     waiting = new_application(client)["code"]
     sent_back = new_application(client)
     corrected = new_application(client)
     printed = new_application(client)["code"]
     handed_over = new_application(client)["code"]
+    arriving, missing = new_application(client)["code"], new_application(client)["code"]  # at the UPTD's arrival
     admin = token(client, "admin1")
 
     def complete(code: str, lane: str, user: str, data: dict, headers: dict | None = None) -> None:
@@ -114,7 +116,7 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
         complete(created["code"], "admin", "admin1", {"decision": "incomplete", "note": "Foto akta buram"})
     applicant = applicant_headers(client, corrected)
     complete(corrected["code"], "applicant", "", {"response": "Foto akta sudah saya kirim ulang"}, applicant)
-    for code in (printed, handed_over):
+    for code in (printed, handed_over, arriving, missing):
         complete(code, "admin", "admin1", {"decision": "complete"}, admin)
         complete(code, "operator", "operator1", {"decision": "issued"})
     operator = token(client, "operator1")
@@ -127,11 +129,18 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
         if code == resumed:
             assert client.post(f"/api/v1/tasks/{task['id']}/resume", json={}, headers=operator).status_code == 200
     dafdud = token(client, "dafdud1")
-    grouping = next(t for t in inbox(client, dafdud) if t["application_code"] == handed_over and t["lane"] == "dafdud")
+    grouping = [
+        t["id"]
+        for t in inbox(client, dafdud)
+        if t["application_code"] in (handed_over, arriving, missing) and t["lane"] == "dafdud"
+    ]
     response = client.post(
-        "/api/v1/tasks/bulk-complete", json={"task_ids": [grouping["id"]], "batch": "Kiriman pagi"}, headers=dafdud
+        "/api/v1/tasks/bulk-complete", json={"task_ids": grouping, "batch": "Kiriman pagi"}, headers=dafdud
     )
     assert response.status_code == 200, response.get_json()  # a batch: the batch pages have one to show
+    # the UPTD confirms one card (one waits for the confirmation form), reports one missing (Dafdud's step)
+    complete(missing, "uptd", "uptd_binawidya", {"decision": "missing", "note": "Tidak ada dalam amplop"})
+    complete(handed_over, "uptd", "uptd_binawidya", {"decision": "arrived"})
     complete(handed_over, "uptd", "uptd_binawidya", HANDOVER)
     clock.advance(timedelta(hours=3))  # past the verification's hour: the waiting one is escalated
     with app.app_context():
@@ -139,7 +148,17 @@ def seed(client: FlaskClient, app: Flask) -> dict[str, object]:
         task_ids = list(db.session.scalars(select(TaskRow.id).where(TaskRow.state == TaskRowState.OPEN)))
         db.session.rollback()
     return {
-        "codes": [waiting, sent_back["code"], corrected["code"], printed, handed_over, held, resumed],
+        "codes": [
+            waiting,
+            sent_back["code"],
+            corrected["code"],
+            printed,
+            handed_over,
+            held,
+            resumed,
+            arriving,
+            missing,
+        ],
         "tasks": task_ids,
         "applicant": sent_back,
     }

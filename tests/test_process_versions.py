@@ -16,7 +16,7 @@ from engine.workflow.clock import clock
 from .diagrams import bundled, with_quality_check, without_grouping
 from .helpers import inbox, token
 from .pdfcheck import pages_text
-from .scripted import STEP_DATA, at, finish, new_application, sweep
+from .scripted import ARRIVED, STEP_DATA, arrive, at, finish, new_application, sweep
 
 NOTE = "Pemeriksaan mutu cetakan setelah pencetakan (permintaan Kabid)."
 
@@ -107,6 +107,7 @@ def test_roll_back_new_applications_start_on_the_activated_version(client: Flask
         assert [t["step"] for t in check] == ["check_card"]
         finish(client, "operator1", code, {"decision": "issued"})
         finish(client, "dafdud1", code, STEP_DATA["dafdud1"])
+        arrive(client, code)
         finish(client, "uptd_binawidya", code, STEP_DATA["uptd_binawidya"])
         assert version_of(client, code) == 2
         status = client.get(f"/api/v1/status/{code}").get_json()["status"]
@@ -299,6 +300,7 @@ def test_migrating_50_running_applications_keeps_their_tasks_claims_deadlines_an
             assert complete_open(client, app, code, "operator1", STEP_DATA["operator1"]) == "print_card"
             assert complete_open(client, app, code, "operator1", {"decision": "issued"}) == "check_card"
         assert complete_open(client, app, code, "dafdud1", STEP_DATA["dafdud1"]) == "group_cards"
+        assert complete_open(client, app, code, "uptd_binawidya", ARRIVED) == "confirm_arrival"
         assert complete_open(client, app, code, "uptd_binawidya", STEP_DATA["uptd_binawidya"]) == "hand_over_card"
         assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "selesai"
 
@@ -355,11 +357,12 @@ def test_an_application_whose_step_was_removed_is_reported_and_left_untouched(cl
     # those left behind still finish on version 1; the moved ones skip the grouping
     complete_open(client, app, codes[2], "dafdud1", STEP_DATA["dafdud1"])
     for code in codes[2:]:
+        complete_open(client, app, code, "uptd_binawidya", ARRIVED)
         complete_open(client, app, code, "uptd_binawidya", STEP_DATA["uptd_binawidya"])
         assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "selesai"
     assert complete_open(client, app, codes[1], "operator1", STEP_DATA["operator1"]) == "print_card"
     assert complete_open(client, app, codes[1], "operator1", {"decision": "issued"}) == "check_card"
-    assert open_row(app, codes[1]).step == "hand_over_card"
+    assert open_row(app, codes[1]).step == "confirm_arrival"
 
 
 def test_migration_requests_are_checked(client: FlaskClient) -> None:

@@ -28,7 +28,7 @@ from handlers.whatsapp.fake_graph import FakeGraph
 
 from . import test_log_privacy
 from .helpers import PDF_BYTES, PNG_BYTES, application_data, submit, token
-from .scripted import STEP_DATA, finish
+from .scripted import WALK, finish
 from .test_log_privacy import HttpClient
 from .whatsapp_helpers import ANSWERS, PHONE, Phone, configure, media_part, post, status_payload
 
@@ -77,7 +77,7 @@ def hand_over(http: HttpClient) -> str:
     created = submit(http, application_data(), {"kk": PDF_BYTES, "akta": PNG_BYTES})
     assert created.status_code == 201, created.get_json()
     code = created.get_json()["code"]
-    for user, data in STEP_DATA.items():
+    for user, data in WALK:
         finish(http, user, code, data)  # type: ignore[arg-type]
     return code
 

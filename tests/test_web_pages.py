@@ -164,8 +164,8 @@ def test_dafdud_groups_several_cards_at_once(client: FlaskClient) -> None:
     again = client.post("/petugas/kelompokkan", data={"csrf_token": csrf, "batch": "x", "task_id": ids})
     assert again.status_code == 302
     assert "Tidak ada yang dikelompokkan" in client.get("/petugas/tugas?lane=dafdud").text
-    for code in codes:
-        assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "siap_diambil"
+    for code in codes:  # on their way to the UPTD: ready once it confirms their arrival
+        assert client.get(f"/api/v1/status/{code}").get_json()["status"] == "dicetak"
 
 
 def test_application_page_shows_diagram_marks_and_control_card(client: FlaskClient) -> None:

@@ -145,12 +145,12 @@ def batch_page(batch_id: int) -> Any:
 @blp.route("/petugas/batch/<int:batch_id>/kedatangan", methods=["POST"])
 @staff_page("uptd")
 def confirm_arrival(batch_id: int) -> Any:
-    """The Ka. UPTD confirms the ticked cards as arrived and the ones marked missing, with their notes."""
+    """The Ka. UPTD confirms the ticked cards as arrived and the ones marked missing, with their notes (a
+    card marked missing counts as missing even when "select all" ticked it)."""
     missing = {code: request.form.get(f"note_{code}", "") for code in request.form.getlist("missing")[:500]}
+    arrived = [code for code in request.form.getlist("arrived")[:500] if code not in missing]
     try:
-        done = arrival.confirm(
-            db.session, principal(), batch_id, request.form.getlist("arrived")[:500], missing, forms.load_form
-        )
+        done = arrival.confirm(db.session, principal(), batch_id, arrived, missing, forms.load_form)
         db.session.commit()
     except EngineError as exc:
         db.session.rollback()

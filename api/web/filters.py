@@ -202,6 +202,7 @@ NAV = (
     ("web.grouping_page", "Pengelompokan", {"dafdud"}),
     ("web.batches_page", "Batch distribusi", {"dafdud", "uptd", "supervisor"}),
     ("web.dashboard_page", "Dasbor", {"supervisor", "owner"}),
+    ("web.uncollected_page", "KIA belum diambil", {"supervisor"}),
     ("web.modeler", "Modeler", {"owner"}),
     ("web.versions", "Versi proses", {"owner", "supervisor"}),
     ("web.staff_accounts", "Akun petugas", {"supervisor"}),

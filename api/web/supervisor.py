@@ -1,6 +1,6 @@
 """The supervisor's pages: the dashboard (open and overdue work, files within and over the standards
 per step, kecamatan and officer, per day or per week; durations against the standards, escalations),
-staff accounts, the working-time calendar and the audit log."""
+the cards not collected at the UPTDs, staff accounts, the working-time calendar and the audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import holidays
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from engine.kia import people
+from engine.kia import collection, people
 from engine.kia.security import display_code, normalize_code
 from engine.models import Application, Document, Kecamatan, TaskRow, User
 from engine.ops import audit
@@ -51,6 +51,26 @@ def dashboard_page() -> Any:
         per=per,
         groupings=GROUPINGS,
         choices=CHART_DAYS,
+    )
+
+
+@blp.route("/supervisor/belum-diambil")
+@staff_page("supervisor")
+def uncollected_page() -> Any:
+    """Cards waiting at the UPTD for their parent ``?hari=`` (default ``KIA_UNCOLLECTED_DAYS``) days or
+    longer, the longest waiting first, by kecamatan if chosen."""
+    names = _kecamatan_names()
+    days = request.args.get("hari", type=int)
+    days = days if days is not None and 1 <= days <= 365 else collection.uncollected_days()
+    kecamatan = request.args.get("kecamatan") or None
+    kecamatan = kecamatan if kecamatan in names else None
+    return render_template(
+        "web/uncollected.html",
+        items=collection.uncollected(db.session, clock.now(), days, kecamatan),
+        days=days,
+        kecamatan=kecamatan,
+        names=names,
+        reminder_days=collection.reminder_days(),
     )
 
 

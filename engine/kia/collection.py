@@ -97,16 +97,17 @@ class Uncollected:
 
 
 def uncollected(
-    session: Session, now: datetime, days: int | None = None, kecamatan: str | None = None
+    session: Session, now: datetime, days: int | None = None, kecamatan: str | None = None, limit: int = 1000
 ) -> list[Uncollected]:
     """Cards waiting for their parent ``days`` (default ``uncollected_days``) calendar days or longer,
-    the longest waiting first."""
-    limit = now - timedelta(days=days or _uncollected_days)
+    the longest waiting first (at most ``limit``)."""
+    since = now - timedelta(days=days or _uncollected_days)
     query = (
         select(TaskRow, Instance.business_key)
         .join(Instance, Instance.id == TaskRow.instance_id)
-        .where(TaskRow.form_key == HANDOVER_FORM, TaskRow.state == TaskRowState.OPEN, TaskRow.ready_at <= limit)
+        .where(TaskRow.form_key == HANDOVER_FORM, TaskRow.state == TaskRowState.OPEN, TaskRow.ready_at <= since)
         .order_by(TaskRow.ready_at, TaskRow.id)
+        .limit(limit)
     )
     if kecamatan is not None:
         query = query.where(TaskRow.kecamatan == kecamatan)

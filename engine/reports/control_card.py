@@ -14,7 +14,7 @@ took, counted in its own basis: working time for a "working" step, elapsed time 
 when working time is off), ``working_time_label`` (the same in Bahasa Indonesia, e.g. "1 jam 5 menit";
 the time the step was on hold left out), ``met`` (True: done by the deadline; False: overrun, also while
 still open past the deadline; None: open and not yet due, cancelled, or no deadline), ``outcome`` (met |
-overrun | pending | cancelled), ``escalations`` (a list of ``{"level", "at"}`` in order), ``override``
+overrun | pending | cancelled | no_deadline), ``escalations`` (a list of ``{"level", "at"}`` in order), ``override``
 (verification completed although the population records disagreed or were missing: ``{"by", "at",
 "reason", "status", "fields", "field_labels"}``; else ``None``), ``sent_back`` (the step sent the
 application back to the applicant: ``engine.kia.corrections.Request.as_dict``, the note and the
@@ -26,7 +26,10 @@ long it was on hold in all, in its basis, the current hold so far included; 0 an
 "seconds", "label"}`` in order; ``resumed_*`` None while it lasts): a hold stops the step's clock, so its
 deadline moved by the held time and an overrun counts outside holds; ``handover`` (the step that handed the
 card over: who received it, ``engine.kia.handover.Shown.as_dict``, the NIK in full only for a reader who
-may see the population records, masked for everyone; else ``None``).
+may see the population records, masked for everyone; else ``None``); ``waiting_seconds`` /
+``waiting_label``: for a step without a deadline (the hand-over: the card waits at the UPTD for the
+parent, which is not the UPTD's time) how long it has waited in calendar time, up to its completion or
+now (None for a step with a deadline or cancelled).
 
 Datetimes are aware UTC ``datetime`` objects; the caller formats them.
 """
@@ -228,6 +231,8 @@ def _entry(
         outcome = "cancelled"
     elif met is not None:
         outcome = "met" if met else "overrun"
+    elif row.due_at is None:
+        outcome = "no_deadline"  # the card waits for the parent: no standard to meet or overrun
     elif (
         row.state == TaskRowState.OPEN
         and row.due_at is not None
@@ -264,7 +269,16 @@ def _entry(
         "met": met,
         "outcome": outcome,
         "escalations": escalations,
+        **_waiting(row, now),
     }
+
+
+def _waiting(row: TaskRow, now: datetime) -> dict[str, Any]:
+    """How long a step without a deadline has waited (calendar time), kept apart from any standard."""
+    if row.due_at is not None or row.state == TaskRowState.CANCELLED:
+        return {"waiting_seconds": None, "waiting_label": None}
+    waited = max((row.completed_at or now) - row.ready_at, timedelta(0))
+    return {"waiting_seconds": int(waited.total_seconds()), "waiting_label": duration_label(waited)}
 
 
 def process_versions(session: Session, instance: Instance) -> dict[str, Any]:

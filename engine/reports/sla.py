@@ -39,14 +39,21 @@ def nearest_rank(sorted_values: list[float], percentile: float) -> float:
 
 
 def sla_report(session: Session, start: date, end: date) -> list[dict[str, Any]]:
-    """One entry per step completed in ``start``..``end``, in the order the steps first became ready."""
+    """One entry per step completed in ``start``..``end``, in the order the steps first became ready; a
+    step without a deadline (the hand-over, while the card waits for the parent) is left out, as on the
+    dashboard."""
     worktime.refresh(session)
     lo, hi = period_bounds(start, end)
     created = and_(Event.task_id == TaskRow.id, Event.kind == "created")
     rows = session.scalars(
         select(TaskRow)
         .outerjoin(Event, created)
-        .where(TaskRow.state == TaskRowState.COMPLETED, TaskRow.completed_at >= lo, TaskRow.completed_at < hi)
+        .where(
+            TaskRow.state == TaskRowState.COMPLETED,
+            TaskRow.completed_at >= lo,
+            TaskRow.completed_at < hi,
+            TaskRow.due_at.is_not(None),  # a step without a deadline (the card waiting for the parent) is not measured
+        )
         .order_by(TaskRow.ready_at, Event.id)
     )
     by_step: dict[str, list[TaskRow]] = {}

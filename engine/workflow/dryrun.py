@@ -1,9 +1,14 @@
 """The dry run: a new diagram version run in memory along every path before it may be deployed.
 
-One run per combination of decisions: each user task is completed with every sample its form accepts
-(the caller passes them in, one per decision value), so every branch of every decision is taken; a step
-is visited at most ``MAX_VISITS`` times on one path, so every loop is taken at most twice. Timers are
-fired as soon as they wait (an interrupting one also as a branch of its own, the task left undone).
+One run per decision value, not per combination: the first run completes each user task with the
+first sample its form accepts (the caller passes them in, one per decision value); every other value of
+a step, at its first, second and third visit, starts one more run from there, the first time a run
+meets it (later runs reaching the same step the same time take the first value only). So every branch of
+every decision is taken, every loop at every depth, and the count grows with the decisions a diagram
+has, not with their product (a diagram with several independent decisions in a row stays well under
+``MAX_PATHS``). A step is visited at most ``MAX_VISITS`` times on one path, so every loop is taken at
+most twice. Timers are fired as soon as they wait (an interrupting one also as a branch of its own, the
+task left undone).
 Service tasks run against no handler at all: nothing is written, nothing is sent.
 
 A path is a problem when it stalls (nothing ready, not finished), errors, finishes somewhere that is not
@@ -166,11 +171,14 @@ def dry_run(
 
 @dataclass
 class _Learned:
-    """What the runs so far showed: the user task each (step, decision) led to next ("" for the end). A
-    branch that would only lead to a step already taken three times is not forked at all."""
+    """What the runs so far showed: the user task each (step, decision) led to next ("" for the end), and
+    the alternatives already forked. A branch that would only lead to a step already taken three times
+    is not forked at all."""
 
     next_steps: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     skipped: int = 0
+    # (step, decision, visits before this one): the alternatives some run already started a run for
+    forked: set[tuple[str, str, int]] = field(default_factory=set)
 
 
 class _Run:
@@ -227,7 +235,9 @@ class _Run:
             self._check_lane(task)
             options = self._options(task)
             for label, data in options[1:]:
-                if self._leads_on(step, label):
+                fork = (step, label, self.visits[step])
+                if fork not in self.learned.forked and self._leads_on(step, label):
+                    self.learned.forked.add(fork)
                     stack.append(self._branch_at(task, label, data))
             for timer in self._interrupting_timers_on(task):
                 stack.append(self._branch_at(timer, "timer", None))

@@ -33,7 +33,13 @@ KIA_KINDS = {
     "under_5": "KIA anak usia di bawah 5 tahun (tanpa foto)",
     "5_to_17": "KIA anak usia 5 sampai di bawah 17 tahun (dengan foto)",
 }
-OUTCOMES = {"met": "Tepat waktu", "overrun": "Terlambat", "pending": "Berjalan", "cancelled": "Dibatalkan"}
+OUTCOMES = {
+    "met": "Tepat waktu",
+    "overrun": "Terlambat",
+    "pending": "Berjalan",
+    "cancelled": "Dibatalkan",
+    "no_deadline": "Tanpa batas waktu",
+}
 DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
 
@@ -68,7 +74,13 @@ def receipt(session: Session, app: Application, status_url: str) -> bytes:
         uptd_address=kec.uptd_address if kec else "",
         expected_at=expected_completion(session, instance),
         finished=instance.completed_at is not None,
-        expected_note=("menunggu perbaikan data dari pemohon" if waiting_for_applicant else "belum dapat dihitung"),
+        expected_note=(
+            "menunggu perbaikan data dari pemohon"
+            if waiting_for_applicant
+            else "KIA sudah siap diambil di UPTD"  # the hand-over waits for the parent: no deadline
+            if instance.status == ApplicationStatus.SIAP_DIAMBIL
+            else "belum dapat dihitung"
+        ),
     )
 
 
