@@ -66,11 +66,12 @@ def deploy(
 
 
 def kept_decisions(session: Session, xml: bytes, files: VersionFiles) -> VersionFiles:
-    """``files``, with the decision tables of the process's active version when none were sent: a diagram
-    changed without touching its tables keeps them (as Camunda's business-rule tasks call the newest
-    deployed decision), stored with the new version like sent ones. Sending any table replaces them all."""
-    if files.decisions:
-        return files
+    """``files``, with what the process's active version has and the upload lacks: its decision tables
+    when none were sent (a diagram changed without touching its tables keeps them, as Camunda's
+    business-rule tasks call the newest deployed decision; sending any table replaces them all), and each
+    of its forms a user task names that was not sent (a diagram deployed again without its forms, e.g. as
+    plain XML, keeps the forms its steps use). What is kept is stored with the new version like what was
+    sent."""
     process_key = definitions.process_key_of(xml)
     if process_key is None:
         return files  # not a diagram: the build reports why
@@ -78,8 +79,13 @@ def kept_decisions(session: Session, xml: bytes, files: VersionFiles) -> Version
         active = versions.active_version(session, process_key)
     except NotFound:
         return files
-    kept = version_files.from_rows(active.files).decisions
-    return VersionFiles(files.forms, kept) if kept else files
+    stored = version_files.from_rows(active.files)
+    decisions = files.decisions or stored.decisions
+    named = definitions.form_keys_in(xml) - set(forms.FORMS) - set(files.forms)
+    kept_forms = {form_id: stored.forms[form_id] for form_id in sorted(named) if form_id in stored.forms}
+    if not kept_forms and decisions is files.decisions:
+        return files
+    return VersionFiles({**files.forms, **kept_forms}, decisions)
 
 
 def files_beside(diagram: Path) -> VersionFiles:

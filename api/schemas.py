@@ -283,7 +283,13 @@ class CorrectionFormSchema(Schema):
 
 
 class TaskDetail(TaskSchema):
-    form = fields.Dict(metadata={"description": "JSON Schema of the task's form"})
+    form_type = fields.String(
+        metadata={"description": "builtin: a code form; owner: a form-js form deployed with the version"}
+    )
+    form = fields.Dict(
+        metadata={"description": "the task's form: its form-js JSON (owner forms) or its JSON Schema (built-in forms)"}
+    )
+    form_schema = fields.Dict(metadata={"description": "JSON Schema of the task's form (draft 2020-12)"})
     application = fields.Dict(metadata={"description": "the data the task shows"})
     history = fields.List(fields.Dict())
     verification = fields.Nested(VerificationSchema, metadata={"description": "verification tasks, staff only"})

@@ -18,7 +18,7 @@ from engine.kia.access import Principal, can_view_task, lanes_of, may_see_popula
 from engine.kia.applications import Attachments, Upload
 from engine.kia.completion import Completion
 from engine.models import Application, TaskRow, TaskRowState
-from engine.workflow import holds, incidents, instances
+from engine.workflow import definitions, holds, incidents, instances
 from engine.workflow.errors import Forbidden
 from engine.workflow.instances import StepFailed
 
@@ -227,7 +227,7 @@ def task_detail(task_id: str) -> dict[str, Any]:
         )
     detail = {
         **task_values(task),
-        "form": forms.form_json_schema(row.form_key),
+        **task_form(row),
         "application": shown,
         "history": [
             {
@@ -248,6 +248,16 @@ def task_detail(task_id: str) -> dict[str, Any]:
     elif row.form_key == "correction":
         detail["correction"] = correction_form(db.session, app)
     return detail
+
+
+def task_form(row: TaskRow) -> dict[str, Any]:
+    """The form a task names, for a client to draw: a form deployed with the task's version (``form`` its
+    form-js JSON, ``form_schema`` its JSON Schema), or a built-in one (both its JSON Schema, as before)."""
+    owner = definitions.owner_form(row.instance.process_version, row.form_key)
+    if owner is not None:
+        return {"form_type": "owner", "form": dict(owner.document), "form_schema": owner.json_schema(row.title)}
+    schema = forms.form_json_schema(row.form_key)
+    return {"form_type": "builtin", "form": schema, "form_schema": schema}
 
 
 @blp.route("/<task_id>/claim")

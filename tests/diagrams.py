@@ -51,7 +51,7 @@ _QUALITY_CHECK = """
     <bpmn:userTask id="check_card" name="Periksa mutu cetakan KIA">
       <bpmn:extensionElements>
         <spiffworkflow:properties>
-          <spiffworkflow:property name="form_key" value="printing"/>
+          <spiffworkflow:property name="form_key" value="{form_key}"/>
           <spiffworkflow:property name="time_standard" value="PT1H"/>
           <spiffworkflow:property name="time_basis" value="working"/>
         </spiffworkflow:properties>
@@ -75,9 +75,9 @@ def bundled() -> bytes:
     return BUNDLED.read_bytes()
 
 
-def with_quality_check(xml: bytes | None = None) -> bytes:
+def with_quality_check(xml: bytes | None = None, form_key: str = "printing") -> bytes:
     """A quality check by the print operator after printing ("check_card", in the operator lane, with its
-    own time standard and escalation timer), before the cards are grouped."""
+    own time standard and escalation timer, and the form ``form_key``), before the cards are grouped."""
     text = (xml or bundled()).decode("utf-8")
     # the printed milestone now leads to the check, and the check to the grouping
     text = _sub(
@@ -90,7 +90,8 @@ def with_quality_check(xml: bytes | None = None) -> bytes:
         '<bpmn:sequenceFlow id="flow_to_group" sourceRef="check_card"',
         text,
     )
-    text = _sub(r"(\n\s*<bpmn:sequenceFlow id=\"flow_to_group\")", _QUALITY_CHECK.rstrip("\n") + r"\1", text)
+    check = _QUALITY_CHECK.replace("{form_key}", form_key).rstrip("\n").replace("\\", "\\\\")
+    text = _sub(r"(\n\s*<bpmn:sequenceFlow id=\"flow_to_group\")", check + r"\1", text)
     text = _sub(
         r'(<bpmn:lane id="operator".*?<bpmn:flowNodeRef>ms_printed</bpmn:flowNodeRef>)',
         r"\1" + _QUALITY_CHECK_LANE,
@@ -140,6 +141,32 @@ def without_grouping(xml: bytes | None = None) -> bytes:
 KASI_LANE = "kasi"
 KASI_STEP = "approve_kasi"
 KASI_TITLE = "Persetujuan Kasi Pelayanan"
+# the Kasi's own form, as the modeler's form editor (form-js) saves it: a required choice and a short note
+KASI_FORM_ID = "persetujuan_kasi"
+KASI_FORM = {
+    "id": KASI_FORM_ID,
+    "type": "default",
+    "schemaVersion": 16,
+    "exporter": {"name": "form-js", "version": "1.15.0"},
+    "components": [
+        {"id": "Text_judul", "type": "text", "text": "# Persetujuan Kasi Pelayanan"},
+        {
+            "id": "Field_keputusan",
+            "key": "keputusan",
+            "label": "Keputusan Kasi",
+            "type": "select",
+            "validate": {"required": True},
+            "values": [{"label": "Setuju", "value": "setuju"}, {"label": "Tolak", "value": "tolak"}],
+        },
+        {
+            "id": "Field_catatan",
+            "key": "catatan",
+            "label": "Catatan",
+            "type": "textarea",
+            "validate": {"maxLength": 200},
+        },
+    ],
+}
 
 _KASI_APPROVAL = """
     <bpmn:userTask id="approve_kasi" name="Persetujuan Kasi Pelayanan">
@@ -194,4 +221,50 @@ def with_kasi_approval(xml: bytes | None = None, form_key: str = "printing") -> 
     )
     refs = _lane_refs("approve_kasi") + "\n        <bpmn:flowNodeRef>ms_kasi_approved</bpmn:flowNodeRef>"
     text = _sub(r"(\n\s*</bpmn:laneSet>)", _KASI_LANE.replace("{refs}", refs) + r"\1", text)
+    return text.encode("utf-8")
+
+
+_KASI_DECISION = """
+    <bpmn:sequenceFlow id="flow_kasi_decided" sourceRef="approve_kasi" targetRef="gw_kasi"/>
+    <bpmn:exclusiveGateway id="gw_kasi" name="Disetujui Kasi?">
+      <bpmn:incoming>flow_kasi_decided</bpmn:incoming>
+      <bpmn:outgoing>flow_kasi_approved</bpmn:outgoing>{rejected_out}
+    </bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="flow_kasi_approved" name="Setuju" sourceRef="gw_kasi" targetRef="ms_kasi_approved">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">keputusan == 'setuju'</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>{rejected_flow}"""
+_KASI_REJECTED = """
+    <bpmn:sequenceFlow id="flow_kasi_rejected" name="Tolak" sourceRef="gw_kasi" targetRef="print_card">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">keputusan == 'tolak'</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>"""
+
+
+def with_kasi_decision(form_key: str = KASI_FORM_ID, rejected: bool = True) -> bytes:
+    """The Kasi's approval (``with_kasi_approval``) followed by a gateway on its form's ``keputusan``:
+    'setuju' on to the grouping, 'tolak' back to printing; without ``rejected`` no branch for 'tolak'."""
+    text = with_kasi_approval(form_key=form_key).decode("utf-8")
+    text = _sub(
+        r"<bpmn:outgoing>flow_kasi_approved</bpmn:outgoing>(\s*</bpmn:userTask>)",
+        r"<bpmn:outgoing>flow_kasi_decided</bpmn:outgoing>\1",
+        text,
+    )
+    decision = _KASI_DECISION.replace(
+        "{rejected_out}", "\n      <bpmn:outgoing>flow_kasi_rejected</bpmn:outgoing>" if rejected else ""
+    ).replace("{rejected_flow}", _KASI_REJECTED if rejected else "")
+    text = _sub(
+        r'\s*<bpmn:sequenceFlow id="flow_kasi_approved" sourceRef="approve_kasi" targetRef="ms_kasi_approved"/>',
+        decision.replace("\\", "\\\\"),
+        text,
+    )
+    if rejected:
+        text = _sub(
+            r"(<bpmn:incoming>flow_to_print</bpmn:incoming>)",
+            r"\1\n      <bpmn:incoming>flow_kasi_rejected</bpmn:incoming>",
+            text,
+        )
+    text = _sub(
+        r"(<bpmn:flowNodeRef>ms_kasi_approved</bpmn:flowNodeRef>)",
+        r"\1\n        <bpmn:flowNodeRef>gw_kasi</bpmn:flowNodeRef>",
+        text,
+    )
     return text.encode("utf-8")

@@ -2,7 +2,9 @@
 
 The changed diagram adds the lane ``kasi`` ("Kasi Pelayanan", not scoped by kecamatan) with the user
 task "Persetujuan Kasi Pelayanan" between printing and grouping, its form and a 30-minute working-time
-standard. A new officer gets the role through the API; an application runs through: the step is in that
+standard. The step's form is the owner's own (a form-js form deployed with the diagram: a required choice
+``keputusan`` setuju/tolak and an optional ``catatan`` of at most 200 characters), checked by the server.
+A new officer gets the role through the API; an application runs through: the step is in that
 officer's inbox only, an empty completion is refused field by field in Bahasa Indonesia, a valid one moves
 on to Dafdud, the step overruns and escalates like any other (the lane, then the supervisor), and the
 control card (JSON and PDF), the SLA report, the dashboard and the status page show it by its names.
@@ -10,6 +12,8 @@ control card (JSON and PDF), the SLA report, the dashboard and the status page s
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +24,7 @@ from api.extensions import db
 from engine.models import ApiToken, Notification, User
 
 from . import test_log_privacy
-from .diagrams import KASI_LANE, KASI_STEP, KASI_TITLE, with_kasi_approval
+from .diagrams import KASI_FORM, KASI_FORM_ID, KASI_LANE, KASI_STEP, KASI_TITLE, with_kasi_approval
 from .helpers import PASSWORD, inbox, token
 from .pdfcheck import pages_text
 from .scripted import at, finish, new_application, sweep, task_of
@@ -31,10 +35,9 @@ server = test_log_privacy.server  # the app served by werkzeug in a thread, as `
 
 KASI_USER = "kasi.rina"
 KASI_NAME = "Rina Kartika"
-# the step's form and what an empty completion is told (built-in printing form until owner forms land)
-KASI_FORM = "printing"
-REQUIRED_FIELD = "decision"
-VALID = {"decision": "issued"}
+# the step's form (the owner's, deployed with the diagram) and what an empty completion is told
+REQUIRED_FIELD = "keputusan"
+VALID = {"keputusan": "setuju", "catatan": "Data dan cetakan sesuai."}
 
 
 @pytest.fixture
@@ -64,13 +67,20 @@ def new_officer(app: Flask) -> Iterator[str]:
         db.session.commit()
 
 
-def deploy(client: HttpClient, xml: bytes) -> dict:
-    response = client.post(
-        "/api/v1/processes",
-        query_string={"note": "Persetujuan Kasi Pelayanan sebelum KIA dikelompokkan"},
-        data=xml,
-        headers={**token(client, "owner1"), "Content-Type": "application/xml"},
+def upload(client: HttpClient, xml: bytes, note: str = "Persetujuan Kasi Pelayanan sebelum KIA dikelompokkan"):  # noqa: ANN201
+    """The diagram with the Kasi's form as a ``form`` part, as the modeler deploys them."""
+    data = {
+        "file": (io.BytesIO(xml), "kia_whatsapp.bpmn"),
+        "form": (io.BytesIO(json.dumps(KASI_FORM).encode()), f"{KASI_FORM_ID}.form.json"),
+        "note": note,
+    }
+    return client.post(
+        "/api/v1/processes", data=data, content_type="multipart/form-data", headers=token(client, "owner1")
     )
+
+
+def deploy(client: HttpClient, xml: bytes) -> dict:
+    response = upload(client, xml)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -88,8 +98,18 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
     assert add_officer(app, "operator")[0] == 0  # the new officer, not yet of the lane
 
     at("2027-09-02 09:00")  # a Thursday, a working day
-    version = deploy(client, with_kasi_approval(form_key=KASI_FORM))
+    # the step's form must come with the diagram: without it the deploy is refused, naming the step
+    owner = {**token(client, "owner1"), "Content-Type": "application/xml"}
+    without = client.post(
+        "/api/v1/processes", query_string={"note": "uji"}, data=with_kasi_approval(form_key=KASI_FORM_ID), headers=owner
+    )
+    assert without.status_code == 422, without.get_json()
+    (problem,) = without.get_json()["error"]["fields"][KASI_STEP]
+    assert KASI_TITLE in problem and f"formulir '{KASI_FORM_ID}' tidak dikenal" in problem, problem
+    version = deploy(client, with_kasi_approval(form_key=KASI_FORM_ID))
     assert version["version"] == 2
+    stored = client.get("/api/v1/processes/kia_whatsapp/versions/2", headers=token(client, "owner1")).get_json()
+    assert stored["forms"] == [KASI_FORM]
 
     # the supervisor gives the role through the API: no kecamatan, the lane is not scoped by one
     supervisor = token(client, "supervisor1")
@@ -124,19 +144,34 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
     taken = client.post(f"/api/v1/tasks/{step['id']}/claim", headers=token(client, "operator1"))
     assert taken.status_code == 403
     detail = client.get(f"/api/v1/tasks/{step['id']}", headers=kasi).get_json()
-    assert REQUIRED_FIELD in detail["form"]["properties"]
+    assert (detail["form_type"], detail["form"]) == ("owner", KASI_FORM)  # the form-js JSON, as deployed
+    schema = detail["form_schema"]
+    assert schema["required"] == [REQUIRED_FIELD] and schema["additionalProperties"] is False
+    assert schema["properties"][REQUIRED_FIELD]["enum"] == ["setuju", "tolak"]
+    assert schema["properties"]["catatan"] == {"title": "Catatan", "type": "string", "maxLength": 200}
 
     # the officer's own inbox page: the step and its lane by name, the inbox in the menu
     sign_in(client, new_officer)
     page = client.get("/petugas/tugas")
     assert page.status_code == 200 and KASI_TITLE in page.text and "Kasi Pelayanan" in page.text
     assert "Kotak masuk" in page.text
+    # the task page draws the owner's form: its own labels, its choices
+    task_page = client.get(f"/petugas/tugas/{step['id']}")
+    assert task_page.status_code == 200 and "Keputusan Kasi" in task_page.text
+    assert '<option value="setuju"' in task_page.text and 'maxlength="200"' in task_page.text
 
     # an empty completion: 422, field by field in Bahasa Indonesia, nothing changes
     empty = client.post(f"/api/v1/tasks/{step['id']}/complete", json={}, headers=kasi)
     assert empty.status_code == 422, empty.get_json()
-    message = empty.get_json()["error"]["fields"][REQUIRED_FIELD][0]
-    assert message in ("Wajib diisi.", "Kolom ini wajib diisi.") or "wajib" in message.lower(), message
+    assert empty.get_json()["error"]["fields"] == {REQUIRED_FIELD: ["Wajib diisi."]}
+    long_note = client.post(
+        f"/api/v1/tasks/{step['id']}/complete", json={"keputusan": "mungkin", "catatan": "x" * 201}, headers=kasi
+    )
+    assert long_note.status_code == 422
+    assert long_note.get_json()["error"]["fields"] == {
+        "keputusan": ["Pilihan tidak sah: harus salah satu dari setuju, tolak."],
+        "catatan": ["Terlalu panjang: maksimal 200 karakter."],
+    }
     assert task_of(client, kasi, application)["state"] == "open"
 
     # the standard is 30 working minutes: at 09:50 the lane is told, half an hour later the supervisor too
@@ -215,15 +250,12 @@ def test_a_new_lane_with_a_new_step_needs_no_code(
 def test_a_lane_scoped_by_kecamatan_is_the_diagrams_choice(client: HttpClient, app: Flask, new_officer: str) -> None:
     """The Kasi lane deployed with ``scope=kecamatan``: its officers then need a kecamatan, and see only
     their kecamatan's tasks; and a scope the service does not know is refused at deploy."""
-    scoped = with_kasi_approval(form_key=KASI_FORM).replace(
+    scoped = with_kasi_approval(form_key=KASI_FORM_ID).replace(
         b'<bpmn:lane id="kasi" name="Kasi Pelayanan">',
         b'<bpmn:lane id="kasi" name="Kasi Pelayanan"><bpmn:extensionElements><spiffworkflow:properties>'
         b'<spiffworkflow:property name="scope" value="{scope}"/></spiffworkflow:properties></bpmn:extensionElements>',
     )
-    owner = {**token(client, "owner1"), "Content-Type": "application/xml"}
-    refused = client.post(
-        "/api/v1/processes", query_string={"note": "uji"}, data=scoped.replace(b"{scope}", b"desa"), headers=owner
-    )
+    refused = upload(client, scoped.replace(b"{scope}", b"desa"), "uji")
     assert refused.status_code == 422
     assert "scope" in refused.get_json()["error"]["fields"][KASI_LANE][0]
     deploy(client, scoped.replace(b"{scope}", b"kecamatan"))

@@ -239,7 +239,8 @@ def test_validate_endpoint_reports_problems_without_deploying(client: FlaskClien
     assert result.get_json()["problems"] == [
         {
             "element_id": "print_card",
-            "message": "«Input data ke SIAK dan cetak KIA» (print_card): formulir 'tidak_ada' tidak dikenal",
+            "message": "«Input data ke SIAK dan cetak KIA» (print_card): formulir 'tidak_ada' tidak dikenal: "
+            "bukan formulir bawaan dan tidak ikut di-deploy (formulir yang dikirim: tidak ada)",
         }
     ]
     assert (

@@ -15,7 +15,7 @@ from engine.kia import applications, corrections, documents
 from engine.kia.applications import Upload
 from engine.kia.security import normalize_code
 from engine.reports import estimates
-from engine.workflow.errors import NotFound
+from engine.workflow.errors import InvalidData, NotFound
 
 from .. import ratelimit
 from ..auth import PIN_SENT, reissue_pin, sign_in_applicant
@@ -74,7 +74,8 @@ def _render(
     who = principal()
     full = who is not None and who.application_id == app.id
     view = applications.status_view(db.session, app, full=full)
-    task_forms = [(t, formdata.fields_of(forms.form_json_schema(t["form_key"]))) for t in view.get("tasks", [])]
+    version = app.instance.process_version
+    task_forms = [(t, formdata.task_fields(version, t["form_key"])) for t in view.get("tasks", [])]
     expected = estimates.expected_completion(db.session, app.instance)
     # the correction opens with the officer's request and what the applicant entered (never the records)
     correcting = full and any(t["form_key"] == "correction" for t, _ in task_forms)
@@ -144,7 +145,7 @@ def status_task(code: str, task_id: str) -> Any:
     if row is None:
         flash("Tugas ini sudah tidak terbuka.", "error")
         return redirect(url_for("web.status", code=app.code))
-    raw = formdata.from_form(forms.form_json_schema(row["form_key"]), request.form)
+    raw = formdata.task_data(app.instance.process_version, row["form_key"], request.form)
     max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
     uploads = [
         Upload(kind, request.files[kind].read(max_bytes + 1))
@@ -156,7 +157,7 @@ def status_task(code: str, task_id: str) -> Any:
             db.session, app, uploads, document_dir=current_app.config["DOCUMENT_DIR"], max_bytes=max_bytes
         )
         complete_task(task_id, raw)  # one commit: the documents and the correction together
-    except forms.FormValidationError as exc:
+    except (forms.FormValidationError, InvalidData) as exc:  # InvalidData: an owner's form, a missing photo
         db.session.rollback()
         return _render(app.code, formdata.posted(request.form), formdata.flat_errors(exc.fields), status=422)
     except (documents.UnsupportedMediaType, documents.TooLarge) as exc:

@@ -208,7 +208,7 @@ def _render_task(
         answer=detail.get("correction_answer"),
         task=detail,
         app=detail["application"],
-        fields=formdata.fields_of(detail["form"]),
+        fields=formdata.task_fields(row.instance.process_version, row.form_key),
         values=values or {},
         errors=errors or {},
         actionable=actionable,
@@ -332,8 +332,9 @@ def resume(task_id: str) -> Any:
 @blp.route("/petugas/tugas/<task_id>/selesaikan", methods=["POST"])
 @staff_page()
 def complete(task_id: str) -> Any:
-    schema = task_detail(task_id)["form"]
-    raw = formdata.from_form(schema, request.form)
+    task_detail(task_id)  # 404 and 403 as the page itself
+    row = db.session.get_one(TaskRow, task_id)
+    raw = formdata.task_data(row.instance.process_version, row.form_key, request.form)
     try:
         row = complete_task(task_id, raw, attachments_of(request.files.items(multi=True))).task
     except (forms.FormValidationError, InvalidData, UploadRefused) as exc:

@@ -3,7 +3,8 @@ applicant's correction (web page and WhatsApp).
 
 In order, with one fetch of the task row: the row (404), the caller's own precondition (the bulk
 grouping: a grouping task), the caller may see it and act on it (403), it is still open (409), the form
-data validates (422, field by field), the SOP's rules for the step (verification: a reason to override
+data validates against the form the task names, built in or deployed with the version (422, field by
+field), the SOP's rules for the step (verification: a reason to override
 disagreeing records; correction: changed personal data goes to the application and may re-route it, and
 the answer with every changed field is recorded for the verifier; hand-over: the recipient checked
 against the family card, a proxy's letter stored, ``engine.kia.handover``), then the runtime completes
@@ -24,7 +25,7 @@ from engine.kia import corrections, handover, routing, rules, verification
 from engine.kia.access import Principal, can_view_task, require_task_action
 from engine.kia.applications import Attachments
 from engine.kia.models import ArrivalState, DistributionItem, Document, Kecamatan
-from engine.workflow import instances
+from engine.workflow import definitions, instances
 from engine.workflow.clock import clock
 from engine.workflow.errors import Forbidden, InvalidData
 from engine.workflow.events import record
@@ -72,8 +73,18 @@ def complete_task(
         raise Forbidden("Tugas ini bukan untuk bagian Anda.")
     require_task_action(principal, row)
     instances.require_open(row)
-    data = load_form(row.form_key, raw)
+    data = validate_form(row, raw, load_form)
     return complete_validated(session, row, data, principal.name, check_application, attachments)
+
+
+def validate_form(row: TaskRow, raw: Any, load_form: FormLoader) -> dict[str, Any]:
+    """``raw`` checked by the form the task's form_key names: a form deployed with the task's version (the
+    owner's form-js form, checked by ``owner_forms``: ``InvalidData``), else the built-in form of that key
+    (``load_form``). Either way a refusal carries the messages per field (422)."""
+    owner_form = definitions.owner_form(row.instance.process_version, row.form_key)
+    if owner_form is not None:
+        return owner_form.validate(raw)
+    return load_form(row.form_key, raw)
 
 
 def complete_validated(

@@ -22,13 +22,14 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.workflow import structure, version_files, versions
+from engine.workflow import expressions, owner_forms, structure, version_files, versions
 from engine.workflow.clock import clock
 from engine.workflow.decisions import DecisionTable, read_all
 from engine.workflow.errors import DiagramRejected, NotFound, Problem
 from engine.workflow.lanes import Lane, lanes_of
 from engine.workflow.lint import NS, lint, props
 from engine.workflow.models import ProcessVersion
+from engine.workflow.owner_forms import OwnerForm
 from engine.workflow.version_files import NO_FILES, VersionFiles
 
 MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
@@ -63,6 +64,16 @@ class Definition:
     decisions: dict[str, bytes] = field(default_factory=dict)
     # those decision tables checked and parsed: decision id -> table (what business-rule tasks call)
     decision_tables: dict[str, DecisionTable] = field(default_factory=dict)
+    # the deployed forms read for the server to check: form id -> form (a user task's form_key names one
+    # of them or a built-in form)
+    owner_forms: dict[str, OwnerForm] = field(default_factory=dict)
+    # the variables the diagram's conditions read (what the dry run branches a choice field on)
+    condition_names: frozenset[str] = frozenset()
+
+    def owner_form_samples(self) -> dict[str, list[dict[str, Any]]]:
+        """Data each deployed form accepts, one per value of each choice field a condition reads (what the
+        dry run completes a user task naming the form with)."""
+        return {form_id: form.samples(self.condition_names) for form_id, form in self.owner_forms.items()}
 
     @property
     def lane_names(self) -> dict[str, str]:
@@ -113,15 +124,22 @@ def build_definition(
     allowed values) the decision gateways are checked against them too. With ``None`` (a stored version
     being loaded) neither the forms nor the structural rules are checked again: what was deployed runs.
     ``files`` are the forms and decision tables deployed with the diagram; every table is checked
-    (``decisions.read``) and a business-rule task must name one of them."""
+    (``decisions.read``) and a business-rule task must name one of them; every form is checked
+    (``owner_forms``: the lint refuses one the server cannot validate) and a user task's form_key may name
+    one of them, whose choice fields the gateways after it are checked against like a built-in form's."""
     root = _safe_parse(xml)
     tables, table_problems = read_all(files.decisions)
+    forms = owner_forms.read_all(files.forms)
     process_key, problems = lint(
-        root, form_keys if form_keys is not None else _all_form_keys(root), decision_ids=set(tables)
+        root,
+        form_keys if form_keys is not None else form_keys_of(root),
+        decision_ids=set(tables),
+        forms=files.forms if form_keys is not None else None,
     )
     problems = table_problems + problems
     if form_keys is not None and process_key:
-        choices = form_keys if isinstance(form_keys, Mapping) else {}
+        choices = dict(form_keys) if isinstance(form_keys, Mapping) else {}
+        choices.update({form_id: form.choices() for form_id, form in forms.items()})
         process = next(p for p in root.iterfind("bpmn:process", NS) if p.get("id") == process_key)
         problems += structure.check(process, choices)
     if problems:
@@ -141,11 +159,33 @@ def build_definition(
     definition.forms = dict(files.forms)
     definition.decisions = dict(files.decisions)
     definition.decision_tables = tables
+    definition.owner_forms = forms
+    definition.condition_names = _condition_names(root)
     return definition
 
 
-def _all_form_keys(root: etree._Element) -> set[str]:
+def form_keys_of(root: etree._Element) -> set[str]:
+    """The form keys the user tasks of a parsed diagram name."""
     return {props(t).get("form_key", "") for t in root.iter(f"{{{NS['bpmn']}}}userTask")}
+
+
+def form_keys_in(xml: bytes) -> set[str]:
+    """The form keys the user tasks of ``xml`` name (none when it is not a usable diagram)."""
+    try:
+        return form_keys_of(_safe_parse(xml))
+    except DiagramRejected:
+        return set()
+
+
+def _condition_names(root: etree._Element) -> frozenset[str]:
+    names: set[str] = set()
+    for node in root.iter(f"{{{NS['bpmn']}}}conditionExpression"):
+        try:
+            tree = expressions.parse_expression(node.text or "")
+        except expressions.ExpressionError:
+            continue
+        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return frozenset(names)
 
 
 def _describe(root: etree._Element, key: str, spec: Any, subprocess_specs: dict) -> Definition:
@@ -206,6 +246,12 @@ def definition_of(version: ProcessVersion) -> Definition:
             _DEFINITIONS.clear()
         _DEFINITIONS[version.content_hash] = definition
     return definition
+
+
+def owner_form(version: ProcessVersion, form_key: str) -> OwnerForm | None:
+    """The form deployed with ``version`` under ``form_key``, or None when the key names none (a built-in
+    form, then)."""
+    return definition_of(version).owner_forms.get(form_key)
 
 
 def deploy(

@@ -133,10 +133,12 @@ def dry_run(
     max_paths: int = MAX_PATHS,
     time_budget: float = TIME_BUDGET,
 ) -> DryRun:
-    """Run ``definition`` along every path. ``samples`` maps a form key to data that form accepts (one per
-    decision value); ``roles`` are the lane ids that map to a role (by default the runtime's configured lane
-    roles; None there: any lane)."""
+    """Run ``definition`` along every path. ``samples`` maps a built-in form's key to data that form accepts
+    (one per decision value); the forms deployed with the diagram give their own
+    (``Definition.owner_form_samples``: one per value of each choice field a condition reads). ``roles`` are
+    the lane ids that map to a role (by default the runtime's configured lane roles; None there: any lane)."""
     result = DryRun()
+    samples = {**samples, **definition.owner_form_samples()}
     roles = roles if roles is not None else config.current().lane_roles
     deadline = time.monotonic() + time_budget
     stack = [_Branch(None, [], [], Counter(), set(), None)]
@@ -380,7 +382,7 @@ class _Run:
                 Outcome.ERROR,
                 Problem(step, f"{self._name(step)}: tidak ada contoh data yang diterima formulirnya"),
             )
-        return [(str(o.get("decision", "")) if len(options) > 1 else "", o) for o in options]
+        return [(_label(o, options) if len(options) > 1 else "", o) for o in options]
 
     def _check_ends(self) -> None:
         """A finished run whose branches all stopped at end events; a flow node with no way on that is
@@ -399,6 +401,15 @@ class _Run:
         if name:
             return f"«{name}» ({bpmn_id})"
         return f"gateway {bpmn_id}" if "Gateway" in type(spec).__name__ else bpmn_id or "diagram"
+
+
+def _label(option: Mapping[str, Any], options: Sequence[Mapping[str, Any]]) -> str:
+    """What tells a sample from the others: its ``decision`` (the built-in forms' choice), else the values
+    of the fields the samples differ in (an owner form's choice fields a condition reads)."""
+    if "decision" in option:
+        return str(option["decision"])
+    differing = [k for k in option if any(other.get(k) != option[k] for other in options)]
+    return ", ".join(str(option[k]) for k in differing)
 
 
 def _unique(ids: list[str]) -> list[str]:

@@ -8,13 +8,13 @@ in their own module and be appended to ``RULES`` there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from lxml import etree
 
-from engine.workflow import config, expressions
+from engine.workflow import config, expressions, owner_forms
 from engine.workflow.calendar import parse_duration
 from engine.workflow.errors import Problem
 from engine.workflow.lanes import LANE_ID, SCOPES, lanes_of
@@ -70,6 +70,8 @@ class Lint:
     handlers: Collection[str] = field(default_factory=handler_names)
     lane_roles: Collection[str] | None = field(default_factory=lambda: config.current().lane_roles)
     decision_ids: Collection[str] = ()  # the decisions deployed with the diagram (``decisions``)
+    # the forms sent with the diagram (form id -> form-js JSON); None: a stored version, not checked again
+    forms: Mapping[str, object] | None = None
 
     def elements(self) -> Iterator[tuple[etree._Element, str, str | None]]:
         """Every element of the document with its local name and namespace (comments skipped)."""
@@ -163,10 +165,34 @@ def user_tasks_in_lanes(lint: Lint) -> Iterator[Problem]:
 
 
 def user_task_forms_known(lint: Lint) -> Iterator[Problem]:
+    """A user task's form_key names a built-in form or a form deployed with the diagram."""
+    deployed = lint.forms or {}
     for task in lint.process.iter(bpmn("userTask")):
         form_key = props(task).get("form_key")
-        if form_key not in lint.form_keys:
-            yield Problem(task.get("id", ""), f"formulir '{form_key or ''}' tidak dikenal")
+        if form_key not in lint.form_keys and form_key not in deployed:
+            sent = ", ".join(sorted(deployed)) or "tidak ada"
+            yield Problem(
+                task.get("id", ""),
+                f"formulir '{form_key or ''}' tidak dikenal: bukan formulir bawaan dan tidak ikut di-deploy "
+                f"(formulir yang dikirim: {sent})",
+            )
+
+
+def owner_forms_usable(lint: Lint) -> Iterator[Problem]:
+    """Every form sent with the diagram is one the server can validate (``owner_forms``), and its id is not
+    a built-in form's. A problem names the steps that use the form (the form itself when none does)."""
+    users: dict[str, list[str]] = {}
+    for task in lint.process.iter(bpmn("userTask")):
+        users.setdefault(props(task).get("form_key", ""), []).append(task.get("id", ""))
+    for form_id, document in (lint.forms or {}).items():
+        found = owner_forms.problems(document)
+        targets = users.get(form_id) or [form_id]
+        if form_id in lint.form_keys:  # the steps naming it mean the built-in form: the form is named
+            found.insert(0, f"id '{form_id}' sudah dipakai formulir bawaan; beri formulir ini id lain")
+            targets = [form_id]
+        for message in found:
+            for element_id in targets:
+                yield Problem(element_id, f"formulir '{form_id}': {message}")
 
 
 def user_task_time_standards(lint: Lint) -> Iterator[Problem]:
@@ -212,6 +238,7 @@ RULES: list[Rule] = [
     lane_scopes_known,
     user_tasks_in_lanes,
     user_task_forms_known,
+    owner_forms_usable,
     user_task_time_standards,
     service_task_handlers_known,
     business_rule_tasks_call_decisions,
@@ -219,13 +246,18 @@ RULES: list[Rule] = [
 
 
 def lint(
-    root: etree._Element, form_keys: Collection[str], decision_ids: Collection[str] = ()
+    root: etree._Element,
+    form_keys: Collection[str],
+    decision_ids: Collection[str] = (),
+    forms: Mapping[str, object] | None = None,
 ) -> tuple[str, list[Problem]]:
-    """Check a diagram against every rule. Returns the executable process id and the problems found."""
+    """Check a diagram against every rule. Returns the executable process id and the problems found.
+
+    ``form_keys`` are the built-in forms; ``forms`` the forms sent with the diagram (id -> form-js JSON)."""
     processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
     if len(processes) != 1:
         return "", [Problem("", "diagram harus memuat tepat satu proses yang dapat dijalankan")]
-    context = Lint(root, processes[0], form_keys, decision_ids=decision_ids)
+    context = Lint(root, processes[0], form_keys, decision_ids=decision_ids, forms=forms)
     return processes[0].get("id", ""), [problem for rule in RULES for problem in rule(context)]
 
 
