@@ -83,9 +83,13 @@ def test_twelve_cards_eleven_arrive_one_missing_only_their_parents_told_then_one
     assert "5 KIA dikonfirmasi tiba" in page and "Diterima lengkap di UPTD" in page
     assert 'name="arrived"' not in page  # nothing left to confirm
 
-    # Binawidya's UPTD: 'select all', and one card marked missing with a note (it wins over the tick)
+    # Binawidya's UPTD: a card's own step links to its batch; there, 'select all' and one card marked
+    # missing with a note (it wins over the tick)
     csrf = sign_in(http, "uptd_binawidya")  # type: ignore[arg-type]
     url = f"/petugas/batch/{batch_of[BINAWIDYA]['id']}"
+    [step, *_] = inbox(http, token(http, "uptd_binawidya"))  # type: ignore[arg-type]
+    assert step["step"] == "confirm_arrival"
+    assert f'<a href="{url}">batch distribusi' in http.get(f"/petugas/tugas/{step['id']}").text
     boxes = arrival_boxes(http.get(url).text)
     assert sorted(boxes) == by_kecamatan[BINAWIDYA]
     lost = boxes[0]

@@ -10,8 +10,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 import forms
-from engine.kia import applications, corrections, handover
+from engine.kia import applications, arrival, corrections, handover
 from engine.kia.access import can_act_on_task, lanes_of, may_see_population_records, staff_lanes
+from engine.kia.completion import ARRIVAL_FORM
 from engine.kia.documents import UploadRefused
 from engine.models import Kecamatan, TaskRow, TaskRowState, User
 from engine.reports.control_card import control_card, duration_label
@@ -221,6 +222,7 @@ def _render_task(
         hold_errors=hold_errors or [],
         hold_reason=(values or {}).get("reason", "") if hold_errors else "",
         handover=_handover_form(row) if detail["form_key"] == handover.FORM else None,
+        batch=arrival.batch_of(db.session, row) if detail["form_key"] == ARRIVAL_FORM else None,
     ), status
 
 

@@ -53,6 +53,16 @@ class Confirmed:
     next_tasks: list[TaskRow]
 
 
+def batch_of(session: Session, row: TaskRow) -> int | None:
+    """The batch the card of arrival step ``row`` was last sent in (its task page links to it)."""
+    return session.scalar(
+        select(DistributionItem.batch_id)
+        .where(DistributionItem.application_id == row.instance.application.id)
+        .order_by(DistributionItem.id.desc())
+        .limit(1)
+    )
+
+
 def require_batch_access(principal: Principal, batch: DistributionBatch) -> None:
     """Dafdud staff and supervisors see every batch; a Ka. UPTD only their own kecamatan's."""
     roles = principal.roles
