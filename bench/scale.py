@@ -113,7 +113,18 @@ def seed(db: Database, count: int) -> dict[str, Any]:
         version = active_version(session, "kia_whatsapp")
         definition = definition_of(version)
         session.execute(text("DELETE FROM events"))  # the real case above: only its rows are there
-        for table in ("outbox", "timers", "tasks", "documents", "api_tokens", "applications", "instances"):
+        for table in (
+            "outbox",
+            "timers",
+            "incidents",
+            "tasks",
+            "handovers",
+            "distribution_items",
+            "documents",
+            "api_tokens",
+            "applications",
+            "instances",
+        ):
             session.execute(text(f"DELETE FROM {table}"))
         session.commit()
     d = _dialect(db.kind)
