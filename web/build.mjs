@@ -1,9 +1,10 @@
-// Bundles the bpmn-js viewer (staff) and modeler (process owners) and the dmn-js decision table editor
-// (the modeler's "Tabel keputusan" tab) into static/dist (gitignored).
+// Bundles the bpmn-js viewer (staff) and modeler (process owners), the dmn-js decision table editor (the
+// modeler's "Tabel keputusan" tab) and the form-js editor (its "Formulir" tab) into static/dist
+// (gitignored).
 import { build } from "esbuild";
 
 await build({
-  entryPoints: { viewer: "src/viewer.js", modeler: "src/modeler.js", dmn: "src/dmn.js" },
+  entryPoints: { viewer: "src/viewer.js", modeler: "src/modeler.js", dmn: "src/dmn.js", forms: "src/forms.js" },
   bundle: true,
   minify: true,
   format: "iife",

@@ -2,7 +2,9 @@
 // standard (spiffworkflow:properties; durations picked in menit / jam / hari) and the lanes' scope (a
 // lane's id is the role that works it; "scope=kecamatan": its officers of the application's kecamatan), "Validasi" (the server's
 // lint and dry run: errors marked on the elements, the failing path coloured) and "Deploy" (the next
-// version). Page data: #modeler[data-*] and <script id="modeler-config">.
+// version; both send the owner's forms and the decision tables of the other tabs along). A user task's
+// form is a built-in one or one of the "Formulir" tab. Page data: #modeler[data-*] and
+// <script id="modeler-config">.
 import "bpmn-js/dist/assets/diagram-js.css";
 import "bpmn-js/dist/assets/bpmn-js.css";
 import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
@@ -93,9 +95,15 @@ function renderPanel(modeler, panel, element) {
 
   const form = text("select", undefined, { name: "form_key" });
   const current = readProperty(bo, "form_key");
-  for (const option of config.forms || []) {
-    const opt = text("option", `${option.title} (${option.key})`, { value: option.key });
-    if (option.key === current) opt.selected = true;
+  const owned = window.kiaForms?.ids() || [];
+  const choices = [
+    ...(config.forms || []).map((option) => [option.key, `${option.title} (${option.key})`]),
+    ...owned.map((id) => [id, `${id} (formulir pemilik proses)`]),
+  ];
+  if (current && !choices.some(([key]) => key === current)) choices.push([current, `${current} (tidak ada)`]);
+  for (const [key, label] of choices) {
+    const opt = text("option", label, { value: key });
+    if (key === current) opt.selected = true;
     form.append(opt);
   }
   if (!current) form.prepend(text("option", "— pilih formulir —", { value: "", selected: "" }));
@@ -120,7 +128,7 @@ function renderPanel(modeler, panel, element) {
   standard.append(amount, unit);
   const stored = text("small", `Tersimpan: ${readProperty(bo, "time_standard") || "—"}`, { "data-iso": "" });
   panel.append(
-    field("Formulir (form_key)", form),
+    field("Formulir (form_key)", form, "formulir bawaan atau formulir dari tab Formulir"),
     field("Standar waktu", standard, "menit / jam / hari; dihitung menurut dasar waktu di bawah"),
     stored,
     field("Dasar waktu", basis),
@@ -263,19 +271,15 @@ function nameOf(modeler, id) {
   return element?.businessObject?.name || id;
 }
 
-async function postXml(url, xml) {
-  const response = await fetch(url, {
-    method: "POST", credentials: "same-origin", body: xml,
-    headers: { "Content-Type": "application/xml", "X-CSRF-Token": csrf, Accept: "application/json" },
-  });
-  const body = await response.json().catch(() => ({}));
-  return { status: response.status, body };
-}
-
-async function postDeploy(url, xml, note) {
+// The diagram with the owner's forms (the "Formulir" tab) and the decision tables (the "Tabel keputusan"
+// tab), as the validate and deploy endpoints take them (multipart parts file, form, decision, note).
+async function postDiagram(url, xml, note) {
   const body = new FormData();
   body.append("file", new Blob([xml], { type: "application/xml" }), "diagram.bpmn");
-  body.append("note", note);
+  if (note !== undefined) body.append("note", note);
+  for (const form of window.kiaForms?.files() || []) {
+    body.append("form", new Blob([form.json], { type: "application/json" }), `${form.id}.form.json`);
+  }
   for (const decision of (await window.kiaDecisions?.files()) || []) {
     body.append("decision", new Blob([decision.xml], { type: "application/xml" }), decision.name);
   }
@@ -330,6 +334,7 @@ async function start(container) {
     }
   });
   renderPanel(modeler, panel, null);
+  document.addEventListener("kia:forms-changed", () => renderPanel(modeler, panel, selected));
 
   // unsaved changes: leaving the page asks first
   let dirty = false;
@@ -343,7 +348,7 @@ async function start(container) {
   const say = (message, kind) => { status.textContent = message; status.dataset.kind = kind; };
   document.getElementById("validate").addEventListener("click", async () => {
     const { xml } = await modeler.saveXML({ format: true });
-    const { status: code, body } = await postXml(container.dataset.validateUrl, xml);
+    const { status: code, body } = await postDiagram(container.dataset.validateUrl, xml);
     const problems = code === 200 ? body.problems || [] : problemsOf(body);
     const paths = code === 200 ? body.paths || [] : [];
     showProblems(modeler, problemList, problems, paths);
@@ -356,7 +361,7 @@ async function start(container) {
     const note = await askForNote();
     if (!note) return;
     const { xml } = await modeler.saveXML({ format: true });
-    const { status: code, body } = await postDeploy(container.dataset.deployUrl, xml, note);
+    const { status: code, body } = await postDiagram(container.dataset.deployUrl, xml, note);
     if (code === 201 || code === 200) {
       dirty = false;
       showProblems(modeler, problemList, []);

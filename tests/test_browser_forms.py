@@ -1,0 +1,101 @@
+"""Browser test of owner-designed forms (issue 21.1): the process owner creates a form in the modeler's
+"Formulir" tab (bpmn.io's form-js editor), names it as a step's form and deploys it with the diagram.
+Playwright drives Debian's Chromium against ``kia serve`` (SQLite, then PostgreSQL). The tab is kept as a
+screenshot (``test-artifacts/modeler-form.png``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .diagrams import KASI_STEP, with_kasi_approval
+from .test_browser import browser, server, shot, sign_in  # noqa: F401  (the module's server and browser)
+from .test_browser_lanes import select
+
+pytestmark = pytest.mark.browser
+
+FORM_ID = "persetujuan_kasi"
+
+
+def add_field(page: Any, kind: str) -> None:
+    """A component of ``kind`` from the editor's palette, added at the end of the form (Enter on the
+    palette entry, the editor's keyboard way) and selected for its properties."""
+    before = page.locator("#form-canvas .fjs-editor-container .fjs-element").count()
+    page.focus(f"#form-canvas .fjs-palette-field[data-field-type={kind}]")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#form-canvas .fjs-editor-container .fjs-element').length > n", arg=before
+    )
+    page.locator(f"#form-canvas .fjs-editor-container .fjs-form-field-{kind}").last.click()
+
+
+def set_property(page: Any, name: str, value: str) -> None:
+    entry = page.locator(f"#form-canvas .fjs-properties-container [data-entry-id={name}]")
+    editable = entry.locator("input, textarea, [contenteditable=true]").first
+    editable.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value)
+    page.keyboard.press("Tab")
+
+
+def test_owner_creates_a_form_names_it_on_a_step_and_deploys(server: str, browser) -> None:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="id-ID")
+    page = context.new_page()
+    sign_in(page, server, "pemilik")
+    page.goto(f"{server}/pemilik/modeler")
+    page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
+    page.wait_for_selector("#form-editor[data-ready=true]", state="attached", timeout=30000)
+    # the owner's new step, drawn as tests.diagrams draws it: the Kasi's approval, without a form yet
+    page.evaluate("xml => window.kiaModeler.importXML(xml)", with_kasi_approval(form_key="").decode())
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-kind=error]")
+    assert "formulir '' tidak dikenal" in page.inner_text("#problems")
+
+    # the form, in the form editor: a required choice and a short note
+    page.click("button[data-tab=form-tab]")
+    page.fill("#form-new-id", FORM_ID)
+    page.click("#form-new")
+    assert page.locator("#form-file").input_value() == "0"
+    assert FORM_ID in page.inner_text("#form-message")
+    add_field(page, "select")
+    set_property(page, "label", "Keputusan Kasi")
+    set_property(page, "key", "keputusan")
+    page.locator("#form-canvas .fjs-properties-container [data-entry-id=required] input").check()
+    set_property(page, "value-0-label", "Setuju")  # the select's first option
+    set_property(page, "value-0-value", "setuju")
+    page.locator(
+        "#form-canvas .fjs-properties-container [data-group-id=group-valuesSource] .bio-properties-panel-add-entry, "
+        "#form-canvas .fjs-properties-container .bio-properties-panel-add-entry"
+    ).first.click()
+    set_property(page, "value-1-label", "Tolak")
+    set_property(page, "value-1-value", "tolak")
+    add_field(page, "textarea")
+    set_property(page, "label", "Catatan")
+    set_property(page, "key", "catatan")
+    set_property(page, "maxLength", "200")
+    shot(page, "modeler-form")
+
+    # the step names it; the diagram with its form passes the lint and the dry run, then is deployed
+    page.click("button[data-tab=diagram-tab]")
+    select(page, KASI_STEP)
+    page.locator("#properties select[name=form_key]").select_option(FORM_ID)
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-kind=ok]", timeout=60000)
+    page.click("#deploy")
+    page.fill("#deploy-dialog textarea[name=note]", "Persetujuan Kasi Pelayanan dengan formulirnya")
+    page.click("#deploy-confirm")
+    page.locator("#modeler-status", has_text="Versi 2 berhasil di-deploy").wait_for(timeout=60000)
+
+    stored = page.request.get(f"{server}/api/v1/processes/kia_whatsapp/versions/2").json()
+    (form,) = stored["forms"]
+    fields = {c["key"]: c for c in form["components"] if "key" in c}
+    assert form["id"] == FORM_ID and sorted(fields) == ["catatan", "keputusan"]
+    assert (fields["keputusan"]["type"], fields["keputusan"]["validate"]["required"]) == ("select", True)
+    assert [v["value"] for v in fields["keputusan"]["values"]] == ["setuju", "tolak"]
+    assert (fields["catatan"]["type"], fields["catatan"]["validate"]["maxLength"]) == ("textarea", 200)
+    xml = page.evaluate(
+        "() => fetch('/api/v1/processes/kia_whatsapp/bpmn', {credentials: 'same-origin'}).then(r => r.text())"
+    )
+    assert f'name="form_key" value="{FORM_ID}"' in xml
+    context.close()
