@@ -18,25 +18,49 @@ pytestmark = pytest.mark.browser
 FORM_ID = "persetujuan_kasi"
 
 
+def drawn(xml: bytes) -> str:
+    """The diagram with a shape for the Kasi's step (tests.diagrams adds its elements without a layout), so
+    that the modeler draws it and it can be selected."""
+    shape = (
+        f'<bpmndi:BPMNShape id="{KASI_STEP}_di" bpmnElement="{KASI_STEP}">'
+        '<dc:Bounds x="1680" y="1000" width="100" height="80"/></bpmndi:BPMNShape>'
+    )
+    return xml.decode("utf-8").replace("</bpmndi:BPMNPlane>", shape + "</bpmndi:BPMNPlane>", 1)
+
+
 def add_field(page: Any, kind: str) -> None:
-    """A component of ``kind`` from the editor's palette, added at the end of the form (Enter on the
-    palette entry, the editor's keyboard way) and selected for its properties."""
-    before = page.locator("#form-canvas .fjs-editor-container .fjs-element").count()
+    """A component of ``kind`` from the editor's palette, added at the end of the form (Enter on the palette
+    entry, the editor's keyboard way), then selected for its properties."""
+    from playwright.sync_api import expect
+
+    before = page.locator(f"#form-canvas .fjs-form-field-{kind}").count()
     page.focus(f"#form-canvas .fjs-palette-field[data-field-type={kind}]")
     page.keyboard.press("Enter")
+    field = page.locator(f"#form-canvas .fjs-form-field-{kind}")
+    expect(field).to_have_count(before + 1)
+    field.last.click()
+    open_group(page, "general")
+    page.wait_for_selector("#bio-properties-panel-key")
+
+
+def open_group(page: Any, group: str) -> None:
+    header = page.locator(f"#form-canvas [data-group-id=group-{group}] .bio-properties-panel-group-header")
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+def open_option(page: Any, index: int) -> None:
+    """The select's option ``index`` unfolded in the properties panel (its label and value inputs)."""
+    if not page.locator(f"#bio-properties-panel-staticOptions-{index}-label").is_visible():
+        page.click(f"#form-canvas [data-entry-id=staticOptions-{index}] .bio-properties-panel-collapsible-entry-header")
+
+
+def set_property(page: Any, entry: str, value: str) -> None:
+    """Type ``value`` into a property of the selected component; waits until the form holds it."""
+    page.fill(f"#bio-properties-panel-{entry}", value)
     page.wait_for_function(
-        "n => document.querySelectorAll('#form-canvas .fjs-editor-container .fjs-element').length > n", arg=before
+        "v => JSON.stringify(window.kiaForms.editor.saveSchema()).includes(JSON.stringify(v))", arg=value
     )
-    page.locator(f"#form-canvas .fjs-editor-container .fjs-form-field-{kind}").last.click()
-
-
-def set_property(page: Any, name: str, value: str) -> None:
-    entry = page.locator(f"#form-canvas .fjs-properties-container [data-entry-id={name}]")
-    editable = entry.locator("input, textarea, [contenteditable=true]").first
-    editable.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(value)
-    page.keyboard.press("Tab")
 
 
 def test_owner_creates_a_form_names_it_on_a_step_and_deploys(server: str, browser) -> None:  # noqa: F811
@@ -47,7 +71,7 @@ def test_owner_creates_a_form_names_it_on_a_step_and_deploys(server: str, browse
     page.wait_for_selector("#modeler[data-ready=true]", timeout=30000)
     page.wait_for_selector("#form-editor[data-ready=true]", state="attached", timeout=30000)
     # the owner's new step, drawn as tests.diagrams draws it: the Kasi's approval, without a form yet
-    page.evaluate("xml => window.kiaModeler.importXML(xml)", with_kasi_approval(form_key="").decode())
+    page.evaluate("xml => window.kiaModeler.importXML(xml)", drawn(with_kasi_approval(form_key="")))
     page.click("#validate")
     page.wait_for_selector("#modeler-status[data-kind=error]")
     assert "formulir '' tidak dikenal" in page.inner_text("#problems")
@@ -61,19 +85,22 @@ def test_owner_creates_a_form_names_it_on_a_step_and_deploys(server: str, browse
     add_field(page, "select")
     set_property(page, "label", "Keputusan Kasi")
     set_property(page, "key", "keputusan")
-    page.locator("#form-canvas .fjs-properties-container [data-entry-id=required] input").check()
-    set_property(page, "value-0-label", "Setuju")  # the select's first option
-    set_property(page, "value-0-value", "setuju")
-    page.locator(
-        "#form-canvas .fjs-properties-container [data-group-id=group-valuesSource] .bio-properties-panel-add-entry, "
-        "#form-canvas .fjs-properties-container .bio-properties-panel-add-entry"
-    ).first.click()
-    set_property(page, "value-1-label", "Tolak")
-    set_property(page, "value-1-value", "tolak")
+    open_group(page, "staticOptions")
+    open_option(page, 0)
+    set_property(page, "staticOptions-0-label", "Setuju")  # the select's first option
+    set_property(page, "staticOptions-0-value", "setuju")
+    page.click("#form-canvas [data-group-id=group-staticOptions] .bio-properties-panel-add-entry")
+    open_option(page, 1)
+    set_property(page, "staticOptions-1-label", "Tolak")
+    set_property(page, "staticOptions-1-value", "tolak")
+    open_group(page, "validation")
+    page.check("#bio-properties-panel-required")
     add_field(page, "textarea")
     set_property(page, "label", "Catatan")
     set_property(page, "key", "catatan")
-    set_property(page, "maxLength", "200")
+    open_group(page, "validation")
+    page.fill("#bio-properties-panel-maxLength", "200")
+    page.wait_for_function('() => JSON.stringify(window.kiaForms.editor.saveSchema()).includes(\'"maxLength":"200"\')')
     shot(page, "modeler-form")
 
     # the step names it; the diagram with its form passes the lint and the dry run, then is deployed
@@ -93,7 +120,8 @@ def test_owner_creates_a_form_names_it_on_a_step_and_deploys(server: str, browse
     assert form["id"] == FORM_ID and sorted(fields) == ["catatan", "keputusan"]
     assert (fields["keputusan"]["type"], fields["keputusan"]["validate"]["required"]) == ("select", True)
     assert [v["value"] for v in fields["keputusan"]["values"]] == ["setuju", "tolak"]
-    assert (fields["catatan"]["type"], fields["catatan"]["validate"]["maxLength"]) == ("textarea", 200)
+    # the editor writes the limit as text ("200"); the server reads it as the number
+    assert (fields["catatan"]["type"], fields["catatan"]["validate"]["maxLength"]) == ("textarea", "200")
     xml = page.evaluate(
         "() => fetch('/api/v1/processes/kia_whatsapp/bpmn', {credentials: 'same-origin'}).then(r => r.text())"
     )

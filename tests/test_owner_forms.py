@@ -228,6 +228,25 @@ def test_phone_numbers_and_the_forms_own_pattern_message() -> None:
     assert form.validate({"hp": "+6281234567890", "rt": "004"}) == {"hp": "+6281234567890", "rt": "004"}
 
 
+def test_limits_written_as_text_by_the_form_editor_count_as_numbers() -> None:
+    # the form-js editor's properties panel stores the numbers typed in it as text
+    document = {
+        "id": "catatan",
+        "components": [
+            {"key": "catatan", "label": "Catatan", "type": "textarea", "validate": {"maxLength": "5"}},
+            {"key": "jumlah", "label": "Jumlah", "type": "number", "validate": {"min": "1", "max": "2,5"}},
+        ],
+    }
+    form = read(document)
+    assert refusal(form, {"catatan": "panjang sekali", "jumlah": 3}) == {
+        "catatan": ["Terlalu panjang: maksimal 5 karakter."],
+        "jumlah": ["Harus antara 1 dan 2,5."],
+    }
+    assert form.json_schema()["properties"]["catatan"]["maxLength"] == 5
+    feel = {"id": "f", "components": [{"key": "x", "type": "textfield", "validate": {"maxLength": "=batas"}}]}
+    assert owner_forms.problems(feel) == ["komponen 'x': maxLength harus bilangan bulat 0 sampai 10000"]
+
+
 # JSON Schema
 
 

@@ -13,4 +13,7 @@ await build({
   loader: { ".woff": "dataurl", ".woff2": "dataurl", ".eot": "dataurl", ".ttf": "dataurl", ".svg": "dataurl" },
   logLevel: "warning",
   legalComments: "linked",
+  // one preact for every bundle: the form-js editor asks for its own older copy (nested under it), its
+  // viewer and properties panel use the top-level one, and two copies in one page break the hooks
+  alias: { preact: "./node_modules/preact" },
 });

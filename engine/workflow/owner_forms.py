@@ -393,7 +393,7 @@ def _text_rules(kind: str, validate: Mapping[str, Any], name: str) -> tuple[dict
     found = []
     lengths = {}
     for rule in ("minLength", "maxLength"):
-        value = validate.get(rule)
+        value = _as_number(validate.get(rule))
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TEXT_LENGTH:
@@ -442,8 +442,8 @@ def _number_rules(
     found = []
     bounds: dict[str, float | None] = {}
     for rule in ("min", "max"):
-        value = validate.get(rule)
-        if value is None or value == "":
+        value = _as_number(validate.get(rule))
+        if value is None:
             bounds[rule] = None
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             found.append(f"{name}: {rule} harus berupa angka")
@@ -457,6 +457,17 @@ def _number_rules(
         found.append(f"{name}: decimalDigits harus bilangan bulat 0 sampai 10")
         digits = None
     return {"minimum": bounds["min"], "maximum": bounds["max"], "decimal_digits": digits}, found
+
+
+def _as_number(value: Any) -> Any:
+    """A limit as the form-js editor writes it: a number, or its text ("200"); "" or None is no limit.
+    Anything else (a FEEL expression "=...") is returned as it is, for the caller to refuse."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and len(value) <= 40 and _NUMBER.fullmatch(value.strip()):
+        text = value.strip().replace(",", ".")
+        return float(text) if "." in text else int(text)
+    return value
 
 
 def _options(component: Mapping[str, Any], name: str) -> tuple[tuple[Option, ...], list[str]]:
