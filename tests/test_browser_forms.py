@@ -85,6 +85,13 @@ def test_owner_creates_a_form_names_it_on_a_step_and_deploys(server: str, browse
     add_field(page, "select")
     set_property(page, "label", "Keputusan Kasi")
     set_property(page, "key", "keputusan")
+    # the editor speaks Indonesian (web/src/forms-id.js); the owner's own label stays as typed
+    palette = page.inner_text("#form-canvas .fjs-palette")
+    assert "Komponen" in palette and "Daftar pilihan" in palette and "Isian teks" in palette, palette
+    assert not {"Components", "Select", "Input"} & set(palette.split()), palette
+    panel = page.inner_text("#form-canvas .fjs-properties-panel")
+    assert "Umum" in panel and "Label isian" in panel and "Field label" not in panel, panel
+    assert "Keputusan Kasi" in page.inner_text("#form-canvas .fjs-form-field-select")
     open_group(page, "staticOptions")
     open_option(page, 0)
     set_property(page, "staticOptions-0-label", "Setuju")  # the select's first option

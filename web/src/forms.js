@@ -9,6 +9,7 @@ import "@bpmn-io/form-js-editor/dist/assets/form-js-editor.css";
 import "@bpmn-io/form-js-editor/dist/assets/dragula.css";
 import "@bpmn-io/form-js-editor/dist/assets/properties-panel.css";
 import { FormEditor } from "@bpmn-io/form-js-editor";
+import { translateFormEditor } from "./forms-id.js";
 
 const FORM_ID = /^[A-Za-z_][A-Za-z0-9_.-]{0,49}$/;
 const SCHEMA_VERSION = 16;
@@ -28,6 +29,7 @@ async function start(root) {
   const forms = []; // form-js schemas of this version, edited in place (each keeps its id)
   let current = -1;
   const editor = new FormEditor({ container: canvas });
+  translateFormEditor(canvas); // its palette and properties panel in Bahasa Indonesia
 
   const response = await fetch(root.dataset.versionUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`versi ${response.status}`);
