@@ -27,7 +27,7 @@ from .errors import ApiError
 from .extensions import db
 from .http import Blueprint
 from .schemas import ApplicationCreated, ApplicationDetail, ControlCard
-from .views import ShownTask, history_view, verification_view
+from .views import history_view, task_values, verification_view
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="KIA applications")
 
@@ -149,7 +149,7 @@ def application_detail(code: str) -> dict[str, Any]:
             for d in app.documents
         ],
         "tasks": [
-            ShownTask(r, app.code, app.child.get("name")) for r in instances.open_tasks_of(db.session, instance.id)
+            task_values(r, app.code, app.child.get("name")) for r in instances.open_tasks_of(db.session, instance.id)
         ],
         "history": history_view(db.session, instance.id, records),
         "routing": applications.routing_of(db.session, app) if records else None,

@@ -115,8 +115,8 @@ class StatusSchema(Schema):
 
 
 class Beside(fields.String):
-    """A string shown beside a task's row: a ``ShownTask``'s attribute or a key of a task's values, else
-    ``fallback(row)``."""
+    """A string shown beside a task's row: a key of a task's values (``api.views.task_values``), else
+    ``fallback(row)`` (a bare ``TaskRow``)."""
 
     def __init__(self, fallback: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,7 +129,7 @@ class Beside(fields.String):
 
 class TaskSchema(Schema):
     """A task as every endpoint shows it: the one presenter. Dumps a ``TaskRow``, or a row with its
-    application's code and child's name beside it (``api.views.ShownTask``: the inbox, the task page)."""
+    application's code and child's name beside it (``api.views.task_values``: the inbox, the task page)."""
 
     id = fields.String(required=True)
     application_code = Beside(fallback=lambda row: row.instance.business_key)

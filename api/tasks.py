@@ -27,7 +27,7 @@ from .errors import ApiError
 from .extensions import db
 from .http import Blueprint, json_loads, json_object
 from .schemas import CompleteResponse, HoldRequest, TaskDetail, TaskList, TaskListQuery, TaskSchema
-from .views import ShownTask, correction_form, history_view, shown_task, task_values, verification_view
+from .views import correction_form, history_view, shown_task, task_values, verification_view
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Staff inboxes and task actions")
 
@@ -191,7 +191,7 @@ class TaskCollection(MethodView):
             limit=args["limit"],
             offset=args["offset"],
         )
-        return {"items": [ShownTask(row, code, child.get("name")) for row, code, child in rows], "total": total}
+        return {"items": [task_values(row, code, child.get("name")) for row, code, child in rows], "total": total}
 
 
 def visible_task(task_id: str) -> tuple[Principal, TaskRow]:
@@ -214,7 +214,6 @@ class TaskItem(MethodView):
 def task_detail(task_id: str) -> dict[str, Any]:
     """A task as the caller may see it: the task, its form's JSON Schema, the application and history."""
     principal, row = visible_task(task_id)
-    task = shown_task(row)
     app = row.instance.application
     records = may_see_population_records(principal, app)
     shown: dict[str, Any] = applications.status_view(db.session, app, full=True)
@@ -226,7 +225,7 @@ def task_detail(task_id: str) -> dict[str, Any]:
             documents=[{"id": d.id, "kind": d.kind, "media_type": d.media_type} for d in app.documents],
         )
     detail = {
-        **task_values(task),
+        **shown_task(row),
         **task_form(row),
         "application": shown,
         "history": [

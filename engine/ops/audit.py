@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.ops.models import AuditEntry
@@ -24,20 +24,21 @@ class Action:
     client_ip: str | None = None
 
 
-def append(session: Session, action: Action, at: datetime | None = None) -> AuditEntry:
-    """Add one entry to the session; the caller commits."""
-    entry = AuditEntry(
-        at=at or clock.now(),
-        actor=action.actor[:100],
-        action=action.action[:100],
-        method=action.method[:8],
-        path=action.path[:300],
-        target=action.target[:100] if action.target else None,
-        status=action.status,
-        client_ip=action.client_ip[:64] if action.client_ip else None,
+def append(session: Session, action: Action, at: datetime | None = None) -> None:
+    """Write one entry in the session's transaction (one INSERT statement, no object to flush: every
+    staff request writes one); the caller commits."""
+    session.execute(
+        insert(AuditEntry).values(
+            at=at or clock.now(),
+            actor=action.actor[:100],
+            action=action.action[:100],
+            method=action.method[:8],
+            path=action.path[:300],
+            target=action.target[:100] if action.target else None,
+            status=action.status,
+            client_ip=action.client_ip[:64] if action.client_ip else None,
+        )
     )
-    session.add(entry)
-    return entry
 
 
 def entries(
