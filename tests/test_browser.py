@@ -160,14 +160,33 @@ def _serve(home: Path, database_url: str, working_time: bool = False) -> Iterato
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator:
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (its own browser download fails here); closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def console_errors(page) -> list[str]:  # noqa: ANN001
+    """The script errors and CSP refusals ``page`` logs from now on (a failed request, e.g. an expected
+    422 or 404, logs "Failed to load resource": left out, a test that cares watches the responses)."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
+    )
+    return errors
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator:
+    with chromium() as launched:
+        yield launched
 
 
 def shot(page, name: str) -> Path:  # noqa: ANN001

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from .helpers import seed_applications
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, service_with_seeder, shot, sign_in
+from .test_browser import _requirements, chromium, console_errors, service_with_seeder, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -69,16 +69,10 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def test_the_uptd_confirms_a_batch_with_select_all_and_one_card_missing(served: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, codes, batch = served["base"], served["codes"], served["batch"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page()
-        errors: list[str] = []
-        page.on(
-            "console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
-        )
+        errors = console_errors(page)
         sign_in(page, base, "uptd.binawidya")
         page.goto(f"{base}/petugas/batch")
         page.click(f'tr[data-batch="{batch}"] a')
@@ -104,4 +98,3 @@ def test_the_uptd_confirms_a_batch_with_select_all_and_one_card_missing(served: 
             assert "Tiba di UPTD" in page.inner_text(f'tr[data-code="{code}"]')
         assert page.locator('input[name="arrived"]').count() == 0  # nothing left to confirm
         assert errors == []
-        browser.close()

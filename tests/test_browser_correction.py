@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from .helpers import application_data
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, _serve, database, shot, sign_in
+from .test_browser import _requirements, _serve, chromium, database, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -87,13 +87,10 @@ def open_verification(page, base: str, code: str) -> None:  # noqa: ANN001
 
 
 def test_verification_page_and_a_correction_loop_both_sides_follow(served: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
     base = served["base"]
     errors: list[str] = []
     failed: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         office = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="id-ID")
         page = office.new_page()
         watch(page, errors, failed)
@@ -217,7 +214,6 @@ def test_verification_page_and_a_correction_loop_both_sides_follow(served: dict[
         assert f"Tanggapan pemohon: {ANSWER}" in card and f"{ENTERED_ADDRESS} → {RECORD_ADDRESS}" in card
         assert "Dikembalikan ke pemohon: Alamat sesuai KK, Dokumen Kartu Keluarga" in card
         office.close()
-        browser.close()
     # no CSP refusal nor script error (a refused form answers 422, which the console reports as a failed load)
     assert not [e for e in errors if "Failed to load resource" not in e], errors
     assert all(f.startswith("422 ") or f.endswith("/favicon.ico") for f in failed), failed  # the refusal only

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .helpers import PDF_BYTES, PNG_BYTES, application_data, today
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, service_with_seeder, shot, sign_in
+from .test_browser import _requirements, chromium, service_with_seeder, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,11 +44,10 @@ def submit_without_photo(page: Any, base: str, birth_date: str, nik: str) -> Any
 
 
 def test_owner_edits_the_photo_rule_tries_it_and_deploys(served: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = served
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="id-ID")
         assert submit_without_photo(page, base, four_years_old(), "1471085005230001").status == 201  # version 1
 
@@ -116,4 +115,3 @@ def test_owner_edits_the_photo_rule_tries_it_and_deploys(served: str) -> None:
         assert table["name"] == "kia_rules.dmn" and "child_age &gt;= 4" in table["xml"]
         refused = submit_without_photo(page, base, four_years_old(), "1471085005230002")
         assert refused.status == 422 and "photo" in refused.json()["error"]["fields"], refused.text()
-        browser.close()

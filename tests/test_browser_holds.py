@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from .helpers import seed_applications
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, service_with_seeder, shot, sign_in
+from .test_browser import _requirements, chromium, console_errors, service_with_seeder, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -54,16 +54,10 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def test_operator_holds_and_resumes_a_step_and_the_control_card_shows_it(served: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, code = served["base"], served["code"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page()
-        errors: list[str] = []
-        page.on(
-            "console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
-        )
+        errors = console_errors(page)
         sign_in(page, base, "operator")
         page.goto(f"{base}/petugas/tugas")
         page.click(f'tr[data-code="{code}"] a.button')
@@ -103,4 +97,3 @@ def test_operator_holds_and_resumes_a_step_and_the_control_card_shows_it(served:
         if served["database"] == "sqlite":
             shot(page, "control_card_hold")
         assert not errors, errors
-        browser.close()

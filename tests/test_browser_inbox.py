@@ -14,7 +14,7 @@ import pytest
 from engine.kia.security import display_code
 
 from .helpers import seed_applications, seeded_name
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _requirements, service_with_seeder, shot, sign_in
+from .test_browser import _requirements, chromium, console_errors, service_with_seeder, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -46,16 +46,10 @@ def count_text(page) -> str:  # noqa: ANN001
 
 
 def test_admin_pages_searches_and_verifies_with_simpan_dan_berikutnya(served: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, codes = served["base"], served["codes"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page()
-        errors: list[str] = []  # script errors and CSP refusals; a failed request is listed by its address
-        page.on(
-            "console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
-        )
+        errors = console_errors(page)  # a failed request is listed by its address (below)
         failed: list[str] = []
         page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         sign_in(page, base, "admin")
@@ -106,5 +100,4 @@ def test_admin_pages_searches_and_verifies_with_simpan_dan_berikutnya(served: di
         assert count_text(page) == f"Menampilkan 1–50 dari {FILES} berkas"
         assert not errors, errors  # no CSP violation, no script error
         assert not [f for f in failed if not f.endswith("/favicon.ico")], failed
-        browser.close()
     assert late

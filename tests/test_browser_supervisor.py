@@ -14,10 +14,10 @@ import pytest
 
 from .helpers import ROOT
 from .test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     _requirements,
     _serve,
+    chromium,
+    console_errors,
     database,
     shot,
     sign_in,
@@ -64,16 +64,10 @@ def choose_password(page, current: str | None, new: str) -> None:  # noqa: ANN00
 def test_supervisor_adds_an_officer_resets_a_password_closes_a_day_and_reads_the_audit_log(
     served: dict[str, Any],
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     base = served["base"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         boss = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID").new_page()
-        errors: list[str] = []
-        boss.on(  # script errors and CSP refusals; a refused form (422) or a used link (404) is expected
-            "console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
-        )
+        errors = console_errors(boss)  # a refused form (422) or a used link (404) is expected: not listed
         code = submit_application(boss, base)["code"]
 
         # add an officer: the temporary password is shown once
@@ -183,7 +177,6 @@ def test_supervisor_adds_an_officer_resets_a_password_closes_a_day_and_reads_the
         assert "Kata sandi diatur lewat tautan sekali pakai" in table and "Masuk" in table
         shot(boss, "audit")
         assert not errors, errors
-        browser.close()
 
 
 def test_supervisor_screenshots_are_kept_in_docs() -> None:
